@@ -1,0 +1,121 @@
+package unet
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"gorgonia.org/tensor"
+)
+
+// Model is a U-Net's configuration and its tensors: the learned weights and the batch-norm
+// running statistics. Graphs built from a Model (for training or inference) share these
+// tensors, so an optimiser step on one graph is seen by every other.
+type Model struct {
+	Config Config
+	// Tensors holds every tensor of Config.Params() by name, float32, in PyTorch's layouts.
+	Tensors map[string]*tensor.Dense
+}
+
+// New makes a model with freshly initialised weights: He-normal convolutions (suited to
+// ReLU, and what keeps a deep net without normalisation trainable), zero biases, unit
+// norm scales and PyTorch's initial running statistics (mean 0, variance 1).
+func New(cfg Config, seed int64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewSource(seed))
+	m := &Model{Config: cfg, Tensors: make(map[string]*tensor.Dense)}
+	for _, p := range cfg.Params() {
+		data := make([]float32, p.Size())
+		switch {
+		case len(p.Shape) == 4:
+			fanIn := p.Shape[1] * p.Shape[2] * p.Shape[3]
+			if hasSuffix(p.Name, ".up.weight") {
+				// A transposed convolution's weight is [in, out, k, k]; each output sees in*k*k/stride^2 = in inputs.
+				fanIn = p.Shape[0]
+			}
+			std := math.Sqrt(2 / float64(fanIn))
+			for i := range data {
+				data[i] = float32(rng.NormFloat64() * std)
+			}
+		case hasSuffix(p.Name, ".running_var"), isNormScale(p.Name):
+			for i := range data {
+				data[i] = 1
+			}
+		}
+		m.Tensors[p.Name] = tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(data))
+	}
+	return m, nil
+}
+
+// FromTensors makes a model of the given configuration from named float32 tensors, checking
+// that every tensor the configuration needs is there with its exact shape. Extra tensors
+// are refused too, since they mean the file was made for another configuration.
+func FromTensors(cfg Config, ts map[string]*tensor.Dense) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Tensors: make(map[string]*tensor.Dense)}
+	for _, p := range cfg.Params() {
+		t, ok := ts[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("tensor %s is missing", p.Name)
+		}
+		if !shapeEq(t.Shape(), p.Shape) {
+			return nil, fmt.Errorf("tensor %s has shape %v, the config needs %v", p.Name, []int(t.Shape()), p.Shape)
+		}
+		if t.Dtype() != tensor.Float32 {
+			return nil, fmt.Errorf("tensor %s is %v, want float32", p.Name, t.Dtype())
+		}
+		m.Tensors[p.Name] = t
+	}
+	return m, nil
+}
+
+// Data gives the float32 elements of the named tensor, or nil if the model has none of that name.
+func (m *Model) Data(name string) []float32 {
+	t, ok := m.Tensors[name]
+	if !ok {
+		return nil
+	}
+	return t.Data().([]float32)
+}
+
+// Clone makes a deep copy, so that training one copy leaves the other unchanged.
+func (m *Model) Clone() *Model {
+	c := &Model{Config: m.Config, Tensors: make(map[string]*tensor.Dense, len(m.Tensors))}
+	for k, t := range m.Tensors {
+		c.Tensors[k] = t.Clone().(*tensor.Dense)
+	}
+	return c
+}
+
+// NumWeights counts the learned parameters (not the running statistics).
+func (m *Model) NumWeights() int {
+	n := 0
+	for _, p := range m.Config.Params() {
+		if p.Kind == Weight {
+			n += p.Size()
+		}
+	}
+	return n
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+func isNormScale(name string) bool {
+	return hasSuffix(name, ".weight") && (hasSuffix(name, "norm1.weight") || hasSuffix(name, "norm2.weight"))
+}
+
+func shapeEq(a tensor.Shape, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
