@@ -51,7 +51,8 @@ func New(cfg Config, seed int64) (*Model, error) {
 
 // FromTensors makes a model of the given configuration from named float32 tensors, checking
 // that every tensor the configuration needs is there with its exact shape. Extra tensors
-// are refused too, since they mean the file was made for another configuration.
+// are refused too, since they mean the file was made for another configuration; only
+// PyTorch's num_batches_tracked counters are allowed and dropped.
 func FromTensors(cfg Config, ts map[string]*tensor.Dense) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -69,6 +70,11 @@ func FromTensors(cfg Config, ts map[string]*tensor.Dense) (*Model, error) {
 			return nil, fmt.Errorf("tensor %s is %v, want float32", p.Name, t.Dtype())
 		}
 		m.Tensors[p.Name] = t
+	}
+	for name := range ts {
+		if _, ok := m.Tensors[name]; !ok && !hasSuffix(name, ".num_batches_tracked") {
+			return nil, fmt.Errorf("tensor %s is not part of a %s model", name, cfg)
+		}
 	}
 	return m, nil
 }
