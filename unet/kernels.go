@@ -1,0 +1,154 @@
+package unet
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// The heavy arithmetic of the ops goes through the functions of this file, so that faster
+// kernels can replace them without touching the ops or the model.
+
+var blasImpl gonum.Implementation
+
+// gemm computes c = op(a) * op(b) + beta*c for row-major matrices, where op transposes when
+// asked: op(a) is m x k, op(b) is k x n, c is m x n.
+func gemm[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	tA, tB := blas.NoTrans, blas.NoTrans
+	if transA {
+		tA = blas.Trans
+	}
+	if transB {
+		tB = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		blasImpl.Sgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		blasImpl.Dgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// convGeom is the geometry of one 2-D convolution: C channels of H x W in, kernel K, stride S,
+// padding P, giving OH x OW positions out. The same geometry, read backwards, is that of the
+// transposed convolution from OH x OW back to H x W.
+type convGeom struct {
+	C, H, W, K, S, P int
+	OH, OW           int
+}
+
+func newConvGeom(c, h, w, k, s, p int) convGeom {
+	return convGeom{C: c, H: h, W: w, K: k, S: s, P: p, OH: (h+2*p-k)/s + 1, OW: (w+2*p-k)/s + 1}
+}
+
+// direct says whether the columns matrix is the input itself (a 1x1 convolution without
+// stride or padding), so that im2col can be skipped.
+func (g convGeom) direct() bool { return g.K == 1 && g.S == 1 && g.P == 0 }
+
+// rows and cols of the columns matrix: one row per (channel, kernel row, kernel column),
+// one column per output position.
+func (g convGeom) rows() int { return g.C * g.K * g.K }
+func (g convGeom) cols() int { return g.OH * g.OW }
+
+// im2col lays out, for every output position, the input values under the kernel:
+// cols[(c*K+ky)*K+kx][oy*OW+ox] = x[c][oy*S-P+ky][ox*S-P+kx], zero outside the image.
+func im2col[T float](g convGeom, x, cols []T) {
+	n := g.cols()
+	for c := 0; c < g.C; c++ {
+		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for ky := 0; ky < g.K; ky++ {
+			for kx := 0; kx < g.K; kx++ {
+				row := cols[((c*g.K+ky)*g.K+kx)*n:][:n]
+				for oy := 0; oy < g.OH; oy++ {
+					iy := oy*g.S - g.P + ky
+					dst := row[oy*g.OW : (oy+1)*g.OW]
+					if iy < 0 || iy >= g.H {
+						clear(dst)
+						continue
+					}
+					src := xc[iy*g.W : (iy+1)*g.W]
+					if g.S == 1 {
+						// Contiguous run: zeros where the kernel hangs over the left or right edge.
+						lo, hi := g.P-kx, g.W+g.P-kx // ox range whose ix lies inside
+						lo = max(lo, 0)
+						hi = min(hi, g.OW)
+						clear(dst[:min(lo, g.OW)])
+						if hi > lo {
+							copy(dst[lo:hi], src[lo-g.P+kx:hi-g.P+kx])
+						}
+						if hi < g.OW {
+							clear(dst[max(hi, 0):])
+						}
+						continue
+					}
+					for ox := range dst {
+						ix := ox*g.S - g.P + kx
+						if ix < 0 || ix >= g.W {
+							dst[ox] = 0
+						} else {
+							dst[ox] = src[ix]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of im2col: it adds every column entry back onto the input position
+// it was read from. x is added to, not overwritten.
+func col2im[T float](g convGeom, cols, x []T) {
+	n := g.cols()
+	for c := 0; c < g.C; c++ {
+		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for ky := 0; ky < g.K; ky++ {
+			for kx := 0; kx < g.K; kx++ {
+				row := cols[((c*g.K+ky)*g.K+kx)*n:][:n]
+				for oy := 0; oy < g.OH; oy++ {
+					iy := oy*g.S - g.P + ky
+					if iy < 0 || iy >= g.H {
+						continue
+					}
+					src := row[oy*g.OW : (oy+1)*g.OW]
+					dst := xc[iy*g.W : (iy+1)*g.W]
+					for ox, v := range src {
+						ix := ox*g.S - g.P + kx
+						if ix >= 0 && ix < g.W {
+							dst[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// parallelFor runs f(i) for i in [0, n) on up to workers goroutines.
+func parallelFor(n, workers int, f func(i int)) {
+	if workers <= 1 || n <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	workers = min(workers, n)
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	done := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := range next {
+				f(i)
+			}
+			done <- struct{}{}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+}
