@@ -141,7 +141,9 @@ func TestBatchNormRunningStats(t *testing.T) {
 
 func TestBatchNormInference(t *testing.T) {
 	x := tensor.New(tensor.WithShape(1, 2, 1, 2), tensor.WithBacking([]float64{1, 2, 3, 4}))
-	v := func(a, b float64) *tensor.Dense { return tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{a, b})) }
+	v := func(a, b float64) *tensor.Dense {
+		return tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{a, b}))
+	}
 	got := runGraph(t, func(g *G.ExprGraph) (*G.Node, error) {
 		return BatchNormInference(node(g, x, "x"), node(g, v(2, 1), "g"), node(g, v(0.5, 0), "b"), node(g, v(1, 3), "m"), node(g, v(4, 1), "v"), 0)
 	}).Data().([]float64)
