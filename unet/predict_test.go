@@ -1,0 +1,176 @@
+package unet
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+func TestReflectPadByHand(t *testing.T) {
+	// One plane 2x3: [1 2 3; 4 5 6], padded 1 above, 2 below, 2 left, 0 right.
+	got := ReflectPad([]float32{1, 2, 3, 4, 5, 6}, 1, 2, 3, 1, 2, 2, 0)
+	want := []float32{
+		6, 5, 4, 5, 6, // row -1 mirrors row 1
+		3, 2, 1, 2, 3,
+		6, 5, 4, 5, 6,
+		3, 2, 1, 2, 3, // row 2 mirrors row 0
+		6, 5, 4, 5, 6, // row 3: mirrored twice, back to row 1
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d values, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("padded plane %v, want %v", got, want)
+		}
+	}
+	if back := Crop(got, 1, 5, 5, 1, 2, 2, 3); back[0] != 1 || back[5] != 6 {
+		t.Errorf("crop gave %v", back)
+	}
+}
+
+func TestPadFor(t *testing.T) {
+	for _, c := range []struct{ n, mul, before, after int }{{512, 16, 0, 0}, {500, 16, 6, 6}, {501, 16, 5, 6}, {3, 16, 6, 7}} {
+		if b, a := PadFor(c.n, c.mul); b != c.before || a != c.after {
+			t.Errorf("PadFor(%d, %d) = %d, %d, want %d, %d", c.n, c.mul, b, a, c.before, c.after)
+		}
+	}
+}
+
+func TestProbabilitiesAndClasses(t *testing.T) {
+	bin := []float32{-1, 0, 2}
+	if c := Classes(bin, 1, 1); c[0] != 0 || c[1] != 0 || c[2] != 1 {
+		t.Errorf("binary classes %v", c)
+	}
+	Probabilities(bin, 1, 1)
+	if math.Abs(float64(bin[2])-1/(1+math.Exp(-2))) > 1e-7 || bin[1] != 0.5 {
+		t.Errorf("sigmoid gave %v", bin)
+	}
+	// Two pixels, three classes, planar: pixel 0 logits (0, ln 2, 0), pixel 1 (3, 1, 3).
+	multi := []float32{0, 3, float32(math.Ln2), 1, 0, 3}
+	if c := Classes(multi, 1, 3); c[0] != 1 || c[1] != 0 {
+		t.Errorf("multi-class classes %v, want [1 0] (first on ties)", c)
+	}
+	Probabilities(multi, 1, 3)
+	if math.Abs(float64(multi[2])-0.5) > 1e-7 || math.Abs(float64(multi[0])-0.25) > 1e-7 {
+		t.Errorf("softmax gave %v", multi)
+	}
+}
+
+// TestPredictorAnySize checks that an image whose size is not a multiple of 2^depth gives the
+// logits of its reflect-padded version, cropped, and that a size already fitting is untouched.
+func TestPredictorAnySize(t *testing.T) {
+	cfg := Config{InChannels: 2, Classes: 3, Depth: 2, BaseChannels: 4, Skip: SkipConcat, Norm: NormBatch, Up: UpTranspose}
+	m, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	x := make([]float32, 2*2*9*6)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	p := NewPredictor(m)
+	defer p.Close()
+	got, err := p.Logits(x, 2, 9, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2*3*9*6 {
+		t.Fatalf("%d logits, want %d", len(got), 2*3*9*6)
+	}
+	padded := ReflectPad(x, 4, 9, 6, 1, 2, 1, 1)
+	net, err := NewInferNet(m, 2, 12, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	if err := net.Forward(padded); err != nil {
+		t.Fatal(err)
+	}
+	want := Crop(net.Logits(), 6, 12, 8, 1, 1, 9, 6)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("logit %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, err := p.Logits(x[:10], 2, 9, 6); err == nil {
+		t.Error("a short input was accepted")
+	}
+}
+
+// TestGraphsShareWeights checks that training and inference graphs read the same tensors:
+// a training pass moves the running statistics the inference graph uses, and a change to a
+// weight is seen by a graph built before it.
+func TestGraphsShareWeights(t *testing.T) {
+	cfg := Config{InChannels: 1, Classes: 1, Depth: 2, BaseChannels: 4, Skip: SkipAdd, Norm: NormBatch, Up: UpTranspose}
+	m, err := New(cfg, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, err := NewInferNet(m, 1, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inf.Close()
+	tr, err := NewTrainNet(m, 2, 8, 8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	x := make([]float32, 64)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	if err := inf.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), inf.Logits()...)
+
+	batch := append(append([]float32(nil), x...), x...)
+	target := make([]float32, 128)
+	if _, err := tr.Step(batch, target); err != nil {
+		t.Fatal(err)
+	}
+	rm := m.Data("encoder.0.norm1.running_mean")
+	if rm[0] == 0 && rm[1] == 0 {
+		t.Fatal("a training pass left the running mean at zero")
+	}
+	if tr.Grad("encoder.0.conv1.weight") == nil || tr.Grad("encoder.0.norm1.running_mean") != nil {
+		t.Error("gradients must exist for weights and not for running statistics")
+	}
+	if err := inf.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	after := inf.Logits()
+	same := true
+	for i := range after {
+		if after[i] != before[i] {
+			same = false
+		}
+	}
+	if same {
+		t.Error("the inference graph did not see the running statistics the training pass moved")
+	}
+	m.Data("head.bias")[0] += 1
+	prev := append([]float32(nil), inf.Logits()...)
+	if err := inf.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	if d := inf.Logits()[0] - prev[0]; math.Abs(float64(d)-1) > 1e-5 {
+		t.Errorf("raising the head bias by 1 moved the logit by %v", d)
+	}
+}
+
+func TestNetRejectsBadSizes(t *testing.T) {
+	m, err := New(DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewInferNet(m, 1, 24, 32); err == nil {
+		t.Error("a height that is not a multiple of 16 was accepted")
+	}
+	if _, err := NewTrainNet(m, 0, 16, 16, nil); err == nil {
+		t.Error("an empty batch was accepted")
+	}
+}
