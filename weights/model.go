@@ -1,0 +1,306 @@
+package weights
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/segment-dev/segment/unet"
+	"gorgonia.org/tensor"
+)
+
+// FormatName is the metadata "format" of a segment model file.
+const FormatName = "segment-unet"
+
+// FormatVersion is the metadata "format_version" this package reads and writes.
+const FormatVersion = "1"
+
+// The metadata keys of a model file.
+const (
+	keyFormat      = "format"
+	keyVersion     = "format_version"
+	keyConfig      = "config"
+	keyPreprocess  = "preprocess"
+	keyTrain       = "train"
+	keyMaskValues  = "mask_values"
+	keyIgnoreValue = "ignore_value"
+)
+
+// reservedKeys are the metadata keys that Save writes itself; Meta.Extra may not use them.
+var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue}
+
+// MaxMaskValue is the largest mask pixel value a Meta may name (masks are 8- or 16-bit images).
+const MaxMaskValue = 65535
+
+// Meta is what a model file's metadata holds beside the format and the configuration.
+type Meta struct {
+	// Preprocess (key "preprocess") is JSON saying how pixels become the input tensor, for
+	// example {"scale":"1/255"}, and how sizes not divisible by 2^depth are handled.
+	Preprocess json.RawMessage
+	// Train (key "train") is JSON recording what training produced the model.
+	Train json.RawMessage
+	// MaskValues (key "mask_values", a JSON list) gives the mask pixel value of each class in
+	// class order: background then foreground when Classes is 1, one per class otherwise.
+	// Empty means the default; see MaskValuesFor.
+	MaskValues []int
+	// IgnoreValue (key "ignore_value"), if not nil, is a mask pixel value that belongs to no
+	// class: such pixels are left out of losses and scores.
+	IgnoreValue *int
+	// Extra holds every other metadata key, kept unchanged from Load to Save.
+	Extra map[string]string
+}
+
+// MaskValuesFor gives the mask pixel value of each class of a model of configuration cfg:
+// MaskValues if set, else [0, 255] for a binary model (Classes 1) and 0..Classes-1 otherwise.
+func (m Meta) MaskValuesFor(cfg unet.Config) []int {
+	if len(m.MaskValues) > 0 {
+		return slices.Clone(m.MaskValues)
+	}
+	if cfg.Classes == 1 {
+		return []int{0, 255}
+	}
+	vs := make([]int, max(cfg.Classes, 0))
+	for i := range vs {
+		vs[i] = i
+	}
+	return vs
+}
+
+// Validate reports the first thing that makes m unfit for a model of configuration cfg:
+// Preprocess or Train that are not JSON, MaskValues of the wrong length (2 for a binary
+// model, Classes otherwise), out of 0..MaxMaskValue or repeated, an IgnoreValue out of range
+// or equal to a class's value, or an Extra key that Save writes itself.
+func (m Meta) Validate(cfg unet.Config) error {
+	if len(m.Preprocess) > 0 && !json.Valid(m.Preprocess) {
+		return errors.New("preprocess is not valid JSON")
+	}
+	if len(m.Train) > 0 && !json.Valid(m.Train) {
+		return errors.New("train is not valid JSON")
+	}
+	if len(m.MaskValues) > 0 {
+		want := cfg.Classes
+		if want == 1 {
+			want = 2
+		}
+		if len(m.MaskValues) != want {
+			return fmt.Errorf("mask_values %v has %d values, a model of %d classes needs %d", m.MaskValues, len(m.MaskValues), cfg.Classes, want)
+		}
+		for i, v := range m.MaskValues {
+			if v < 0 || v > MaxMaskValue {
+				return fmt.Errorf("mask_values %v: %d is out of 0..%d", m.MaskValues, v, MaxMaskValue)
+			}
+			if slices.Contains(m.MaskValues[:i], v) {
+				return fmt.Errorf("mask_values %v: %d appears twice", m.MaskValues, v)
+			}
+		}
+	}
+	if m.IgnoreValue != nil {
+		v := *m.IgnoreValue
+		if v < 0 || v > MaxMaskValue {
+			return fmt.Errorf("ignore_value %d is out of 0..%d", v, MaxMaskValue)
+		}
+		if slices.Contains(m.MaskValuesFor(cfg), v) {
+			return fmt.Errorf("ignore_value %d is also the mask value of a class", v)
+		}
+	}
+	for k := range m.Extra {
+		if slices.Contains(reservedKeys, k) {
+			return fmt.Errorf("extra metadata key %q is reserved", k)
+		}
+	}
+	return nil
+}
+
+// Save writes m to path as a segment model file: the format, its version, the configuration
+// as JSON, the keys of meta and every tensor that m.Config.Params() names (other entries of
+// m.Tensors are not written). The write is atomic, as for WriteFile. Save refuses an invalid
+// configuration or meta, and a tensor that is missing, of the wrong shape or not float32.
+func Save(path string, m *unet.Model, meta Meta) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("weights: save %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	if m == nil {
+		return fail("nil model")
+	}
+	if err := m.Config.Validate(); err != nil {
+		return fail("config: %v", err)
+	}
+	if err := meta.Validate(m.Config); err != nil {
+		return fail("%v", err)
+	}
+	cfg, err := json.Marshal(m.Config)
+	if err != nil {
+		return fail("config: %v", err)
+	}
+	md := make(map[string]string, len(meta.Extra)+len(reservedKeys))
+	for k, v := range meta.Extra {
+		md[k] = v
+	}
+	md[keyFormat] = FormatName
+	md[keyVersion] = FormatVersion
+	md[keyConfig] = string(cfg)
+	if len(meta.Preprocess) > 0 {
+		md[keyPreprocess] = string(meta.Preprocess)
+	}
+	if len(meta.Train) > 0 {
+		md[keyTrain] = string(meta.Train)
+	}
+	if len(meta.MaskValues) > 0 {
+		b, _ := json.Marshal(meta.MaskValues)
+		md[keyMaskValues] = string(b)
+	}
+	if meta.IgnoreValue != nil {
+		md[keyIgnoreValue] = strconv.Itoa(*meta.IgnoreValue)
+	}
+	f := &File{Metadata: md, Tensors: make(map[string]Tensor)}
+	for _, p := range m.Config.Params() {
+		t, ok := m.Tensors[p.Name]
+		if !ok || t == nil {
+			return fail("tensor %s is missing", p.Name)
+		}
+		if !slices.Equal([]int(t.Shape()), p.Shape) {
+			return fail("tensor %s has shape %v, the config needs %v", p.Name, []int(t.Shape()), p.Shape)
+		}
+		if t.IsMaterializable() {
+			t = t.Materialize().(*tensor.Dense)
+		}
+		data, ok := t.Data().([]float32)
+		if !ok {
+			return fail("tensor %s is %v, want float32", p.Name, t.Dtype())
+		}
+		if len(data) != p.Size() {
+			return fail("tensor %s holds %d values, its shape %v needs %d", p.Name, len(data), p.Shape, p.Size())
+		}
+		f.Tensors[p.Name] = NewFloat32(p.Shape, data)
+	}
+	return WriteFile(path, f)
+}
+
+// Load reads the segment model file at path: its configuration, its tensors (as float32)
+// and its Meta. It refuses, with a *FormatError naming the file and the problem, a file that
+// is not valid safetensors, that is not a segment model (no or another "format"), whose
+// format_version it does not know, whose configuration is not JSON or not valid, whose meta
+// keys are malformed, or whose tensors are missing, extra, of the wrong shape or of a dtype
+// that does not convert to float32. PyTorch's num_batches_tracked counters are ignored.
+func Load(path string) (*unet.Model, Meta, error) {
+	f, err := ReadFile(path)
+	if err != nil {
+		return nil, Meta{}, err
+	}
+	return fromFile(f, path)
+}
+
+// fromFile makes a model and its Meta from a decoded file; path names it in errors.
+func fromFile(f *File, path string) (*unet.Model, Meta, error) {
+	bad := func(err error, format string, args ...any) (*unet.Model, Meta, error) {
+		return nil, Meta{}, &FormatError{Path: path, Msg: fmt.Sprintf(format, args...), Err: err}
+	}
+	md := f.Metadata
+	format, ok := md[keyFormat]
+	if !ok {
+		return bad(nil, "not a segment model: no %q in the metadata", keyFormat)
+	}
+	if format != FormatName {
+		return bad(nil, "not a segment model: format is %q, want %q", format, FormatName)
+	}
+	version, ok := md[keyVersion]
+	if !ok {
+		return bad(nil, "no %q in the metadata", keyVersion)
+	}
+	if version != FormatVersion {
+		return bad(nil, "unknown format_version %q (this program reads %q)", version, FormatVersion)
+	}
+	cfgJSON, ok := md[keyConfig]
+	if !ok {
+		return bad(nil, "no %q in the metadata", keyConfig)
+	}
+	var cfg unet.Config
+	if err := strictUnmarshal(cfgJSON, &cfg); err != nil {
+		return bad(err, "config is not valid JSON for a U-Net configuration")
+	}
+	if err := cfg.Validate(); err != nil {
+		return bad(err, "invalid config")
+	}
+	meta, err := parseMeta(md)
+	if err != nil {
+		return bad(err, "bad metadata")
+	}
+	if err := meta.Validate(cfg); err != nil {
+		return bad(err, "bad metadata")
+	}
+	ts := make(map[string]*tensor.Dense, len(f.Tensors))
+	for _, name := range f.Names() {
+		if strings.HasSuffix(name, ".num_batches_tracked") {
+			continue // PyTorch's batch counters, often I64: no use at inference or for training here
+		}
+		t := f.Tensors[name]
+		data, err := t.Float32()
+		if err != nil {
+			return bad(err, "tensor %s", name)
+		}
+		ts[name] = tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(data))
+	}
+	m, err := unet.FromTensors(cfg, ts)
+	if err != nil {
+		return bad(err, "tensors do not fit the config %s", cfg)
+	}
+	return m, meta, nil
+}
+
+// strictUnmarshal decodes one JSON value into v, refusing unknown fields and trailing data.
+func strictUnmarshal(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// parseMeta reads a Meta out of a model file's metadata.
+func parseMeta(md map[string]string) (Meta, error) {
+	var m Meta
+	for k, v := range md {
+		switch k {
+		case keyFormat, keyVersion, keyConfig:
+		case keyPreprocess:
+			if !json.Valid([]byte(v)) {
+				return Meta{}, errors.New("preprocess is not valid JSON")
+			}
+			m.Preprocess = json.RawMessage(v)
+		case keyTrain:
+			if !json.Valid([]byte(v)) {
+				return Meta{}, errors.New("train is not valid JSON")
+			}
+			m.Train = json.RawMessage(v)
+		case keyMaskValues:
+			var vs []*int
+			if err := strictUnmarshal(v, &vs); err != nil || len(vs) == 0 || slices.Contains(vs, nil) {
+				return Meta{}, fmt.Errorf("mask_values %q is not a non-empty JSON list of integers", v)
+			}
+			m.MaskValues = make([]int, len(vs))
+			for i, p := range vs {
+				m.MaskValues[i] = *p
+			}
+		case keyIgnoreValue:
+			var iv *int
+			if err := strictUnmarshal(v, &iv); err != nil || iv == nil {
+				return Meta{}, fmt.Errorf("ignore_value %q is not an integer", v)
+			}
+			m.IgnoreValue = iv
+		default:
+			if m.Extra == nil {
+				m.Extra = make(map[string]string)
+			}
+			m.Extra[k] = v
+		}
+	}
+	return m, nil
+}
