@@ -1,0 +1,240 @@
+package dataset
+
+import (
+	"errors"
+	"image"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/segment-dev/segment/augment"
+)
+
+func collect(t *testing.T, l *Loader) []*Batch {
+	t.Helper()
+	var bs []*Batch
+	for b := range l.Batches() {
+		bs = append(bs, b)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return bs
+}
+
+func TestLoaderISBI(t *testing.T) {
+	d, err := Open(sharedData(t, "isbi2012-em-membranes"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(seed uint64, workers int) []*Batch {
+		l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 4, Crop: 256, Augment: augment.Default(), Shuffle: true, Epochs: 2, Workers: workers, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.StepsPerEpoch() != 6 { // 22 pairs: 5 full batches and one of 2
+			t.Errorf("%d steps per epoch", l.StepsPerEpoch())
+		}
+		return collect(t, l)
+	}
+	a, b, c := run(1, 1), run(1, 3), run(2, 2)
+	if len(a) != 12 {
+		t.Fatalf("%d batches in 2 epochs", len(a))
+	}
+	for epoch := range 2 {
+		var names []string
+		for _, bt := range a[epoch*6 : epoch*6+6] {
+			if bt.Epoch != epoch {
+				t.Errorf("batch of epoch %d in epoch %d", bt.Epoch, epoch)
+			}
+			names = append(names, bt.Names...)
+		}
+		sort.Strings(names)
+		want := make([]string, len(d.Train))
+		for i, p := range d.Train {
+			want[i] = p.Name
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("epoch %d has %v, want every pair once", epoch, names)
+		}
+	}
+	for i, bt := range a {
+		if bt.C != 1 || bt.H != 256 || bt.W != 256 || len(bt.Inputs) != bt.N*256*256 || len(bt.Targets) != bt.N*256*256 {
+			t.Fatalf("batch %d: %dx%dx%dx%d, %d inputs, %d targets", i, bt.N, bt.C, bt.H, bt.W, len(bt.Inputs), len(bt.Targets))
+		}
+		if slices.Min(bt.Inputs) < 0 || slices.Max(bt.Inputs) > 1 || slices.Min(bt.Targets) != 0 || slices.Max(bt.Targets) != 1 {
+			t.Fatalf("batch %d: inputs in [%g, %g], targets in [%d, %d]", i, slices.Min(bt.Inputs), slices.Max(bt.Inputs), slices.Min(bt.Targets), slices.Max(bt.Targets))
+		}
+		// Same seed, other number of workers: the same batches.
+		if !slices.Equal(bt.Inputs, b[i].Inputs) || !slices.Equal(bt.Targets, b[i].Targets) || !slices.Equal(bt.Names, b[i].Names) {
+			t.Fatalf("batch %d differs between 1 and 3 workers", i)
+		}
+	}
+	if slices.Equal(a[0].Inputs, c[0].Inputs) {
+		t.Error("seeds 1 and 2 gave the same first batch")
+	}
+	if a[0].Names[0] == a[6].Names[0] && a[0].Names[1] == a[6].Names[1] {
+		t.Error("epochs 0 and 1 start alike: not shuffled?")
+	}
+}
+
+// sizedSet writes pairs of the given sizes into dir.
+func sizedSet(t *testing.T, dir string, sizes ...image.Point) {
+	t.Helper()
+	for i, s := range sizes {
+		img, mask := grayImage(s.X, s.Y)
+		name := string(rune('a'+i)) + ".png"
+		writeFile(t, filepath.Join(dir, "images", name), pngBytes(t, img))
+		writeFile(t, filepath.Join(dir, "masks", name), pngBytes(t, mask))
+	}
+}
+
+func TestLoaderWholeImages(t *testing.T) {
+	dir := t.TempDir()
+	sizedSet(t, dir, image.Pt(30, 20), image.Pt(16, 16), image.Pt(30, 20), image.Pt(16, 16), image.Pt(30, 20))
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 2, PadMultiple: 16, Shuffle: true, Epochs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := collect(t, l)
+	if len(bs) != 3 { // 30x20: 2 + 1, 16x16: 2
+		t.Fatalf("%d batches", len(bs))
+	}
+	for _, b := range bs {
+		var src Pair
+		for _, p := range d.Train {
+			if p.Name == b.Names[0] {
+				src = p
+			}
+		}
+		if b.W != roundUp(src.Width, 16) || b.H != roundUp(src.Height, 16) {
+			t.Errorf("batch of %dx%d images is %dx%d", src.Width, src.Height, b.W, b.H)
+		}
+		for n := range b.N {
+			for y := range b.H {
+				for x := range b.W {
+					pad := x >= src.Width || y >= src.Height
+					if got := b.Targets[(n*b.H+y)*b.W+x]; (got == IgnoreIndex) != pad {
+						t.Fatalf("%dx%d image, (%d, %d): target %d", src.Width, src.Height, x, y, got)
+					}
+				}
+			}
+		}
+		// Not augmented, whole: the sample is the image itself.
+		s, _ := d.Load(src)
+		for y := range s.H {
+			if !slices.Equal(b.Inputs[y*b.W:y*b.W+s.W], s.Image[y*s.W:(y+1)*s.W]) {
+				t.Fatalf("row %d differs from the image", y)
+			}
+		}
+	}
+}
+
+func TestLoaderSmallImagesPadded(t *testing.T) {
+	dir := t.TempDir()
+	sizedSet(t, dir, image.Pt(20, 12), image.Pt(20, 12))
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 2, Crop: 64, Epochs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := collect(t, l)
+	if len(bs) != 1 || bs[0].W != 64 || slices.Contains(bs[0].Targets, IgnoreIndex) || slices.Max(bs[0].Targets) != 1 {
+		t.Fatalf("%d batches", len(bs))
+	}
+}
+
+func TestLoaderError(t *testing.T) {
+	dir := t.TempDir()
+	sizedSet(t, dir, image.Pt(32, 32), image.Pt(32, 32), image.Pt(32, 32))
+	d, err := Open(dir, Options{ValFraction: -1, CacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "images", "b.png")
+	data, _ := os.ReadFile(bad)
+	writeFile(t, bad, data[:len(data)/2]) // truncated after Open
+	l, err := d.NewLoader(d.Train, LoaderOptions{Epochs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for b := range l.Batches() {
+		names = append(names, b.Names...)
+	}
+	if !slices.Equal(names, []string{"a"}) {
+		t.Errorf("got %v before the error", names)
+	}
+	err = l.Close()
+	var e *Error
+	if !errors.As(err, &e) || e.Path != bad {
+		t.Fatalf("got %v, want an error naming %s", err, bad)
+	}
+}
+
+func TestLoaderClose(t *testing.T) {
+	dir := t.TempDir()
+	sizedSet(t, dir, image.Pt(32, 32), image.Pt(32, 32))
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.NewLoader(d.Train, LoaderOptions{Crop: 16, Shuffle: true}) // endless
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		<-l.Batches()
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-l.Batches(); ok {
+		t.Error("batches after Close")
+	}
+	if _, err := d.NewLoader(nil, LoaderOptions{}); err == nil {
+		t.Error("loader over no pairs")
+	}
+	if _, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 3, DropLast: true}); err == nil {
+		t.Error("loader with no full batch")
+	}
+}
+
+// BenchmarkLoadAugmentISBI measures the loader on ISBI 2012 (512x512 gray): 256x256
+// crops, the default augmentation, batches of 4, as many workers as GOMAXPROCS. The
+// cached case reads decoded images from the cache (as from the second epoch on); the
+// uncached one decodes every PNG again.
+func BenchmarkLoadAugmentISBI(b *testing.B) {
+	dir := sharedData(b, "isbi2012-em-membranes")
+	for _, bc := range []struct {
+		name  string
+		cache int64
+	}{{"cached", 0}, {"uncached", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			d, err := Open(dir, Options{CacheBytes: bc.cache})
+			if err != nil {
+				b.Fatal(err)
+			}
+			l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 4, Crop: 256, Augment: augment.Default(), Shuffle: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			images := 0
+			for b.Loop() {
+				bt := <-l.Batches()
+				images += bt.N
+			}
+			b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
