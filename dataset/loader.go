@@ -277,4 +277,3 @@ func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 	}
 	return b, nil
 }
-
