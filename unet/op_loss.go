@@ -10,18 +10,37 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// BCEWithLogits is the mean binary cross-entropy between sigmoid(logits) and target, both
-// [N, 1, H, W], computed from the logits directly so that it stays finite for any logit.
-// Target pixels below zero (the data set's ignore value) count for nothing.
+// The losses take logits [N, C, H, W] and a target: for one channel (binary, sigmoid) the
+// 0/1 mask [N, 1, H, W]; for C >= 2 channels (softmax) the class indices [N, H, W] as floats.
+// Target pixels below zero (the data set's ignore value) count for nothing, and means are
+// over the other pixels. Each is computed from the logits directly, so that it stays finite
+// for any logit.
+
+// BCEWithLogits is the mean binary cross-entropy of sigmoid(logits) [N, 1, H, W] against
+// the target.
 func BCEWithLogits(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossBCE}, logits, target)
+	return G.ApplyOp(&lossOp{kind: lossBCE, binary: true}, logits, target)
 }
 
-// CrossEntropy is the mean softmax cross-entropy of logits [N, C, H, W] against target
-// [N, H, W], which holds class indices as floats. Target pixels below zero are ignored and
-// the mean is over the others, as PyTorch's ignore_index does.
+// CrossEntropy is the mean softmax cross-entropy of logits [N, C, H, W] against class
+// indices [N, H, W], as PyTorch's CrossEntropyLoss with ignore_index.
 func CrossEntropy(logits, target *G.Node) (*G.Node, error) {
 	return G.ApplyOp(&lossOp{kind: lossCE}, logits, target)
+}
+
+// SoftDice is 1 minus the soft Dice coefficient (2 sum(p t) + 1) / (sum p + sum t + 1)
+// over the whole batch, with p the sigmoid (one channel) or softmax probabilities and t the
+// target; for several classes it is averaged over the classes. It rewards overlap whatever
+// the share of foreground, which cross-entropy alone does not.
+func SoftDice(logits, target *G.Node) (*G.Node, error) {
+	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1}, logits, target)
+}
+
+// Focal is the mean focal loss of Lin et al. (2017), -(1 - p_t)^gamma log p_t with p_t the
+// probability of the true class: cross-entropy that gives easy pixels less weight (gamma 0
+// is plain cross-entropy).
+func Focal(logits, target *G.Node, gamma float64) (*G.Node, error) {
+	return G.ApplyOp(&lossOp{kind: lossFocal, binary: logits.Shape()[1] == 1, gamma: gamma}, logits, target)
 }
 
 type lossKind int
@@ -29,28 +48,51 @@ type lossKind int
 const (
 	lossBCE lossKind = iota
 	lossCE
+	lossDice
+	lossFocal
 )
 
-func (k lossKind) String() string { return [...]string{"BCEWithLogits", "CrossEntropy"}[k] }
-
-// targetDims is the rank of the target the loss takes.
-func (k lossKind) targetDims() int {
-	if k == lossCE {
-		return 3
-	}
-	return 4
+func (k lossKind) String() string {
+	return [...]string{"BCEWithLogits", "CrossEntropy", "SoftDice", "Focal"}[k]
 }
 
-func (k lossKind) checkShapes(op fmt.Stringer, logits, target tensor.Shape) error {
+// lossOp is a loss of logits against a target: a scalar.
+type lossOp struct {
+	opBase
+	kind   lossKind
+	binary bool // one logit channel with a sigmoid, and a [N, 1, H, W] target
+	gamma  float64
+}
+
+func (op *lossOp) String() string {
+	return fmt.Sprintf("%v{binary=%v,gamma=%g}", op.kind, op.binary, op.gamma)
+}
+func (op *lossOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *lossOp) Hashcode() uint32      { return hashCode(op) }
+func (op *lossOp) Arity() int            { return 2 }
+func (op *lossOp) Type() hm.Type         { return fnType(4, op.targetDims(), 0) }
+func (op *lossOp) DiffWRT(int) []bool    { return []bool{true, false} }
+
+func (op *lossOp) targetDims() int {
+	if op.binary {
+		return 4
+	}
+	return 3
+}
+
+func (op *lossOp) checkShapes(logits, target tensor.Shape) error {
 	if err := need4D(op, logits, "logits"); err != nil {
 		return err
 	}
 	n, c, h, w := nchw(logits)
-	want := tensor.Shape{n, 1, h, w}
-	if k == lossCE {
-		want = tensor.Shape{n, h, w}
-	} else if c != 1 {
-		return fmt.Errorf("%v: logits %v must have one channel", op, logits)
+	want := tensor.Shape{n, h, w}
+	if op.binary {
+		if c != 1 {
+			return fmt.Errorf("%v: logits %v must have one channel", op, logits)
+		}
+		want = tensor.Shape{n, 1, h, w}
+	} else if c < 2 {
+		return fmt.Errorf("%v: logits %v must have at least two channels", op, logits)
 	}
 	if !target.Eq(want) {
 		return fmt.Errorf("%v: target %v, want %v for logits %v", op, target, want, logits)
@@ -58,33 +100,20 @@ func (k lossKind) checkShapes(op fmt.Stringer, logits, target tensor.Shape) erro
 	return nil
 }
 
-// lossOp is a mean loss of logits against a target: a scalar.
-type lossOp struct {
-	opBase
-	kind lossKind
-}
-
-func (op *lossOp) String() string        { return op.kind.String() }
-func (op *lossOp) WriteHash(h hash.Hash) { hashString(h, op) }
-func (op *lossOp) Hashcode() uint32      { return hashCode(op) }
-func (op *lossOp) Arity() int            { return 2 }
-func (op *lossOp) Type() hm.Type         { return fnType(4, op.kind.targetDims(), 0) }
-func (op *lossOp) DiffWRT(int) []bool    { return []bool{true, false} }
-
 func (op *lossOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
 		return nil, err
 	}
-	return tensor.ScalarShape(), op.kind.checkShapes(op, s[0], s[1])
+	return tensor.ScalarShape(), op.checkShapes(s[0], s[1])
 }
 
 func (op *lossOp) Do(v ...G.Value) (G.Value, error) {
-	return run(op, v, lossDo[float32](op.kind, false), lossDo[float64](op.kind, false))
+	return run(op, v, lossDo[float32](op, false), lossDo[float64](op, false))
 }
 
 func (op *lossOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&lossGradOp{kind: op.kind}, in[0], in[1], grad)
+	dx, err := G.ApplyOp(&lossGradOp{loss: *op}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -95,42 +124,228 @@ func (op *lossOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 // and the gradient of the loss.
 type lossGradOp struct {
 	opBase
-	kind lossKind
+	loss lossOp
 }
 
-func (op *lossGradOp) String() string        { return op.kind.String() + "Grad" }
+func (op *lossGradOp) String() string        { return op.loss.String() + "Grad" }
 func (op *lossGradOp) WriteHash(h hash.Hash) { hashString(h, op) }
 func (op *lossGradOp) Hashcode() uint32      { return hashCode(op) }
 func (op *lossGradOp) Arity() int            { return 3 }
-func (op *lossGradOp) Type() hm.Type         { return fnType(4, op.kind.targetDims(), 0, 4) }
+func (op *lossGradOp) Type() hm.Type         { return fnType(4, op.loss.targetDims(), 0, 4) }
 
 func (op *lossGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
 		return nil, err
 	}
-	return s[0].Clone(), op.kind.checkShapes(op, s[0], s[1])
+	return s[0].Clone(), op.loss.checkShapes(s[0], s[1])
 }
 
 func (op *lossGradOp) Do(v ...G.Value) (G.Value, error) {
-	return run(op, v, lossDo[float32](op.kind, true), lossDo[float64](op.kind, true))
+	return run(op, v, lossDo[float32](&op.loss, true), lossDo[float64](&op.loss, true))
+}
+
+// pixels walks the valid (not ignored) pixels of a batch: f gets the offset of the pixel's
+// first logit, the stride between its class logits, and its class (0/1 for binary targets).
+func pixels[T float](n, c, hw int, t []T, f func(base, stride, class int) error) (count int, err error) {
+	for i := 0; i < n; i++ {
+		for p := 0; p < hw; p++ {
+			v := t[i*hw+p]
+			if v < 0 {
+				continue
+			}
+			k := int(v)
+			if float64(k) != float64(v) || k >= max(c, 2) {
+				return 0, fmt.Errorf("target %v is not a class index below %d", v, max(c, 2))
+			}
+			count++
+			if err := f(i*c*hw+p, hw, k); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return count, nil
+}
+
+// probs fills p with the class probabilities of one pixel (sigmoid for binary: p[0] is the
+// background's 1-p, p[1] the foreground's) and returns log p of class k.
+func probs[T float](z []T, base, stride, c int, k int, p []float64) float64 {
+	if c == 1 {
+		x := float64(z[base])
+		p[1] = sigmoid(x)
+		p[0] = 1 - p[1]
+		// log sigmoid(x) and log sigmoid(-x), without overflow.
+		if k == 1 {
+			return -(math.Max(-x, 0) + math.Log1p(math.Exp(-math.Abs(x))))
+		}
+		return -(math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))))
+	}
+	zmax := math.Inf(-1)
+	for j := 0; j < c; j++ {
+		zmax = math.Max(zmax, float64(z[base+j*stride]))
+	}
+	var se float64
+	for j := 0; j < c; j++ {
+		p[j] = math.Exp(float64(z[base+j*stride]) - zmax)
+		se += p[j]
+	}
+	for j := 0; j < c; j++ {
+		p[j] /= se
+	}
+	return float64(z[base+k*stride]) - zmax - math.Log(se)
+}
+
+// backProbs turns the gradient g with respect to a pixel's probabilities into the gradient
+// with respect to its logits, written into out.
+func backProbs[T float](out []T, base, stride, c int, p, g []float64, scale float64) {
+	if c == 1 {
+		// p1 = sigmoid(z), p0 = 1 - p1: dL/dz = (g1 - g0) p1 (1 - p1).
+		out[base] = T((g[1] - g[0]) * p[1] * p[0] * scale)
+		return
+	}
+	var dot float64
+	for j := 0; j < c; j++ {
+		dot += g[j] * p[j]
+	}
+	for j := 0; j < c; j++ {
+		out[base+j*stride] = T(p[j] * (g[j] - dot) * scale)
+	}
 }
 
 // lossDo computes the loss (grad false, out has one element) or its gradient with respect to
 // the logits (grad true, scaled by the loss's own gradient, in[2][0]).
-func lossDo[T float](kind lossKind, grad bool) kernel[T] {
+func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 	return func(out []T, in [][]T, s []tensor.Shape) error {
 		z, t := in[0], in[1]
 		n, c, h, w := nchw(s[0])
 		hw := h * w
-		count := 0
-		for _, v := range t {
-			if v >= 0 {
-				count++
-			}
-		}
 		if grad {
 			clear(out)
+		}
+		upstream := 1.0
+		if grad {
+			upstream = float64(in[2][0])
+		}
+		nc := max(c, 2) // classes, counting a binary background
+		p := make([]float64, nc)
+		g := make([]float64, nc)
+
+		if op.kind == lossDice {
+			// First pass: the overlap and the sums of every class.
+			inter, sums := make([]float64, nc), make([]float64, nc)
+			count, err := pixels(n, c, hw, t, func(base, stride, k int) error {
+				probs(z, base, stride, c, k, p)
+				for j := range p {
+					sums[j] += p[j]
+				}
+				inter[k] += p[k]
+				sums[k]++
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("%v: %w", op, err)
+			}
+			first := 0
+			if c == 1 {
+				first = 1 // binary: the foreground's Dice only
+			}
+			classes := float64(nc - first)
+			if count == 0 {
+				if !grad {
+					out[0] = 0
+				}
+				return nil
+			}
+			if !grad {
+				var d float64
+				for j := first; j < nc; j++ {
+					d += (2*inter[j] + 1) / (sums[j] + 1)
+				}
+				out[0] = T(1 - d/classes)
+				return nil
+			}
+			_, err = pixels(n, c, hw, t, func(base, stride, k int) error {
+				probs(z, base, stride, c, k, p)
+				for j := range g {
+					g[j] = 0
+					if j < first {
+						continue
+					}
+					u := sums[j] + 1
+					tj := 0.0
+					if j == k {
+						tj = 1
+					}
+					g[j] = -(2*tj*u - (2*inter[j] + 1)) / (u * u) / classes
+				}
+				backProbs(out, base, stride, c, p, g, upstream)
+				return nil
+			})
+			return err
+		}
+
+		var total float64
+		count, err := pixels(n, c, hw, t, func(base, stride, k int) error {
+			logp := probs(z, base, stride, c, k, p)
+			pt := p[k]
+			switch op.kind {
+			case lossBCE, lossCE:
+				if !grad {
+					total -= logp
+					return nil
+				}
+				for j := range g {
+					g[j] = 0
+				}
+				// d(-log p_k)/dz through the probabilities: -1/p_k at k. Written directly in
+				// logits to stay exact when p_k underflows.
+				if c == 1 {
+					target := float64(k)
+					out[base] = T(p[1] - target)
+				} else {
+					for j := 0; j < c; j++ {
+						v := p[j]
+						if j == k {
+							v--
+						}
+						out[base+j*stride] = T(v)
+					}
+				}
+			case lossFocal:
+				q := 1 - pt
+				wq := math.Pow(q, op.gamma)
+				if !grad {
+					total -= wq * logp
+					return nil
+				}
+				// f = -(1-p_t)^gamma log p_t; df/dz_j = [gamma (1-p_t)^(gamma-1) p_t log p_t - (1-p_t)^gamma] (delta_tj - p_j).
+				var a float64
+				if op.gamma == 0 {
+					a = -1
+				} else {
+					a = op.gamma*math.Pow(q, op.gamma-1)*pt*logp - wq
+				}
+				if c == 1 {
+					// z is the foreground logit: d p_t/dz = +-p(1-p), giving (delta - p) with sign.
+					sign := 1.0
+					if k == 0 {
+						sign = -1
+					}
+					out[base] = T(a * sign * (1 - pt))
+				} else {
+					for j := 0; j < c; j++ {
+						d := -p[j]
+						if j == k {
+							d++
+						}
+						out[base+j*stride] = T(a * d)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%v: %w", op, err)
 		}
 		if count == 0 {
 			if !grad {
@@ -138,61 +353,13 @@ func lossDo[T float](kind lossKind, grad bool) kernel[T] {
 			}
 			return nil
 		}
-		var scale float64
-		if grad {
-			scale = float64(in[2][0]) / float64(count)
-		}
-		var total float64
-		switch kind {
-		case lossBCE:
-			for i, zi := range z {
-				ti := float64(t[i])
-				if ti < 0 {
-					continue
-				}
-				x := float64(zi)
-				if grad {
-					out[i] = T((sigmoid(x) - ti) * scale)
-				} else {
-					total += math.Max(x, 0) - x*ti + math.Log1p(math.Exp(-math.Abs(x)))
-				}
-			}
-		case lossCE:
-			for i := 0; i < n; i++ {
-				for p := 0; p < hw; p++ {
-					cls := t[i*hw+p]
-					if cls < 0 {
-						continue
-					}
-					k := int(cls)
-					if k >= c || float64(k) != float64(cls) {
-						return fmt.Errorf("%v: target %v is not a class index below %d", kind, cls, c)
-					}
-					base := i*c*hw + p
-					zmax := math.Inf(-1)
-					for j := 0; j < c; j++ {
-						zmax = math.Max(zmax, float64(z[base+j*hw]))
-					}
-					var se float64
-					for j := 0; j < c; j++ {
-						se += math.Exp(float64(z[base+j*hw]) - zmax)
-					}
-					if !grad {
-						total += zmax + math.Log(se) - float64(z[base+k*hw])
-						continue
-					}
-					for j := 0; j < c; j++ {
-						pj := math.Exp(float64(z[base+j*hw])-zmax) / se
-						if j == k {
-							pj--
-						}
-						out[base+j*hw] = T(pj * scale)
-					}
-				}
-			}
-		}
 		if !grad {
 			out[0] = T(total / float64(count))
+			return nil
+		}
+		scale := T(upstream / float64(count))
+		for i := range out {
+			out[i] *= scale
 		}
 		return nil
 	}
