@@ -53,6 +53,10 @@ type LoaderOptions struct {
 	// Seed makes the order, the crops and the augmentations: the same seed gives the same
 	// batches, however many workers build them.
 	Seed uint64
+	// StartEpoch and StartStep make the loader begin at that step of that epoch, with the
+	// batches an uninterrupted loader would give there: how training resumes exactly. Epochs
+	// still counts from 0.
+	StartEpoch, StartStep int
 }
 
 // Loader builds batches of samples in background goroutines and hands them out, in a
@@ -75,7 +79,7 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 	switch {
 	case len(pairs) == 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: no pairs to load", ErrBadOptions))
-	case o.BatchSize < 0, o.Crop < 0, o.PadMultiple < 0, o.Epochs < 0, o.Workers < 0, o.Prefetch < 0:
+	case o.BatchSize < 0, o.Crop < 0, o.PadMultiple < 0, o.Epochs < 0, o.Workers < 0, o.Prefetch < 0, o.StartEpoch < 0, o.StartStep < 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: negative loader option in %+v", ErrBadOptions, o))
 	}
 	o.BatchSize = max(o.BatchSize, 1)
@@ -108,8 +112,11 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 		defer l.wg.Done()
 		defer close(jobs)
 		defer close(order)
-		for epoch := 0; o.Epochs == 0 || epoch < o.Epochs; epoch++ {
+		for epoch := o.StartEpoch; o.Epochs == 0 || epoch < o.Epochs; epoch++ {
 			for step, idx := range l.plan(epoch) {
+				if epoch == o.StartEpoch && step < o.StartStep {
+					continue
+				}
 				res := make(chan result, 1)
 				select {
 				case order <- res:

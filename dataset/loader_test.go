@@ -75,6 +75,20 @@ func TestLoaderISBI(t *testing.T) {
 	if slices.Equal(a[0].Inputs, c[0].Inputs) {
 		t.Error("seeds 1 and 2 gave the same first batch")
 	}
+	// Starting at epoch 1, step 2 gives what the uninterrupted loader gave from there on.
+	l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 4, Crop: 256, Augment: augment.Default(), Shuffle: true, Epochs: 2, Workers: 2, Seed: 1, StartEpoch: 1, StartStep: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := collect(t, l)
+	if len(resumed) != 4 {
+		t.Fatalf("resumed loader gave %d batches, want 4", len(resumed))
+	}
+	for i, bt := range resumed {
+		if w := a[8+i]; bt.Epoch != w.Epoch || bt.Step != w.Step || !slices.Equal(bt.Inputs, w.Inputs) || !slices.Equal(bt.Targets, w.Targets) {
+			t.Fatalf("resumed batch %d (epoch %d step %d) differs from the uninterrupted one", i, bt.Epoch, bt.Step)
+		}
+	}
 	if a[0].Names[0] == a[6].Names[0] && a[0].Names[1] == a[6].Names[1] {
 		t.Error("epochs 0 and 1 start alike: not shuffled?")
 	}
