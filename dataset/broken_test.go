@@ -43,7 +43,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-func pngBytes(t *testing.T, img image.Image) []byte {
+func pngBytes(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
@@ -52,7 +52,7 @@ func pngBytes(t *testing.T, img image.Image) []byte {
 	return b.Bytes()
 }
 
-func jpegBytes(t *testing.T, img image.Image) []byte {
+func jpegBytes(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 75}); err != nil {

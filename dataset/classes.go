@@ -32,7 +32,9 @@ type Classes struct {
 func (c Classes) Binary() bool { return len(c.Values) == 2 }
 
 // ModelClasses is the number of output channels of a model for these classes: 1 for a
-// binary task (a sigmoid), else the number of classes (a softmax).
+// binary task (a sigmoid), else the number of classes (a softmax). Targets are the same
+// either way (0 and 1 for a binary task), so a trainer that wants a two-channel softmax
+// for a binary task can use len(Values) instead.
 func (c Classes) ModelClasses() int {
 	if c.Binary() {
 		return 1

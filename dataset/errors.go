@@ -9,6 +9,7 @@ type Error struct {
 	Err  error  // the problem: wraps one of the Err values below, or is a FormatError or UnsupportedError
 }
 
+// Error gives the message: the path, a colon, then the problem.
 func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
 
 // Unwrap gives the problem, so that errors.Is(err, ErrNoMask) and the like work.
@@ -34,11 +35,13 @@ var (
 // format.
 type FormatError string
 
+// Error gives the message, which starts "unreadable image: ".
 func (e FormatError) Error() string { return "unreadable image: " + string(e) }
 
 // UnsupportedError says a file is a valid image that this package cannot use.
 type UnsupportedError string
 
+// Error gives the message, which starts "unsupported image: ".
 func (e UnsupportedError) Error() string { return "unsupported image: " + string(e) }
 
 func fileError(path string, err error) *Error { return &Error{Path: path, Err: err} }

@@ -1,0 +1,72 @@
+package dataset
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestInferClasses(t *testing.T) {
+	m := func(path string, vals ...int32) maskScan {
+		h := map[int32]int64{}
+		for _, v := range vals {
+			h[v] += 10
+		}
+		return maskScan{path: path, format: formatPNG, hist: h}
+	}
+	tests := []struct {
+		name   string
+		masks  []maskScan
+		opts   Options
+		values []int
+		file   string // the path an error names; "" for success
+		is     error
+	}{
+		{"binary", []maskScan{m("a", 0, 255), m("b", 0)}, Options{}, []int{0, 255}, "", nil},
+		{"binary, any two values", []maskScan{m("a", 3, 7)}, Options{Classes: 1}, []int{3, 7}, "", nil},
+		{"multi-class sorted", []maskScan{m("a", 0, 2), m("b", 1, 9)}, Options{}, []int{0, 1, 2, 9}, "", nil},
+		{"ignore left out", []maskScan{m("a", 0, 255, 128)}, Options{Ignore: intp(128)}, []int{0, 255}, "", nil},
+		{"classes given, all present", []maskScan{m("a", 0, 128, 255)}, Options{Classes: 3}, []int{0, 128, 255}, "", nil},
+		{"classes given, indices with one missing", []maskScan{m("a", 0, 2)}, Options{Classes: 3}, []int{0, 1, 2}, "", nil},
+		{"classes given, too few values", []maskScan{m("a", 5, 9)}, Options{Classes: 3}, nil, "dir", ErrBadOptions},
+		{"union over the limit names the mask", []maskScan{m("a", 0, 1), m("b", 0, 2)}, Options{Classes: 1}, nil, "b", ErrValues},
+		{"one mask over the limit", []maskScan{m("a", 0, 1), m("b", 0, 1, 2)}, Options{Classes: 2}, nil, "b", ErrValues},
+		{"one value", []maskScan{m("a", 0), m("b", 0)}, Options{}, nil, "dir", ErrOneValue},
+		{"only ignored", []maskScan{m("a", 4)}, Options{Ignore: intp(4)}, nil, "dir", ErrOneValue},
+		{"explicit values keep their order", []maskScan{m("a", 0, 255)}, Options{MaskValues: []int{255, 0}}, []int{255, 0}, "", nil},
+		{"explicit values, twice", []maskScan{m("a", 0, 255)}, Options{MaskValues: []int{0, 0}}, nil, "dir", ErrBadOptions},
+		{"explicit values and ignore overlap", []maskScan{m("a", 0, 255)}, Options{MaskValues: []int{0, 255}, Ignore: intp(0)}, nil, "dir", ErrBadOptions},
+		{"explicit values, classes disagree", []maskScan{m("a", 0, 255)}, Options{MaskValues: []int{0, 1, 2}, Classes: 2}, nil, "dir", ErrBadOptions},
+		{"negative classes", []maskScan{m("a", 0, 255)}, Options{Classes: -1}, nil, "dir", ErrBadOptions},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := inferClasses("dir", tt.masks, false, tt.opts)
+			if tt.file == "" {
+				if err != nil || !slices.Equal(c.Values, tt.values) {
+					t.Fatalf("got %v, %v; want %v", c.Values, err, tt.values)
+				}
+				return
+			}
+			if err == nil || err.Path != tt.file || !errors.Is(err, tt.is) {
+				t.Fatalf("got %v, want an error naming %s, %v", err, tt.file, tt.is)
+			}
+		})
+	}
+}
+
+func TestClassesString(t *testing.T) {
+	for _, tt := range []struct {
+		c    Classes
+		want string
+	}{
+		{Classes{Values: []int{0, 255}}, "binary: 0 = background, 255 = foreground"},
+		{Classes{Values: []int{0, 1, 2, 3}, Ignore: intp(255)}, "4 classes: values 0-3, ignore 255"},
+		{Classes{Values: []int{0, 128, 255}}, "3 classes: values 0 128 255"},
+		{Classes{Values: []int{0, 0xff0000, 0xff}, Colour: true}, "3 classes: values #000000 #ff0000 #0000ff (RGB colours)"},
+	} {
+		if got := tt.c.String(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
