@@ -94,7 +94,7 @@ func (b *builder) doubleConv(x *G.Node, prefix string) *G.Node {
 
 // down is a 2x2 max pool: half the size, same channels.
 func (b *builder) down(x *G.Node) *G.Node {
-	return b.apply(func() (*G.Node, error) { return G.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2}) })
+	return b.apply(func() (*G.Node, error) { return MaxPool(x, 2) })
 }
 
 // up is the decoder step of level l: a 2x2 stride-2 transposed convolution of x, joined to

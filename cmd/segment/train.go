@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/segment-dev/segment/train"
+	"github.com/segment-dev/segment/unet"
+)
+
+func init() {
+	register(&command{
+		name:  "train",
+		args:  "",
+		short: "train a model on a folder of images and masks",
+		long: `
+Train learns a U-Net from a data set folder: images/ and masks/ side by side, or
+train/, val/ (and test/) folders each holding the two. Without --data it trains
+on the project's bundled sample data.
+
+It shows a progress bar with the loss, the images per second and the time left,
+and after every epoch prints the validation Dice and IoU. It writes, beside
+--out: the model of the best validation Dice (--out), the last model
+(NAME.last.safetensors), a checkpoint to continue from (NAME.state.safetensors,
+used by --resume), a CSV log (NAME.log.csv) and the loss and Dice curves
+(NAME.curves.png). Every file is written to a temporary name and renamed, so an
+interrupted run never leaves a broken file. Ctrl-C saves a checkpoint and stops;
+--resume then continues exactly where the run stopped.
+
+Losses: bce, dice, bce+dice, focal, focal+dice for binary masks; ce, dice,
+ce+dice, focal, focal+dice for several classes.`,
+		flags: trainFlags,
+	})
+}
+
+func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
+	def := unet.DefaultConfig()
+	o := train.Options{}
+	fs.StringVar(&o.Data, "data", "", "data set folder (default: the bundled sample data)")
+	fs.StringVar(&o.Out, "out", "model.safetensors", "where to write the best model; the other files go beside it")
+	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the training images (default 30, or as many as --time allows)")
+	fs.DurationVar(&o.Time, "time", 0, "time budget, e.g. 15m: training stops when it is spent")
+	fs.IntVar(&o.Batch, "batch", 4, "images per step")
+	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
+	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
+	fs.StringVar(&o.Optimizer, "optimizer", "adam", "adam, adamw or sgd (with momentum 0.9)")
+	fs.Float64Var(&o.Decay, "decay", 0, "weight decay (default 0; 0.01 for adamw)")
+	fs.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule: cosine, plateau or none")
+	fs.StringVar(&o.Loss, "loss", "", "loss (default bce+dice for binary masks, ce+dice otherwise)")
+	fs.IntVar(&o.Model.Depth, "depth", def.Depth, "number of 2x downsamplings")
+	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
+	skip := fs.String("skip", string(def.Skip), "long skip connections: concat (U-Net), add (ResNet) or none")
+	norm := fs.String("norm", string(def.Norm), "normalisation: batch, group or none")
+	fs.IntVar(&o.Model.Groups, "groups", 0, "groups of a group norm (default: up to 32, dividing the base channels)")
+	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
+	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the sorted values found)")
+	ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
+	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
+	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
+	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
+	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
+	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")
+	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
+	quiet := fs.Bool("q", false, "no progress bar")
+	return func(fs *flag.FlagSet, out, errOut io.Writer) error {
+		if fs.NArg() > 0 {
+			return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
+		}
+		o.Model.InChannels, o.Model.Classes = 1, 1 // the data decides; set so that the shape validates
+		o.Model.Skip, o.Model.Norm, o.Model.Up = unet.Skip(*skip), unet.Norm(*norm), unet.UpTranspose
+		if err := o.Model.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		o.Seed = *seed
+		var err error
+		if o.MaskValues, err = parseInts(*values); err != nil {
+			return usagef("--mask-values: %v", err)
+		}
+		if *ignore != "" {
+			v, err := strconv.Atoi(*ignore)
+			if err != nil {
+				return usagef("--ignore: %v", err)
+			}
+			o.Ignore = &v
+		}
+		if o.Data == "" {
+			dir, cleanup, err := sampleData()
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			o.Data = dir
+		}
+		o.Log = out
+		if !*quiet {
+			o.Progress = errOut
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		res, err := train.Run(ctx, o)
+		if errors.Is(err, train.ErrInterrupted) {
+			return errInterrupted
+		}
+		if err != nil {
+			return err
+		}
+		if math.IsNaN(res.BestDice) {
+			fmt.Fprintf(out, "model: %s (no validation images; last epoch)\n", res.Paths.Best)
+		} else {
+			fmt.Fprintf(out, "best model: %s (epoch %d of %d, validation Dice %.4f)\n", res.Paths.Best, res.BestEpoch, res.Epochs, res.BestDice)
+		}
+		fmt.Fprintf(out, "last model: %s, log: %s, curves: %s\n", res.Paths.Last, res.Paths.CSV, res.Paths.Curves)
+		fmt.Fprintf(out, "%d steps in %.0fs\n", res.Steps, res.Elapsed)
+		return nil
+	}
+}
+
+func parseInts(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// sampleData gives the bundled sample data set: ./sample_data when the command runs in a
+// checkout of the project, else not yet available.
+func sampleData() (string, func(), error) {
+	if fi, err := os.Stat("sample_data"); err == nil && fi.IsDir() {
+		return "sample_data", func() {}, nil
+	}
+	return "", nil, fmt.Errorf("no --data given and no sample_data folder here")
+}

@@ -1,0 +1,123 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/segment-dev/segment/metrics"
+	"github.com/segment-dev/segment/unet"
+	"github.com/segment-dev/segment/weights"
+)
+
+// Paths are the files of a training run, all beside the model file.
+type Paths struct {
+	Best   string // the model of the best validation Dice (Options.Out)
+	Last   string // the model after the last epoch (or where the run stopped)
+	State  string // what resuming needs beside the last model: optimizer, position, history
+	CSV    string // one row per epoch
+	Curves string // the loss and Dice curves, drawn from the CSV's numbers
+}
+
+// PathsFor gives the run's files for the model file out: model.safetensors gives
+// model.last.safetensors, model.state.safetensors, model.log.csv and model.curves.png.
+func PathsFor(out string) Paths {
+	stem := strings.TrimSuffix(out, ".safetensors")
+	return Paths{
+		Best:   out,
+		Last:   stem + ".last.safetensors",
+		State:  stem + ".state.safetensors",
+		CSV:    stem + ".log.csv",
+		Curves: stem + ".curves.png",
+	}
+}
+
+// Epoch is the record of one epoch: a row of the CSV log.
+type Epoch struct {
+	Epoch   int           `json:"epoch"`    // from 1
+	Steps   int           `json:"steps"`    // steps done in all by the end of it
+	Time    float64       `json:"time_s"`   // seconds of training by the end of it
+	Loss    float64       `json:"loss"`     // mean training loss over its steps
+	ValDice metrics.Float `json:"val_dice"` // mean validation Dice (foreground), null without validation
+	ValIoU  metrics.Float `json:"val_iou"`
+	LR      float64       `json:"lr"` // the rate of its last step
+	Rate    float64       `json:"images_per_s"`
+}
+
+// runKey is what must not change between a run and its resumption, or the resumed run
+// would not continue the same run.
+type runKey struct {
+	Data      string      `json:"data"`
+	Config    unet.Config `json:"config"`
+	Batch     int         `json:"batch"`
+	Crop      int         `json:"crop"`
+	Epochs    int         `json:"epochs"`
+	Time      float64     `json:"time_s"`
+	LR        float64     `json:"lr"`
+	Optimizer string      `json:"optimizer"`
+	Decay     float64     `json:"decay"`
+	Schedule  string      `json:"schedule"`
+	Loss      string      `json:"loss"`
+	Augment   string      `json:"augment"`
+	Seed      uint64      `json:"seed"`
+}
+
+// state is everything a run needs, beside its last model, to continue exactly.
+type state struct {
+	Key       runKey        `json:"run"`
+	Epoch     int           `json:"epoch"` // the next batch: step Step of epoch Epoch (from 0)
+	Step      int           `json:"step"`
+	Steps     int           `json:"steps"`
+	Elapsed   float64       `json:"elapsed_s"`
+	OptSteps  int           `json:"optimizer_steps"`
+	Schedule  Schedule      `json:"schedule"`
+	BestDice  metrics.Float `json:"best_dice"` // NaN (null in JSON) until a validation score
+	BestEpoch int           `json:"best_epoch"`
+	LossSum   float64       `json:"epoch_loss_sum"` // the epoch in progress
+	LossCount int           `json:"epoch_loss_count"`
+	History   []Epoch       `json:"history"`
+	Done      bool          `json:"done"` // the run reached its end
+}
+
+const stateFormat = "segment-train-state"
+
+// saveState writes the optimizer's buffers and the run's position.
+func saveState(path string, st *state, opt *Optimizer) error {
+	js, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	f := &weights.File{Metadata: map[string]string{"format": stateFormat, "state": string(js), "optimizer": opt.Kind}, Tensors: map[string]weights.Tensor{}}
+	for _, name := range opt.StateNames() {
+		b := opt.State[name]
+		f.Tensors["optimizer."+name] = weights.NewFloat32([]int{len(b)}, b)
+	}
+	return weights.WriteFile(path, f)
+}
+
+// loadState reads a state file into st and opt, which must be of the kind the file names.
+func loadState(path string, opt *Optimizer) (*state, error) {
+	f, err := weights.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Metadata["format"] != stateFormat {
+		return nil, fmt.Errorf("%s: not a training state file", path)
+	}
+	var st state
+	if err := json.Unmarshal([]byte(f.Metadata["state"]), &st); err != nil {
+		return nil, fmt.Errorf("%s: state: %v", path, err)
+	}
+	if k := f.Metadata["optimizer"]; k != opt.Kind {
+		return nil, fmt.Errorf("%s: optimizer %s, the run uses %s", path, k, opt.Kind)
+	}
+	for name, t := range f.Tensors {
+		d, err := t.Float32()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", path, name, err)
+		}
+		opt.State[strings.TrimPrefix(name, "optimizer.")] = d
+	}
+	opt.Steps = st.OptSteps
+	return &st, nil
+}

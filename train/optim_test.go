@@ -1,0 +1,51 @@
+package train
+
+import (
+	"math"
+	"testing"
+)
+
+// TestOptimizersByHand checks two steps of each optimizer against values worked out by hand
+// from PyTorch's update rules, for one weight w = 1 with gradients 0.5 then -0.25.
+func TestOptimizersByHand(t *testing.T) {
+	sqrt := math.Sqrt
+	// Adam, lr 0.1: step 1: m = 0.05, v = 0.00025, mhat = 0.5, vhat = 0.25: w -= 0.1*0.5/(0.5+1e-8).
+	adam1 := 1 - 0.1*0.5/(0.5+1e-8)
+	// step 2: m = 0.9*0.05 - 0.025 = 0.02, v = 0.999*0.00025 + 0.001*0.0625,
+	// mhat = 0.02/0.19, vhat = v/(1-0.999^2).
+	m2, v2 := 0.02, 0.999*0.00025+0.001*0.0625
+	adam2 := adam1 - 0.1*(m2/0.19)/(sqrt(v2/(1-0.999*0.999))+1e-8)
+	// AdamW, decay 0.1: the weight shrinks by (1 - lr*decay) before each Adam update.
+	adamw1 := 1*(1-0.01) - 0.1*0.5/(0.5+1e-8)
+	adamw2 := adamw1*(1-0.01) - 0.1*(m2/0.19)/(sqrt(v2/(1-0.999*0.999))+1e-8)
+	// SGD momentum 0.9, lr 0.1: buf = 0.5, w = 0.95; buf = 0.45 - 0.25 = 0.2, w = 0.93.
+	cases := []struct {
+		kind   string
+		decay  float64
+		w1, w2 float64
+	}{
+		{Adam, 0, adam1, adam2},
+		{AdamW, 0.1, adamw1, adamw2},
+		{SGD, 0, 0.95, 0.93},
+		// SGD with L2 0.1: g1 = 0.5 + 0.1 = 0.6, w = 0.94; g2 = -0.25 + 0.094, buf = 0.54 - 0.156.
+		{SGD, 0.1, 0.94, 0.94 - 0.1*(0.9*0.6+(-0.25+0.1*0.94))},
+	}
+	for _, c := range cases {
+		o, err := NewOptimizer(c.kind, c.decay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := []float32{1}
+		o.Step([]Param{{"w", w, []float32{0.5}}}, 0.1)
+		if math.Abs(float64(w[0])-c.w1) > 1e-6 {
+			t.Errorf("%s decay %g: after step 1 w = %.7f, want %.7f", c.kind, c.decay, w[0], c.w1)
+		}
+		o.Step([]Param{{"w", w, []float32{-0.25}}}, 0.1)
+		if math.Abs(float64(w[0])-c.w2) > 1e-6 {
+			t.Errorf("%s decay %g: after step 2 w = %.7f, want %.7f", c.kind, c.decay, w[0], c.w2)
+		}
+	}
+	if _, err := NewOptimizer("rmsprop", 0); err == nil {
+		t.Error("an unknown optimizer was accepted")
+	}
+}

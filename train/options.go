@@ -1,0 +1,160 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/segment-dev/segment/augment"
+	"github.com/segment-dev/segment/unet"
+	G "gorgonia.org/gorgonia"
+)
+
+// Options says what to train and how. The zero value of a field means its default, given
+// in the field's comment.
+type Options struct {
+	Data string // the data set folder (see package dataset)
+	Out  string // the model file of the best epoch; "model.safetensors"
+
+	Epochs int           // passes over the training images; 0 with Time 0 means 30
+	Time   time.Duration // a time budget: training stops when it is spent (and after Epochs, if set)
+
+	Batch     int     // images per step; 4
+	Crop      int     // side of the random square crops; the images' size rounded up to 2^depth, at most 256
+	LR        float64 // the starting learning rate; 1e-3
+	Optimizer string  // adam, adamw or sgd; adam
+	Decay     float64 // weight decay: L2 for adam and sgd, decoupled for adamw; 0 (1e-2 for adamw)
+	Schedule  string  // cosine, plateau or none; cosine
+	Loss      string  // see Losses; bce+dice for binary data, ce+dice otherwise
+	Augment   string  // an augment preset; default
+
+	// Model is the network's shape; its InChannels and Classes come from the data. A zero
+	// Model means unet.DefaultConfig.
+	Model unet.Config
+
+	Channels   int     // convert images to 1 (gray) or 3 (RGB) channels; 0 keeps them
+	Classes    int     // model classes: 0 infers them from the masks, 1 binary
+	MaskValues []int   // the mask value of each class, in order; empty infers them
+	Ignore     *int    // a mask value whose pixels count for nothing (void)
+	ValSplit   float64 // share of train held out for validation when there is no val folder; 0.1
+	Seed       uint64  // makes the initial weights, the split, the crops and the augmentation
+	Threads    int     // goroutines for loading; 0 means all cores
+
+	// Resume continues the run whose checkpoint sits beside Out, exactly where it stopped.
+	Resume bool
+	// StopAfter ends the run, with a checkpoint, after that many steps in total: how tests
+	// stop a run partway as Ctrl-C would. 0 means no such stop.
+	StopAfter int
+
+	// Log receives one line per epoch; Progress the progress bar. Nil discards them.
+	Log, Progress io.Writer
+}
+
+// Losses names the losses Options.Loss takes: bce, dice, bce+dice, focal and focal+dice for
+// binary data; ce, dice, ce+dice, focal and focal+dice for several classes.
+var Losses = []string{"bce", "dice", "bce+dice", "ce", "ce+dice", "focal", "focal+dice"}
+
+// focalGamma is the focal loss's exponent, 2 as in the paper.
+const focalGamma = 2
+
+// lossFunc makes the graph's loss from its name, for a binary model or not.
+func lossFunc(name string, binary bool) (unet.LossFunc, error) {
+	base, plusDice := strings.CutSuffix(name, "+dice")
+	unknown := fmt.Errorf("unknown loss %q (want one of %s)", name, strings.Join(Losses, ", "))
+	var f unet.LossFunc
+	switch base {
+	case "bce", "ce":
+		if (base == "bce") != binary {
+			return nil, fmt.Errorf("loss %q does not fit this data: binary data takes bce, multi-class data ce", name)
+		}
+		f = unet.DefaultLoss(unet.Config{Classes: map[bool]int{true: 1, false: 2}[binary]})
+	case "dice":
+		if plusDice {
+			return nil, unknown
+		}
+		f = unet.SoftDice
+	case "focal":
+		f = func(l, t *G.Node) (*G.Node, error) { return unet.Focal(l, t, focalGamma) }
+	default:
+		return nil, unknown
+	}
+	if !plusDice {
+		return f, nil
+	}
+	return func(l, t *G.Node) (*G.Node, error) {
+		a, err := f(l, t)
+		if err != nil {
+			return nil, err
+		}
+		b, err := unet.SoftDice(l, t)
+		if err != nil {
+			return nil, err
+		}
+		return G.Add(a, b)
+	}, nil
+}
+
+// withDefaults fills the zero fields.
+func (o Options) withDefaults() Options {
+	if o.Out == "" {
+		o.Out = "model.safetensors"
+	}
+	if o.Epochs == 0 && o.Time == 0 {
+		o.Epochs = 30
+	}
+	if o.Batch == 0 {
+		o.Batch = 4
+	}
+	if o.LR == 0 {
+		o.LR = 1e-3
+	}
+	if o.Optimizer == "" {
+		o.Optimizer = Adam
+	}
+	if o.Decay == 0 && o.Optimizer == AdamW {
+		o.Decay = 1e-2
+	}
+	if o.Schedule == "" {
+		o.Schedule = Cosine
+	}
+	if o.Augment == "" {
+		o.Augment = "default"
+	}
+	if o.Model == (unet.Config{}) {
+		o.Model = unet.DefaultConfig()
+	}
+	if o.Model.Up == "" {
+		o.Model.Up = unet.UpTranspose
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	return o
+}
+
+func (o Options) check() error {
+	switch {
+	case o.Data == "":
+		return fmt.Errorf("no data folder given")
+	case o.Epochs < 0:
+		return fmt.Errorf("epochs %d is negative", o.Epochs)
+	case o.Time < 0:
+		return fmt.Errorf("time %v is negative", o.Time)
+	case o.Batch < 1:
+		return fmt.Errorf("batch %d must be at least 1", o.Batch)
+	case o.Crop < 0:
+		return fmt.Errorf("crop %d is negative", o.Crop)
+	case o.Crop > 0 && o.Crop%o.Model.Multiple() != 0:
+		return fmt.Errorf("crop %d must be a multiple of %d (2^depth)", o.Crop, o.Model.Multiple())
+	case !(o.LR > 0):
+		return fmt.Errorf("learning rate %g must be positive", o.LR)
+	}
+	if _, err := augment.Preset(o.Augment); err != nil {
+		return err
+	}
+	return nil
+}

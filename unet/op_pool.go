@@ -1,0 +1,116 @@
+package unet
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// MaxPool takes the maximum of each k x k window, stride k, of x [N, C, H, W] (H and W
+// multiples of k). Unlike gorgonia's MaxPool2D it cannot be thrown by a NaN: a NaN is the
+// maximum of its window and passes on, so that a diverging loss is reported, not a crash.
+// The gradient goes to the first maximum of each window, as in PyTorch.
+func MaxPool(x *G.Node, k int) (*G.Node, error) {
+	return G.ApplyOp(&poolOp{k: k}, x)
+}
+
+type poolOp struct {
+	opBase
+	k    int
+	grad bool // the backward op: inputs x and dy, output dx
+}
+
+func (op *poolOp) String() string        { return fmt.Sprintf("MaxPool{k=%d,grad=%v}", op.k, op.grad) }
+func (op *poolOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *poolOp) Hashcode() uint32      { return hashCode(op) }
+func (op *poolOp) Arity() int {
+	if op.grad {
+		return 2
+	}
+	return 1
+}
+func (op *poolOp) Type() hm.Type {
+	if op.grad {
+		return fnType(4, 4, 4)
+	}
+	return fnType(4, 4)
+}
+
+func (op *poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := need4D(op, s[0], "input"); err != nil {
+		return nil, err
+	}
+	n, c, h, w := nchw(s[0])
+	if op.k < 1 || h%op.k != 0 || w%op.k != 0 {
+		return nil, fmt.Errorf("%v: input %v is not a multiple of the window", op, s[0])
+	}
+	out := tensor.Shape{n, c, h / op.k, w / op.k}
+	if op.grad {
+		if !s[1].Eq(out) {
+			return nil, fmt.Errorf("%v: output gradient %v, want %v", op, s[1], out)
+		}
+		return s[0].Clone(), nil
+	}
+	return out, nil
+}
+
+func (op *poolOp) Do(v ...G.Value) (G.Value, error) {
+	return run(op, v, poolDo[float32](op), poolDo[float64](op))
+}
+
+// poolDo computes the pooled maxima, or (grad) routes each output gradient to the position
+// of its window's first maximum.
+func poolDo[T float](op *poolOp) kernel[T] {
+	return func(out []T, in [][]T, s []tensor.Shape) error {
+		n, c, h, w := nchw(s[0])
+		k := op.k
+		oh, ow := h/k, w/k
+		x := in[0]
+		if op.grad {
+			clear(out)
+		}
+		for p := 0; p < n*c; p++ {
+			plane := x[p*h*w : (p+1)*h*w]
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					best := (oy*k)*w + ox*k
+					for dy := 0; dy < k; dy++ {
+						row := (oy*k + dy) * w
+						for dx := 0; dx < k; dx++ {
+							i := row + ox*k + dx
+							if v := plane[i]; v > plane[best] || (v != v && plane[best] == plane[best]) {
+								best = i
+							}
+						}
+					}
+					o := p*oh*ow + oy*ow + ox
+					if op.grad {
+						out[p*h*w+best] += in[1][o]
+					} else {
+						out[o] = plane[best]
+					}
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func (op *poolOp) DiffWRT(int) []bool {
+	if op.grad {
+		return []bool{false, false}
+	}
+	return []bool{true}
+}
+
+func (op *poolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&poolOp{k: op.k, grad: true}, in[0], grad)
+	return G.Nodes{dx}, err
+}
