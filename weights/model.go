@@ -28,13 +28,18 @@ const (
 	keyTrain       = "train"
 	keyMaskValues  = "mask_values"
 	keyIgnoreValue = "ignore_value"
+	keyMaskColour  = "mask_colour"
 )
 
 // reservedKeys are the metadata keys that Save writes itself; Meta.Extra may not use them.
-var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue}
+var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue, keyMaskColour}
 
-// MaxMaskValue is the largest mask pixel value a Meta may name (masks are 8- or 16-bit images).
-const MaxMaskValue = 65535
+// MaxMaskValue is the largest mask pixel value a Meta may name: a 16-bit gray level, or with
+// MaskColour an RGB colour 0xRRGGBB.
+const MaxMaskValue = 0xFFFFFF
+
+// maxGrayValue is the largest value of a gray mask (16 bits).
+const maxGrayValue = 65535
 
 // Meta is what a model file's metadata holds beside the format and the configuration.
 type Meta struct {
@@ -50,6 +55,9 @@ type Meta struct {
 	// IgnoreValue (key "ignore_value"), if not nil, is a mask pixel value that belongs to no
 	// class: such pixels are left out of losses and scores.
 	IgnoreValue *int
+	// MaskColour (key "mask_colour", "true" when set) says the masks are RGB images and the
+	// mask values colours 0xRRGGBB, so that predictions are written back in colour.
+	MaskColour bool
 	// Extra holds every other metadata key, kept unchanged from Load to Save.
 	Extra map[string]string
 }
@@ -70,9 +78,17 @@ func (m Meta) MaskValuesFor(cfg unet.Config) []int {
 	return vs
 }
 
+// maxValue is the largest mask value of gray masks, or of colour masks with MaskColour.
+func (m Meta) maxValue() int {
+	if m.MaskColour {
+		return MaxMaskValue
+	}
+	return maxGrayValue
+}
+
 // Validate reports the first thing that makes m unfit for a model of configuration cfg:
 // Preprocess or Train that are not JSON, MaskValues of the wrong length (2 for a binary
-// model, Classes otherwise), out of 0..MaxMaskValue or repeated, an IgnoreValue out of range
+// model, Classes otherwise), out of 0..65535 (0..MaxMaskValue for colour masks) or repeated, an IgnoreValue out of range
 // or equal to a class's value, or an Extra key that Save writes itself.
 func (m Meta) Validate(cfg unet.Config) error {
 	if len(m.Preprocess) > 0 && !json.Valid(m.Preprocess) {
@@ -90,8 +106,8 @@ func (m Meta) Validate(cfg unet.Config) error {
 			return fmt.Errorf("mask_values %v has %d values, a model of %d classes needs %d", m.MaskValues, len(m.MaskValues), cfg.Classes, want)
 		}
 		for i, v := range m.MaskValues {
-			if v < 0 || v > MaxMaskValue {
-				return fmt.Errorf("mask_values %v: %d is out of 0..%d", m.MaskValues, v, MaxMaskValue)
+			if v < 0 || v > m.maxValue() {
+				return fmt.Errorf("mask_values %v: %d is out of 0..%d", m.MaskValues, v, m.maxValue())
 			}
 			if slices.Contains(m.MaskValues[:i], v) {
 				return fmt.Errorf("mask_values %v: %d appears twice", m.MaskValues, v)
@@ -100,8 +116,8 @@ func (m Meta) Validate(cfg unet.Config) error {
 	}
 	if m.IgnoreValue != nil {
 		v := *m.IgnoreValue
-		if v < 0 || v > MaxMaskValue {
-			return fmt.Errorf("ignore_value %d is out of 0..%d", v, MaxMaskValue)
+		if v < 0 || v > m.maxValue() {
+			return fmt.Errorf("ignore_value %d is out of 0..%d", v, m.maxValue())
 		}
 		if slices.Contains(m.MaskValuesFor(cfg), v) {
 			return fmt.Errorf("ignore_value %d is also the mask value of a class", v)
@@ -152,6 +168,9 @@ func Save(path string, m *unet.Model, meta Meta) error {
 	if len(meta.MaskValues) > 0 {
 		b, _ := json.Marshal(meta.MaskValues)
 		md[keyMaskValues] = string(b)
+	}
+	if meta.MaskColour {
+		md[keyMaskColour] = "true"
 	}
 	if meta.IgnoreValue != nil {
 		md[keyIgnoreValue] = strconv.Itoa(*meta.IgnoreValue)
@@ -289,6 +308,11 @@ func parseMeta(md map[string]string) (Meta, error) {
 			for i, p := range vs {
 				m.MaskValues[i] = *p
 			}
+		case keyMaskColour:
+			if v != "true" && v != "false" {
+				return Meta{}, fmt.Errorf("mask_colour %q is not true or false", v)
+			}
+			m.MaskColour = v == "true"
 		case keyIgnoreValue:
 			var iv *int
 			if err := strictUnmarshal(v, &iv); err != nil || iv == nil {

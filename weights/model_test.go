@@ -153,6 +153,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		{"batch concat, no meta", cfg(1, 1, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{}},
 		{"group add", cfg(3, 2, 3, 8, unet.SkipAdd, unet.NormGroup, 0), Meta{MaskValues: []int{0, 255}}},
 		{"group none, 2 groups", cfg(1, 3, 2, 4, unet.SkipNone, unet.NormGroup, 2), Meta{MaskValues: []int{10, 20, 30}, IgnoreValue: intPtr(0)}},
+		{"colour masks", cfg(3, 3, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{MaskValues: []int{0x000000, 0x808000, 0xFFFFFF}, MaskColour: true}},
 		{"no norm, concat", cfg(3, 4, 1, 2, unet.SkipConcat, unet.NormNone, 0), full},
 		{"no norm, add", cfg(1, 1, 3, 2, unet.SkipAdd, unet.NormNone, 0), Meta{Train: json.RawMessage(`null`)}},
 	}
@@ -405,6 +406,7 @@ func TestSaveRefuses(t *testing.T) {
 		{"mask values wrong length", good(), Meta{MaskValues: []int{1}}, "mask_values [1] has 1 values"},
 		{"ignore value in mask values", good(), Meta{IgnoreValue: intPtr(255)}, "ignore_value 255 is also"},
 		{"ignore value out of range", good(), Meta{IgnoreValue: intPtr(-1)}, "ignore_value -1 is out of"},
+		{"colour value without mask_colour", good(), Meta{MaskValues: []int{0, 0xFF0000}}, "out of 0..65535"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

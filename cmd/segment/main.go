@@ -87,7 +87,7 @@ func run(args []string, out, errOut io.Writer) int {
 	}
 	fs := newFlagSet(c)
 	runFn := c.flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseInterspersed(fs, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandUsage(out, c, fs)
 			return exitOK
@@ -111,6 +111,30 @@ func run(args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(errOut, "segment %s: %v\n", c.name, err)
 		return exitFailure
 	}
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments ("segment doctor
+// DIR --ignore 11" as well as "segment doctor --ignore 11 DIR"), as users expect; after
+// "--" everything is an argument. fs.Args() then gives the arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		consumed := args[:len(args)-len(rest)]
+		if len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func find(name string) *command {

@@ -63,6 +63,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"inspect", filepath.Join(dir, "missing.safetensors")}, exitFailure, "missing.safetensors"},
 		{[]string{"inspect", junk}, exitFailure, "junk.safetensors"},
 		{[]string{"help", "nosuch"}, exitUsage, "unknown command"},
+		{[]string{"doctor", dir}, exitFailure, dir},
+		{[]string{"doctor"}, exitUsage, "want one data set folder"},
+		{[]string{"train", "--data", filepath.Join(dir, "nowhere")}, exitFailure, "nowhere"},
+		{[]string{"train", "--skip", "sideways"}, exitUsage, "skip must be"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCmd(c.args...)
@@ -71,6 +75,40 @@ func TestExitCodes(t *testing.T) {
 		}
 		if strings.Contains(errOut, "goroutine ") || strings.Contains(errOut, "panic") {
 			t.Errorf("segment %v printed a stack trace: %s", c.args, errOut)
+		}
+	}
+}
+
+// TestDoctorSampleData runs doctor on the bundled sample data with a flag after the folder.
+func TestDoctorSampleData(t *testing.T) {
+	code, out, errOut := runCmd("doctor", "../../sample_data", "--classes", "1")
+	if code != exitOK {
+		t.Fatalf("doctor sample_data: exit %d, %s", code, errOut)
+	}
+	for _, want := range []string{"train: 40 pairs", "val: 8 pairs", "binary", "ready to train"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		pos  []string
+		n    int
+	}{
+		{[]string{"a", "-n", "3", "b"}, []string{"a", "b"}, 3},
+		{[]string{"-n", "2", "a"}, []string{"a"}, 2},
+		{[]string{"a", "--", "-n", "b"}, []string{"a", "-n", "b"}, 0},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		n := fs.Int("n", 0, "")
+		if err := parseInterspersed(fs, c.args); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(fs.Args(), " ") != strings.Join(c.pos, " ") || *n != c.n {
+			t.Errorf("%v: args %v n %d, want %v %d", c.args, fs.Args(), *n, c.pos, c.n)
 		}
 	}
 }

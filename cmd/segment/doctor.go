@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strconv"
+
+	"github.com/segment-dev/segment/dataset"
+)
+
+// errNotReady ends doctor when the data set would not train: the report says why.
+var errNotReady = errors.New("the data set has problems that stop training (listed above)")
+
+func init() {
+	register(&command{
+		name:  "doctor",
+		args:  "DIR",
+		short: "check a data set before training on it",
+		long: `
+Doctor reads a data set folder as train would and reports what it finds: the
+pairs of images and masks in each split and the files without a partner, image
+sizes and channels, the mask values and the share of pixels of each class, empty
+masks, and warnings about data that trains badly (JPEG masks, masks that look
+black because they hold 0/1, tiny foreground). It exits with status 1 when
+training on the folder would fail, after listing every problem.`,
+		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
+			var o dataset.Options
+			fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
+			fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
+			ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
+			values := fs.String("mask-values", "", "comma-separated mask value of each class, in order")
+			return func(fs *flag.FlagSet, out, _ io.Writer) error {
+				if fs.NArg() != 1 {
+					return usagef("want one data set folder, got %d arguments", fs.NArg())
+				}
+				if *ignore != "" {
+					v, err := strconv.Atoi(*ignore)
+					if err != nil {
+						return usagef("--ignore: %v", err)
+					}
+					o.Ignore = &v
+				}
+				var err error
+				if o.MaskValues, err = parseInts(*values); err != nil {
+					return usagef("--mask-values: %v", err)
+				}
+				r, err := dataset.Diagnose(fs.Arg(0), o)
+				if err != nil {
+					return err
+				}
+				if err := r.Write(out); err != nil {
+					return err
+				}
+				if !r.OK() {
+					return errNotReady
+				}
+				return nil
+			}
+		},
+	})
+}
