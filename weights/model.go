@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,6 +212,16 @@ func Load(path string) (*unet.Model, Meta, error) {
 		return nil, Meta{}, err
 	}
 	return fromFile(f, path)
+}
+
+// LoadBytes reads a segment model file held in memory (an embedded model, say); name stands
+// for the file in errors.
+func LoadBytes(data []byte, name string) (*unet.Model, Meta, error) {
+	f, err := Decode(bytes.NewReader(data), int64(len(data)), name)
+	if err != nil {
+		return nil, Meta{}, err
+	}
+	return fromFile(f, name)
 }
 
 // fromFile makes a model and its Meta from a decoded file; path names it in errors.

@@ -471,3 +471,18 @@ func TestMaskValuesFor(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadBytes(t *testing.T) {
+	m := newModel(t, tinyConfig(), 3)
+	data := savedBytes(t, m, Meta{MaskValues: []int{0, 255}})
+	got, meta, err := LoadBytes(data, "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Config != m.Config || meta.MaskValues[1] != 255 {
+		t.Errorf("LoadBytes gave %v %v", got.Config, meta.MaskValues)
+	}
+	if _, _, err := LoadBytes(data[:len(data)-3], "embedded"); err == nil || !strings.Contains(err.Error(), "embedded") {
+		t.Errorf("truncated bytes: %v", err)
+	}
+}
