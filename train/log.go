@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/segment-dev/segment/chart"
 )
 
 // writeLog rewrites the CSV log from the run's history, atomically, so that a resumed run's
@@ -52,4 +54,34 @@ func writeAtomic(path string, data []byte) error {
 		os.Remove(name)
 	}
 	return err
+}
+
+// drawCurves draws the loss and the validation scores of the run's epochs, side by side.
+func drawCurves(p Paths, hist []Epoch) error {
+	if len(hist) == 0 {
+		return nil
+	}
+	x := make([]float64, len(hist))
+	loss := make([]float64, len(hist))
+	dice := make([]float64, len(hist))
+	iou := make([]float64, len(hist))
+	for i, e := range hist {
+		x[i] = float64(e.Epoch)
+		loss[i] = e.Loss
+		dice[i] = float64(e.ValDice)
+		iou[i] = float64(e.ValIoU)
+	}
+	lossChart := &chart.Line{Title: "Training loss", XLabel: "epoch", YLabel: "loss", LogY: true,
+		Series: []chart.Series{{Name: "mean loss of the epoch", X: x, Y: loss}}}
+	scores := &chart.Line{Title: "Validation", XLabel: "epoch", YLabel: "score", YMin: 0, YMax: 1,
+		Series: []chart.Series{{Name: "Dice", X: x, Y: dice}, {Name: "IoU", X: x, Y: iou}}}
+	a, err := lossChart.Image()
+	if err != nil {
+		return err
+	}
+	b, err := scores.Image()
+	if err != nil {
+		return err
+	}
+	return chart.WritePNG(p.Curves, chart.Grid(2, a, b))
 }

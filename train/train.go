@@ -288,6 +288,9 @@ func endEpoch(o Options, st *state, val *validator, sched *Schedule, m *unet.Mod
 	if err := writeLog(paths, st.History); err != nil {
 		return err
 	}
+	if err := drawCurves(paths, st.History); err != nil {
+		return err
+	}
 	mark := ""
 	if best {
 		mark = "  *best"

@@ -111,7 +111,7 @@ func TestTrainingLearns(t *testing.T) {
 	if !(res.BestDice > 0.3) {
 		t.Errorf("best validation Dice %v after 4 epochs, want > 0.3", res.BestDice)
 	}
-	for _, p := range []string{res.Paths.Best, res.Paths.Last, res.Paths.State, res.Paths.CSV} {
+	for _, p := range []string{res.Paths.Best, res.Paths.Last, res.Paths.State, res.Paths.CSV, res.Paths.Curves} {
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
 		}

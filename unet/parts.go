@@ -105,7 +105,7 @@ func (b *builder) up(x, skip *G.Node, l int) *G.Node {
 	x = b.apply(func() (*G.Node, error) { return ConvTranspose2d(x, w, bias, 2, 0) })
 	switch b.m.Config.Skip {
 	case SkipConcat: // skip first, then the upsampled tensor, as torch.cat([skip, up], 1)
-		x = b.apply(func() (*G.Node, error) { return G.Concat(1, skip, x) })
+		x = b.apply(func() (*G.Node, error) { return ConcatChannels(skip, x) })
 	case SkipAdd:
 		x = b.apply(func() (*G.Node, error) { return G.Add(skip, x) })
 	}
