@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/segment-dev/segment/sample_data"
 	"github.com/segment-dev/segment/train"
 	"github.com/segment-dev/segment/unet"
 )
@@ -140,10 +141,20 @@ func parseInts(s string) ([]int, error) {
 }
 
 // sampleData gives the bundled sample data set: ./sample_data when the command runs in a
-// checkout of the project, else not yet available.
-func sampleData() (string, func(), error) {
+// checkout of the project, else the copy built into the binary, unpacked into a temporary
+// folder that cleanup removes.
+func sampleData() (dir string, cleanup func(), err error) {
 	if fi, err := os.Stat("sample_data"); err == nil && fi.IsDir() {
 		return "sample_data", func() {}, nil
 	}
-	return "", nil, fmt.Errorf("no --data given and no sample_data folder here")
+	tmp, err := os.MkdirTemp("", "segment-sample-data-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	if err := os.CopyFS(tmp, sampledata.FS()); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("unpacking the built-in sample data: %w", err)
+	}
+	return tmp, cleanup, nil
 }
