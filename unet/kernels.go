@@ -1,6 +1,9 @@
 package unet
 
 import (
+	"runtime"
+
+	"github.com/segment-dev/segment/kernels"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -11,7 +14,8 @@ import (
 var blasImpl gonum.Implementation
 
 // gemm computes c = op(a) * op(b) + beta*c for row-major matrices, where op transposes when
-// asked: op(a) is m x k, op(b) is k x n, c is m x n.
+// asked: op(a) is m x k, op(b) is k x n, c is m x n. float32 goes through the project's SIMD
+// kernels; float64, which only the gradient checks use, through gonum.
 func gemm[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -25,7 +29,7 @@ func gemm[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	}
 	switch a := any(a).(type) {
 	case []float32:
-		blasImpl.Sgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		kernels.Sgemm(transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		blasImpl.Dgemm(tA, tB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	}
@@ -56,7 +60,7 @@ func (g convGeom) cols() int { return g.OH * g.OW }
 // cols[(c*K+ky)*K+kx][oy*OW+ox] = x[c][oy*S-P+ky][ox*S-P+kx], zero outside the image.
 func im2col[T float](g convGeom, x, cols []T) {
 	n := g.cols()
-	for c := 0; c < g.C; c++ {
+	parallelFor(g.C, workers(), func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ky := 0; ky < g.K; ky++ {
 			for kx := 0; kx < g.K; kx++ {
@@ -94,18 +98,22 @@ func im2col[T float](g convGeom, x, cols []T) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // col2im is the adjoint of im2col: it adds every column entry back onto the input position
-// it was read from. x is added to, not overwritten.
+// it was read from. x is added to, not overwritten. Channels are independent, so they are
+// split over the cores.
 func col2im[T float](g convGeom, cols, x []T) {
 	n := g.cols()
-	for c := 0; c < g.C; c++ {
+	parallelFor(g.C, workers(), func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ky := 0; ky < g.K; ky++ {
 			for kx := 0; kx < g.K; kx++ {
 				row := cols[((c*g.K+ky)*g.K+kx)*n:][:n]
+				// With stride 1 the valid outputs of a kernel offset form one run [lo, hi)
+				// whose inputs are contiguous too.
+				lo, hi := max(g.P-kx, 0), min(g.W+g.P-kx, g.OW)
 				for oy := 0; oy < g.OH; oy++ {
 					iy := oy*g.S - g.P + ky
 					if iy < 0 || iy >= g.H {
@@ -113,6 +121,12 @@ func col2im[T float](g convGeom, cols, x []T) {
 					}
 					src := row[oy*g.OW : (oy+1)*g.OW]
 					dst := xc[iy*g.W : (iy+1)*g.W]
+					if g.S == 1 {
+						if hi > lo {
+							addTo(dst[lo-g.P+kx:hi-g.P+kx], src[lo:hi])
+						}
+						continue
+					}
 					for ox, v := range src {
 						ix := ox*g.S - g.P + kx
 						if ix >= 0 && ix < g.W {
@@ -122,6 +136,14 @@ func col2im[T float](g convGeom, cols, x []T) {
 				}
 			}
 		}
+	})
+}
+
+// addTo adds src to dst elementwise.
+func addTo[T float](dst, src []T) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
 	}
 }
 
@@ -152,3 +174,6 @@ func parallelFor(n, workers int, f func(i int)) {
 		<-done
 	}
 }
+
+// workers is the number of goroutines the ops split their loops over: one per core.
+func workers() int { return runtime.GOMAXPROCS(0) }

@@ -338,11 +338,22 @@ func channelSumDo[T float](out []T, in [][]T, s []tensor.Shape) error {
 	return nil
 }
 
-// sum adds in float64 whatever the element type, so that long float32 sums keep their digits.
-func sum[T float](xs []T) T {
-	var s float64
-	for _, v := range xs {
-		s += float64(v)
+// sum adds in float64 whatever the element type, so that long float32 sums keep their
+// digits, with four accumulators so the additions overlap.
+func sum[T float](xs []T) T { return T(sum64(xs)) }
+
+// sum64 is sum without the rounding to T at the end.
+func sum64[T float](xs []T) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		a += float64(xs[i])
+		b += float64(xs[i+1])
+		c += float64(xs[i+2])
+		d += float64(xs[i+3])
 	}
-	return T(s)
+	for ; i < len(xs); i++ {
+		a += float64(xs[i])
+	}
+	return a + b + c + d
 }

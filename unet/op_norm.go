@@ -22,7 +22,11 @@ type RunningStats struct {
 // When stats is not nil every forward pass also moves the running statistics towards the
 // batch's mean and unbiased variance, by the momentum.
 func BatchNorm(x, gamma, beta *G.Node, eps float64, stats *RunningStats) (*G.Node, error) {
-	return G.ApplyOp(&normOp{eps: eps, running: stats}, x, gamma, beta)
+	st, err := G.ApplyOp(&normStatsOp{eps: eps, running: stats}, x)
+	if err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(&normOp{eps: eps}, x, gamma, beta, st)
 }
 
 // GroupNorm normalises x [N, C, H, W] over each of groups groups of channels of each image
@@ -31,7 +35,11 @@ func GroupNorm(x, gamma, beta *G.Node, groups int, eps float64) (*G.Node, error)
 	if c := x.Shape()[1]; groups < 1 || c%groups != 0 {
 		return nil, fmt.Errorf("GroupNorm: %d groups do not divide %d channels", groups, c)
 	}
-	return G.ApplyOp(&normOp{eps: eps, groups: groups}, x, gamma, beta)
+	st, err := G.ApplyOp(&normStatsOp{eps: eps, groups: groups}, x)
+	if err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(&normOp{eps: eps, groups: groups}, x, gamma, beta, st)
 }
 
 // BatchNormInference normalises x [N, C, H, W] with fixed statistics, as batch norm does at
@@ -76,24 +84,33 @@ func (g normGeom) blocks(set int, f func(off, ch int)) {
 	}
 }
 
-// stats gives a set's mean and biased variance, in float64 and in two passes, because the
+// setStats gives a set's mean and biased variance, in float64 and in two passes, because the
 // one-pass formula loses every digit when the mean is large against the spread.
 func setStats[T float](g normGeom, x []T, set int) (mean, variance float64) {
 	var s float64
-	g.blocks(set, func(off, _ int) {
-		for _, v := range x[off : off+g.hw] {
-			s += float64(v)
-		}
-	})
+	g.blocks(set, func(off, _ int) { s += sum64(x[off : off+g.hw]) })
 	mean = s / float64(g.setSize())
 	var ss float64
-	g.blocks(set, func(off, _ int) {
-		for _, v := range x[off : off+g.hw] {
-			d := float64(v) - mean
-			ss += d * d
-		}
-	})
+	g.blocks(set, func(off, _ int) { ss += sumSquares(x[off:off+g.hw], mean) })
 	return mean, ss / float64(g.setSize())
+}
+
+// sumSquares is the sum of (v - mean)^2, with four accumulators so the additions overlap.
+func sumSquares[T float](xs []T, mean float64) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(xs); i += 4 {
+		d0, d1, d2, d3 := float64(xs[i])-mean, float64(xs[i+1])-mean, float64(xs[i+2])-mean, float64(xs[i+3])-mean
+		a += d0 * d0
+		b += d1 * d1
+		c += d2 * d2
+		d += d3 * d3
+	}
+	for ; i < len(xs); i++ {
+		v := float64(xs[i]) - mean
+		a += v * v
+	}
+	return a + b + c + d
 }
 
 func normGeomOf(op fmt.Stringer, s tensor.Shape, groups int) (normGeom, error) {
@@ -117,34 +134,107 @@ func checkChannelVectors(op fmt.Stringer, s []tensor.Shape) error {
 	return nil
 }
 
-// normOp is batch norm in training mode (groups == 0) or group norm, on x, gamma, beta.
-type normOp struct {
+// normStatsOp computes the statistics a normalisation pools: the mean and 1/sqrt(var+eps) of
+// each set, as [2*sets] (means first). The forward op and both gradient ops read them, so
+// that they are computed once per step instead of three times. As batch norm in training
+// it also moves the running statistics. Its gradient is part of the ops that use it (their
+// formulas already count how the statistics depend on x), so it is not differentiated.
+type normStatsOp struct {
 	opBase
 	eps     float64
 	groups  int
 	running *RunningStats
 }
 
+func (op *normStatsOp) String() string {
+	return fmt.Sprintf("NormStats{eps=%g,groups=%d,running=%p}", op.eps, op.groups, op.running)
+}
+func (op *normStatsOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *normStatsOp) Hashcode() uint32      { return hashCode(op) }
+func (op *normStatsOp) Arity() int            { return 1 }
+func (op *normStatsOp) Type() hm.Type         { return fnType(4, 1) }
+
+func (op *normStatsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(in)
+	if err != nil {
+		return nil, err
+	}
+	g, err := normGeomOf(op, s[0], op.groups)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{2 * g.sets()}, nil
+}
+
+func (op *normStatsOp) Do(vals ...G.Value) (G.Value, error) {
+	return run(op, vals, normStatsDo[float32](op), normStatsDo[float64](op))
+}
+
+func normStatsDo[T float](op *normStatsOp) kernel[T] {
+	return func(out []T, in [][]T, s []tensor.Shape) error {
+		g, err := normGeomOf(op, s[0], op.groups)
+		if err != nil {
+			return err
+		}
+		sets := g.sets()
+		parallelFor(sets, workers(), func(set int) {
+			mean, variance := setStats(g, in[0], set)
+			out[set] = T(mean)
+			out[sets+set] = T(1 / math.Sqrt(variance+op.eps))
+			if r := op.running; r != nil && g.groups == 0 {
+				m := r.Momentum
+				unbiased := variance
+				if n := g.setSize(); n > 1 {
+					unbiased = variance * float64(n) / float64(n-1)
+				}
+				r.Mean[set] = float32((1-m)*float64(r.Mean[set]) + m*mean)
+				r.Var[set] = float32((1-m)*float64(r.Var[set]) + m*unbiased)
+			}
+		})
+		return nil
+	}
+}
+
+// checkStats checks that a statistics input fits the geometry.
+func checkStats(op fmt.Stringer, g normGeom, s tensor.Shape) error {
+	if len(s) != 1 || s[0] != 2*g.sets() {
+		return fmt.Errorf("%v: statistics %v, want [%d]", op, s, 2*g.sets())
+	}
+	return nil
+}
+
+// normOp is batch norm in training mode (groups == 0) or group norm, on x, gamma, beta and
+// the statistics of x.
+type normOp struct {
+	opBase
+	eps    float64
+	groups int
+}
+
 func (op *normOp) String() string {
 	if op.groups == 0 {
-		return fmt.Sprintf("BatchNorm{eps=%g,running=%p}", op.eps, op.running)
+		return fmt.Sprintf("BatchNorm{eps=%g}", op.eps)
 	}
 	return fmt.Sprintf("GroupNorm{eps=%g,groups=%d}", op.eps, op.groups)
 }
 func (op *normOp) WriteHash(h hash.Hash) { hashString(h, op) }
 func (op *normOp) Hashcode() uint32      { return hashCode(op) }
-func (op *normOp) Arity() int            { return 3 }
-func (op *normOp) Type() hm.Type         { return fnType(4, 1, 1, 4) }
+func (op *normOp) Arity() int            { return 4 }
+func (op *normOp) Type() hm.Type         { return fnType(4, 1, 1, 1, 4) }
 
 func (op *normOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := normGeomOf(op, s[0], op.groups); err != nil {
+	g, err := normGeomOf(op, s[0], op.groups)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkChannelVectors(op, s); err != nil {
+	if err := checkChannelVectors(op, s[:3]); err != nil {
+		return nil, err
+	}
+	if err := checkStats(op, g, s[3]); err != nil {
 		return nil, err
 	}
 	return s[0].Clone(), nil
@@ -160,40 +250,27 @@ func normDo[T float](op *normOp) kernel[T] {
 		if err != nil {
 			return err
 		}
-		x, gamma, beta := in[0], in[1], in[2]
-		for set := 0; set < g.sets(); set++ {
-			mean, variance := setStats(g, x, set)
-			inv := 1 / math.Sqrt(variance+op.eps)
+		x, gamma, beta, st := in[0], in[1], in[2], in[3]
+		sets := g.sets()
+		parallelFor(sets, workers(), func(set int) {
+			mean, inv := float64(st[set]), float64(st[sets+set])
 			g.blocks(set, func(off, ch int) {
 				a := float64(gamma[ch]) * inv
-				b := float64(beta[ch]) - mean*a
-				src, dst := x[off:off+g.hw], out[off:off+g.hw]
-				for i, v := range src {
-					dst[i] = T(float64(v)*a + b)
-				}
+				affine(out[off:off+g.hw], x[off:off+g.hw], T(a), T(float64(beta[ch])-mean*a))
 			})
-			if r := op.running; r != nil && g.groups == 0 {
-				m := r.Momentum
-				unbiased := variance
-				if n := g.setSize(); n > 1 {
-					unbiased = variance * float64(n) / float64(n-1)
-				}
-				r.Mean[set] = float32((1-m)*float64(r.Mean[set]) + m*mean)
-				r.Var[set] = float32((1-m)*float64(r.Var[set]) + m*unbiased)
-			}
-		}
+		})
 		return nil
 	}
 }
 
-func (op *normOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+func (op *normOp) DiffWRT(int) []bool { return []bool{true, true, true, false} }
 
 func (op *normOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&normGradOp{eps: op.eps, groups: op.groups}, in[0], in[1], grad)
+	dx, err := G.ApplyOp(&normGradOp{eps: op.eps, groups: op.groups}, in[0], in[1], grad, in[3])
 	if err != nil {
 		return nil, err
 	}
-	dgamma, err := G.ApplyOp(&normGradOp{eps: op.eps, groups: op.groups, scale: true}, in[0], in[1], grad)
+	dgamma, err := G.ApplyOp(&normGradOp{eps: op.eps, groups: op.groups, scale: true}, in[0], in[1], grad, in[3])
 	if err != nil {
 		return nil, err
 	}
@@ -201,13 +278,11 @@ func (op *normOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	return G.Nodes{dx, dgamma, dbeta}, nil
+	return G.Nodes{dx, dgamma, dbeta, nil}, nil
 }
 
 // normGradOp is a normalisation's gradient with respect to its input (scale false) or its
-// scale gamma (scale true), from x, gamma and the output gradient dy. It recomputes the
-// statistics from x rather than keeping them from the forward pass, so that the ops stay
-// free of state shared between forward and backward.
+// scale gamma (scale true), from x, gamma, the output gradient dy and the statistics of x.
 type normGradOp struct {
 	opBase
 	eps    float64
@@ -224,12 +299,12 @@ func (op *normGradOp) String() string {
 }
 func (op *normGradOp) WriteHash(h hash.Hash) { hashString(h, op) }
 func (op *normGradOp) Hashcode() uint32      { return hashCode(op) }
-func (op *normGradOp) Arity() int            { return 3 }
+func (op *normGradOp) Arity() int            { return 4 }
 func (op *normGradOp) Type() hm.Type {
 	if op.scale {
-		return fnType(4, 1, 4, 1)
+		return fnType(4, 1, 4, 1, 1)
 	}
-	return fnType(4, 1, 4, 4)
+	return fnType(4, 1, 4, 1, 4)
 }
 
 func (op *normGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
@@ -237,7 +312,11 @@ func (op *normGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := normGeomOf(op, s[0], op.groups); err != nil {
+	g, err := normGeomOf(op, s[0], op.groups)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStats(op, g, s[3]); err != nil {
 		return nil, err
 	}
 	if !s[2].Eq(s[0]) {
@@ -261,45 +340,69 @@ func normGradDo[T float](op *normGradOp) kernel[T] {
 		if err != nil {
 			return err
 		}
-		x, gamma, dy := in[0], in[1], in[2]
-		if op.scale {
-			clear(out)
-		}
+		x, gamma, dy, st := in[0], in[1], in[2], in[3]
+		sets := g.sets()
 		m := float64(g.setSize())
-		for set := 0; set < g.sets(); set++ {
-			mean, variance := setStats(g, x, set)
-			inv := 1 / math.Sqrt(variance+op.eps)
-			if op.scale {
-				g.blocks(set, func(off, ch int) {
+		if op.scale {
+			// Per channel: a channel lies in one set, but a batch-norm set spans images, so
+			// sum per (set, channel) block into a per-block slot first, then per channel.
+			clear(out)
+			if g.groups == 0 {
+				parallelFor(sets, workers(), func(set int) {
+					mean, inv := float64(st[set]), float64(st[sets+set])
 					var acc float64
-					for i, v := range x[off : off+g.hw] {
-						acc += float64(dy[off+i]) * (float64(v) - mean) * inv
-					}
-					out[ch] += T(acc)
+					g.blocks(set, func(off, _ int) { acc += dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean) })
+					out[set] = T(acc * inv)
 				})
-				continue
+				return nil
 			}
+			for set := 0; set < sets; set++ {
+				mean, inv := float64(st[set]), float64(st[sets+set])
+				g.blocks(set, func(off, ch int) {
+					out[ch] += T(dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean) * inv)
+				})
+			}
+			return nil
+		}
+		parallelFor(sets, workers(), func(set int) {
+			mean, inv := float64(st[set]), float64(st[sets+set])
 			var sg, sgx float64
 			g.blocks(set, func(off, ch int) {
 				gm := float64(gamma[ch])
-				for i, v := range x[off : off+g.hw] {
-					gi := float64(dy[off+i]) * gm
-					sg += gi
-					sgx += gi * (float64(v) - mean) * inv
-				}
+				sg += gm * sum64(dy[off:off+g.hw])
+				sgx += gm * inv * dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean)
 			})
 			sg /= m
 			sgx /= m
+			// dx = inv * (dy*gamma - sg - xhat*sgx) = a*dy + b*x + c per block.
 			g.blocks(set, func(off, ch int) {
 				gm := float64(gamma[ch])
-				for i, v := range x[off : off+g.hw] {
-					xhat := (float64(v) - mean) * inv
-					out[off+i] = T(inv * (float64(dy[off+i])*gm - sg - xhat*sgx))
+				a := inv * gm
+				b := -inv * inv * sgx
+				c := -inv*sg + inv*inv*sgx*mean
+				dst, d, xs := out[off:off+g.hw], dy[off:off+g.hw], x[off:off+g.hw]
+				ta, tb, tc := T(a), T(b), T(c)
+				for i := range dst {
+					dst[i] = ta*d[i] + tb*xs[i] + tc
 				}
 			})
-		}
+		})
 		return nil
 	}
+}
+
+// dotCentred is the sum of d * (x - mean), in float64.
+func dotCentred[T float](d, x []T, mean float64) float64 {
+	var a, b float64
+	i := 0
+	for ; i+2 <= len(d); i += 2 {
+		a += float64(d[i]) * (float64(x[i]) - mean)
+		b += float64(d[i+1]) * (float64(x[i+1]) - mean)
+	}
+	for ; i < len(d); i++ {
+		a += float64(d[i]) * (float64(x[i]) - mean)
+	}
+	return a + b
 }
 
 // bnInferOp is batch norm at inference, on x, gamma, beta, running mean and running variance.
