@@ -25,6 +25,21 @@ const (
 	NormNone  Norm = "none"
 )
 
+// Block says what each level's pair of 3x3 convolutions is: a plain double convolution, or
+// a residual block that adds the block's input to its output (ResNet's short skip).
+type Block string
+
+// The blocks a model can use. The empty Block means BlockPlain, so that configurations
+// written before blocks existed (and PyTorch's reference U-Net) read as what they are.
+const (
+	BlockPlain    Block = "plain"    // (conv => norm => ReLU) * 2
+	BlockResidual Block = "residual" // conv => norm => ReLU => conv => norm, + shortcut(x), => ReLU
+)
+
+// IsZero reports whether b is the plain block, so that the JSON of a plain model leaves
+// "block" out and stays exactly what it was before residual blocks existed.
+func (b Block) IsZero() bool { return b == "" || b == BlockPlain }
+
 // UpTranspose is the only upsampling the model knows: a 2x2 stride-2 transposed convolution.
 const UpTranspose = "transpose"
 
@@ -46,6 +61,9 @@ type Config struct {
 	Skip         Skip   `json:"skip"`
 	Norm         Norm   `json:"norm"`
 	Up           string `json:"up"`
+	// Block is the block of every level, encoder and decoder; empty means BlockPlain and
+	// is left out of the JSON, as is "plain".
+	Block Block `json:"block,omitzero"`
 	// Groups is the number of groups of a group norm; 0 picks DefaultGroups. Unused by other norms.
 	Groups int `json:"groups,omitempty"`
 }
@@ -102,6 +120,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("norm must be batch, group or none, got %q", c.Norm)
 	}
+	switch c.Block {
+	case "", BlockPlain, BlockResidual:
+	default:
+		return fmt.Errorf("block must be plain or residual, got %q", c.Block)
+	}
 	if c.Up != UpTranspose {
 		return fmt.Errorf("up must be %q, got %q", UpTranspose, c.Up)
 	}
@@ -139,8 +162,14 @@ func (p ParamSpec) Size() int {
 	return n
 }
 
+// Residual reports whether the model's blocks are residual.
+func (c Config) Residual() bool { return c.Block == BlockResidual }
+
 // Params lists every tensor of the model in a fixed order (encoder, decoder from the bottom
-// up, head), with exactly the names and shapes of the model file format.
+// up, head), with exactly the names and shapes of the model file format. A residual block
+// whose input and output channel counts differ adds its shortcut's 1x1 projection,
+// {block}.proj.weight [out, in, 1, 1] and {block}.proj.bias [out], after its norm2; the
+// projection always has a bias and no normalisation, whatever the model's norm.
 func (c Config) Params() []ParamSpec {
 	var ps []ParamSpec
 	conv := func(prefix string, out, in, k int) {
@@ -158,6 +187,11 @@ func (c Config) Params() []ParamSpec {
 			ps = append(ps, ParamSpec{prefix + ".running_mean", []int{ch}, Buffer}, ParamSpec{prefix + ".running_var", []int{ch}, Buffer})
 		}
 	}
+	proj := func(prefix string, out, in int) {
+		if c.Residual() && in != out {
+			ps = append(ps, ParamSpec{prefix + ".proj.weight", []int{out, in, 1, 1}, Weight}, ParamSpec{prefix + ".proj.bias", []int{out}, Weight})
+		}
+	}
 	for l := 0; l <= c.Depth; l++ {
 		in := c.InChannels
 		if l > 0 {
@@ -168,6 +202,7 @@ func (c Config) Params() []ParamSpec {
 		norm(p+".norm1", c.Channels(l))
 		conv(p+".conv2", c.Channels(l), c.Channels(l), 3)
 		norm(p+".norm2", c.Channels(l))
+		proj(p, c.Channels(l), in)
 	}
 	for l := c.Depth - 1; l >= 0; l-- {
 		p := fmt.Sprintf("decoder.%d", l)
@@ -181,6 +216,7 @@ func (c Config) Params() []ParamSpec {
 		norm(p+".norm1", ch)
 		conv(p+".conv2", ch, ch, 3)
 		norm(p+".norm2", ch)
+		proj(p, ch, in)
 	}
 	ps = append(ps, ParamSpec{"head.weight", []int{c.Classes, c.Channels(0), 1, 1}, Weight}, ParamSpec{"head.bias", []int{c.Classes}, Weight})
 	return ps

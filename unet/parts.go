@@ -86,10 +86,36 @@ func (b *builder) relu(x *G.Node) *G.Node {
 	return b.apply(func() (*G.Node, error) { return ReLU(x) })
 }
 
-// doubleConv is (3x3 convolution => norm => ReLU) * 2.
+// doubleConv is (3x3 convolution => norm => ReLU) * 2, the plain block. The residual block
+// adds a shortcut before the last ReLU, as ResNet's basic block does:
+//
+//	ReLU(norm2(conv2(ReLU(norm1(conv1(x))))) + shortcut(x))
+//
+// where shortcut(x) is x itself, or a 1x1 convolution with bias (proj) where the block
+// changes the channel count. The add sits before the ReLU so that the block's output is
+// non-negative like a plain block's, and the shortcut carries the gradient past both
+// convolutions untouched wherever the sum is positive.
 func (b *builder) doubleConv(x *G.Node, prefix string) *G.Node {
+	in := x
 	x = b.relu(b.norm(b.conv(x, prefix+".conv1", 1), prefix+".norm1"))
-	return b.relu(b.norm(b.conv(x, prefix+".conv2", 1), prefix+".norm2"))
+	x = b.norm(b.conv(x, prefix+".conv2", 1), prefix+".norm2")
+	if b.m.Config.Residual() {
+		x = b.shortcut(x, in, prefix)
+	}
+	return b.relu(x)
+}
+
+// shortcut adds the residual block's input in to its branch's output x, through the 1x1
+// projection where the channel counts differ (Config.Params names its tensors).
+func (b *builder) shortcut(x, in *G.Node, prefix string) *G.Node {
+	if b.err != nil {
+		return nil
+	}
+	if in.Shape()[1] != x.Shape()[1] {
+		w, bias := b.param(prefix+".proj.weight"), b.param(prefix+".proj.bias")
+		in = b.apply(func() (*G.Node, error) { return Conv2d(in, w, bias, 1, 0) })
+	}
+	return b.apply(func() (*G.Node, error) { return G.Add(x, in) })
 }
 
 // down is a 2x2 max pool: half the size, same channels.
