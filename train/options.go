@@ -41,6 +41,11 @@ type Options struct {
 	Seed       uint64  // makes the initial weights, the split, the crops and the augmentation
 	Threads    int     // goroutines for loading; 0 means all cores
 
+	// GradLog records, every that many steps, each layer's gradient norm and update ratio
+	// into NAME.grads.csv and draws them as NAME.grads.png when the run ends or stops (see
+	// GradRecord); 0 records nothing.
+	GradLog int
+
 	// Resume continues the run whose checkpoint sits beside Out, exactly where it stopped.
 	Resume bool
 	// StopAfter ends the run, with a checkpoint, after that many steps in total: how tests
@@ -150,6 +155,8 @@ func (o Options) check() error {
 		return fmt.Errorf("crop %d is negative", o.Crop)
 	case o.Crop > 0 && o.Crop%o.Model.Multiple() != 0:
 		return fmt.Errorf("crop %d must be a multiple of %d (2^depth)", o.Crop, o.Model.Multiple())
+	case o.GradLog < 0:
+		return fmt.Errorf("grad-log %d is negative", o.GradLog)
 	case !(o.LR > 0):
 		return fmt.Errorf("learning rate %g must be positive", o.LR)
 	}

@@ -139,6 +139,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for i, p := range params {
 		ps[i] = Param{Name: p.Name, W: m.Data(p.Name)}
 	}
+	grads, err := newGradLog(o, cfg, ps, o.Resume, st.Steps)
+	if err != nil {
+		return nil, err
+	}
 	meta := func() weights.Meta {
 		tr, _ := json.Marshal(map[string]any{
 			"data": abs, "epochs": len(st.History), "steps": st.Steps, "time_s": math.Round(st.Elapsed),
@@ -179,6 +183,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if err := checkpoint(); err != nil {
 				return nil, err
 			}
+			if err := grads.write(); err != nil {
+				return nil, err
+			}
 			bar.Exit()
 			return nil, ErrInterrupted
 		}
@@ -203,13 +210,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		if math.IsNaN(l) || math.IsInf(l, 0) {
+			grads.write() // the gradients before the blow-up are worth seeing; the loss error comes first
 			bar.Exit()
 			return nil, fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g may be too high); stopped without saving: the last good model is %s", l, b.Epoch+1, b.Step+1, lr, lastGood(paths, st))
 		}
 		for i := range ps {
 			ps[i].G = net.Grad(ps[i].Name)
 		}
+		grads.beforeUpdate(st.Steps, ps)
 		opt.Step(ps, lr)
+		grads.afterUpdate(ps)
 		st.Steps++
 		st.LossSum += l
 		st.LossCount++
@@ -242,6 +252,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	st.Done = true
 	st.Elapsed = elapsed()
 	if err := checkpoint(); err != nil {
+		return nil, err
+	}
+	if err := grads.write(); err != nil {
 		return nil, err
 	}
 	if math.IsNaN(float64(st.BestDice)) {

@@ -33,9 +33,12 @@ and after every epoch prints the validation Dice and IoU. It writes, beside
 --out: the model of the best validation Dice (--out), the last model
 (NAME.last.safetensors), a checkpoint to continue from (NAME.state.safetensors,
 used by --resume), a CSV log (NAME.log.csv) and the loss and Dice curves
-(NAME.curves.png). Every file is written to a temporary name and renamed, so an
-interrupted run never leaves a broken file. Ctrl-C saves a checkpoint and stops;
---resume then continues exactly where the run stopped.
+(NAME.curves.png). With --grad-log N it also records, every N steps, each
+layer's gradient norm and update ratio (NAME.grads.csv) and draws them as heat
+maps, layers by steps (NAME.grads.png). Every file is written to a temporary
+name and renamed, so an interrupted run never leaves a broken file. Ctrl-C
+saves a checkpoint and stops; --resume then continues exactly where the run
+stopped.
 
 Losses: bce, dice, bce+dice, focal, focal+dice for binary masks; ce, dice,
 ce+dice, focal, focal+dice for several classes.`,
@@ -61,6 +64,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
 	skip := fs.String("skip", string(def.Skip), "long skip connections: concat (U-Net), add (ResNet) or none")
 	norm := fs.String("norm", string(def.Norm), "normalisation: batch, group or none")
+	block := fs.String("block", string(unet.BlockPlain), "block of every level: plain (conv, norm, ReLU twice) or residual (adds the block's input, ResNet's short skip)")
 	fs.IntVar(&o.Model.Groups, "groups", 0, "groups of a group norm (default: up to 32, dividing the base channels)")
 	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
 	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the sorted values found)")
@@ -70,6 +74,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
 	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
 	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")
+	fs.IntVar(&o.GradLog, "grad-log", 0, "every N steps, log each layer's gradient norm and update ratio to NAME.grads.csv, drawn as NAME.grads.png (default 0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, out, errOut io.Writer) error {
@@ -78,6 +83,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		}
 		o.Model.InChannels, o.Model.Classes = 1, 1 // the data decides; set so that the shape validates
 		o.Model.Skip, o.Model.Norm, o.Model.Up = unet.Skip(*skip), unet.Norm(*norm), unet.UpTranspose
+		o.Model.Block = unet.Block(*block)
 		if err := o.Model.Validate(); err != nil {
 			return usagef("%v", err)
 		}
@@ -120,6 +126,10 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			fmt.Fprintf(out, "best model: %s (epoch %d of %d, validation Dice %.4f)\n", res.Paths.Best, res.BestEpoch, res.Epochs, res.BestDice)
 		}
 		fmt.Fprintf(out, "last model: %s, log: %s, curves: %s\n", res.Paths.Last, res.Paths.CSV, res.Paths.Curves)
+		if o.GradLog > 0 {
+			c, p := train.GradLogPaths(res.Paths.Best)
+			fmt.Fprintf(out, "gradient flow: %s, %s\n", c, p)
+		}
 		fmt.Fprintf(out, "%d steps in %.0fs\n", res.Steps, res.Elapsed)
 		return nil
 	}
