@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/segment-dev/segment/chart"
+	"github.com/segment-dev/segment/internal/atomicfile"
 )
 
 // writeLog rewrites the CSV log from the run's history, atomically, so that a resumed run's
@@ -33,28 +32,9 @@ func writeLog(p Paths, hist []Epoch) error {
 	return writeAtomic(p.CSV, buf.Bytes())
 }
 
-// writeAtomic writes data to a temporary file beside path and renames it over path.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
-}
+// writeAtomic writes data to path through a temporary file, so a crash never leaves half a
+// log (see package atomicfile).
+func writeAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }
 
 // drawCurves draws the loss and the validation scores of the run's epochs, side by side.
 func drawCurves(p Paths, hist []Epoch) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"io/fs"
 	"math"
 	"os"
@@ -516,8 +517,9 @@ func TestWriteFileAtomic(t *testing.T) {
 			}
 			path, hook := tt.setup(t, dir)
 			before := listDir(t, dir)
-			testHookBeforeRename = hook
-			defer func() { testHookBeforeRename = nil }()
+			if hook != nil {
+				defer atomicfile.SetBeforeRenameHook(hook)()
+			}
 			err := WriteFile(path, tt.file)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("WriteFile error = %v, want one containing %q", err, tt.want)
