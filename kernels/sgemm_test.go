@@ -158,6 +158,8 @@ var alphaBetas = [][2]float32{{1, 0}, {1, 1}, {-0.5, -1.5}, {2, 1}, {0.25, 0}, {
 // on exact integer data.
 func TestSgemmSmall(t *testing.T) {
 	t.Parallel()
+	// impls holds only what this CPU runs: the others are skipped.
+	t.Logf("implementations under test: %v", Impls())
 	ks := []int{1, 2, 3, 5, 8, 13, 16, 17, 31, 64, 70}
 	rng := rand.New(rand.NewPCG(1, 2))
 	step := 1
