@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/metrics"
+	"github.com/segment-dev/segment/predict"
+)
+
+func init() {
+	register(&command{
+		name:  "eval",
+		args:  "",
+		short: "score a model, or existing masks, against ground truth",
+		long: `
+Eval scores segmentations against ground-truth masks, in two ways:
+
+  segment eval --model M --data DIR    predict every image of DIR and score it
+  segment eval --pred P --gt G         score masks that already exist
+
+DIR is a folder with images/ and masks/, or a data set root whose test/ split is
+scored. Without --model the embedded sample model is used. P and G are two mask
+files, or two folders whose files pair by image name (a.png, a_mask.png and
+a_pred.png all belong to image a; a data set folder stands for its masks/).
+Masks hold class values as the training masks do; the values come from
+--mask-values, else the model, else the masks themselves.
+
+Every class is scored, the background included: for some data (ISBI membranes)
+the interesting class is the background value. Eval prints a table of the mean
+and standard deviation over images and the data-set level value (from the
+pixel counts of all images together) of Dice, IoU, precision, recall and HD95
+(pixels), and writes eval.csv (one row per image and class) and eval.json (the
+summary) into --out. A class absent from both the prediction and the ground
+truth of an image scores NaN, left out of the means (--empty nan, as nnU-Net),
+or 1 (--empty one).
+
+A pair that cannot be read is reported and skipped; the exit status is then 1,
+after the others are scored.`,
+		flags: evalFlags,
+	})
+}
+
+// evalReport is eval.json: the metrics summary with what was scored.
+type evalReport struct {
+	metrics.Summary
+	Model string `json:"model,omitempty"`
+	Data  string `json:"data,omitempty"`
+	Pred  string `json:"pred,omitempty"`
+	GT    string `json:"gt,omitempty"`
+	// IgnoreValue is the mask value left out of the scores, if any; Summary.Ignore is the
+	// class index its pixels were given.
+	IgnoreValue *int    `json:"ignore_value,omitempty"`
+	TTA         bool    `json:"tta,omitempty"`
+	Threshold   float64 `json:"threshold,omitempty"`
+	Failed      int     `json:"failed"`
+}
+
+func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
+	var inf inferenceFlags
+	model := fs.String("model", "", "model file (default: the embedded sample model)")
+	data := fs.String("data", "", "data set folder to predict and score: images/ and masks/, or a root with test/")
+	pred := fs.String("pred", "", "predicted masks to score: a file or a folder (with --gt)")
+	gt := fs.String("gt", "", "ground-truth masks for --pred: a file or a folder")
+	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the model's, or the masks')")
+	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
+	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
+	out := fs.String("out", ".", "folder for eval.csv and eval.json")
+	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table")
+	inf.register(fs)
+	quiet := fs.Bool("q", false, "no progress bar")
+	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
+		if fs.NArg() > 0 {
+			return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
+		}
+		masksMode := *pred != "" || *gt != ""
+		switch {
+		case masksMode && (*pred == "" || *gt == ""):
+			return usagef("--pred and --gt go together")
+		case masksMode && *data != "":
+			return usagef("--data predicts; --pred and --gt score existing masks: give one or the other")
+		case !masksMode && *data == "":
+			return usagef("want --data DIR (with --model), or --pred and --gt")
+		}
+		policy, err := metrics.ParseEmptyPolicy(*empty)
+		if err != nil {
+			return usagef("--empty: %v", err)
+		}
+		mv, err := parseInts(*values)
+		if err != nil {
+			return usagef("--mask-values: %v", err)
+		}
+		var ign *int
+		if *ignore != "" {
+			v, err := strconv.Atoi(*ignore)
+			if err != nil {
+				return usagef("--ignore: %v", err)
+			}
+			ign = &v
+		}
+		o, err := inf.options()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		ctx, stop := interruptible()
+		defer stop()
+
+		tally := &tally{cmd: "eval", errOut: errOut, quiet: *quiet}
+		var (
+			acc    *metrics.Accumulator
+			report evalReport
+		)
+		var classes dataset.Classes
+		if masksMode {
+			report.Pred, report.GT = *pred, *gt
+			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, tally)
+		} else {
+			report.Data, report.TTA, report.Threshold = *data, o.TTA, o.Threshold
+			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, tally)
+		}
+		report.IgnoreValue = classes.Ignore
+		if errors.Is(err, context.Canceled) {
+			return errInterrupted
+		}
+		if err != nil {
+			return err
+		}
+		report.Summary, report.Failed = acc.Summary(), tally.failed
+		csvPath, jsonPath := filepath.Join(*out, "eval.csv"), filepath.Join(*out, "eval.json")
+		if err := atomicfile.Write(csvPath, acc.WriteCSV); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(jsonPath, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
+			return err
+		}
+		if *asJSON {
+			if err := writeJSON(stdout, report); err != nil {
+				return err
+			}
+		} else {
+			printEvalTable(stdout, report.Summary)
+			fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
+		}
+		if tally.failed > 0 {
+			return fmt.Errorf("%d of %d pairs could not be scored (listed above); the scores cover the other %d", tally.failed, tally.total, tally.total-tally.failed)
+		}
+		return nil
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// tally counts the images of a run, shows the progress bar over them and reports each
+// failure in one line.
+type tally struct {
+	cmd           string
+	errOut        io.Writer
+	quiet         bool
+	bar           *progressbar.ProgressBar
+	total, failed int
+}
+
+// start shows the bar for n images.
+func (t *tally) start(n int) {
+	t.total = n
+	t.bar = newImageBar(t.errOut, n, t.quiet)
+}
+
+// problem reports a failure that is not one of the images counted.
+func (t *tally) problem(err error) {
+	reportLine(t.errOut, t.bar, "segment %s: %v", t.cmd, err)
+}
+
+// done records the end of one image.
+func (t *tally) done(_ int, err error) {
+	if err != nil {
+		t.failed++
+		t.problem(err)
+	}
+	if t.bar != nil {
+		t.bar.Add(1)
+	}
+}
+
+// evalFolder gives the folder of pairs to score: dir itself when it holds images/ and
+// masks/, else its test/ split.
+func evalFolder(dir string) (string, error) {
+	isDir := func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
+	switch {
+	case !isDir(dir):
+		if _, err := os.Stat(dir); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%s: not a folder", dir)
+	case isDir(filepath.Join(dir, "images")) || isDir(filepath.Join(dir, "masks")):
+		return dir, nil
+	case isDir(filepath.Join(dir, "test")):
+		return filepath.Join(dir, "test"), nil
+	}
+	return "", fmt.Errorf("%s: no images/ and masks/ folders, and no test/ split to score (give the split's folder, e.g. %s)", dir, filepath.Join(dir, "val"))
+}
+
+// scoreModel predicts every pair of the data set at dir with the model and scores it.
+func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, t *tally) (string, *metrics.Accumulator, dataset.Classes, error) {
+	var none dataset.Classes
+	m, meta, name, err := loadModel(modelPath)
+	if err != nil {
+		return "", nil, none, err
+	}
+	if len(mv) == 0 {
+		mv = meta.MaskValuesFor(m.Config)
+	}
+	if ign == nil {
+		ign = meta.IgnoreValue
+	}
+	folder, err := evalFolder(dir)
+	if err != nil {
+		return "", nil, none, err
+	}
+	d, err := dataset.Open(folder, dataset.Options{Channels: m.Config.InChannels, MaskValues: mv, Ignore: ign, ValFraction: -1, CacheBytes: -1})
+	if err != nil {
+		return "", nil, none, err
+	}
+	pairs := append(d.Train, d.Val...) // a flat folder: every pair is in Train
+	acc, err := predict.NewAccumulator(d.Classes, policy)
+	if err != nil {
+		return "", nil, none, err
+	}
+	p, err := predict.New(m, o)
+	if err != nil {
+		return "", nil, none, usagef("%v", err)
+	}
+	defer p.Close()
+	t.start(len(pairs))
+	return name, acc, d.Classes, p.Evaluate(ctx, d, pairs, acc, t.done)
+}
+
+// scoreMasks scores existing masks at pred against those at gt.
+func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, t *tally) (*metrics.Accumulator, dataset.Classes, error) {
+	var none dataset.Classes
+	pairs, problems := predict.PairMasks(pred, gt)
+	for _, p := range problems {
+		t.problem(p)
+	}
+	t.failed = len(problems)
+	if len(pairs) == 0 {
+		return nil, none, fmt.Errorf("no prediction pairs with a ground-truth mask (%s, %s)", pred, gt)
+	}
+	if modelPath != "" && len(mv) == 0 {
+		m, meta, _, err := loadModel(modelPath)
+		if err != nil {
+			return nil, none, err
+		}
+		mv = meta.MaskValuesFor(m.Config)
+		if ign == nil {
+			ign = meta.IgnoreValue
+		}
+	}
+	paths := make([]string, 0, 2*len(pairs))
+	for _, p := range pairs {
+		paths = append(paths, p.GT, p.Pred)
+	}
+	classes, err := dataset.MaskClasses(paths, dataset.Options{MaskValues: mv, Ignore: ign})
+	if err != nil {
+		return nil, none, err
+	}
+	acc, err := predict.NewAccumulator(classes, policy)
+	if err != nil {
+		return nil, none, err
+	}
+	t.start(len(pairs))
+	t.total += len(problems)
+	return acc, classes, predict.ScoreMasks(ctx, pairs, classes, policy, acc, 0, t.done)
+}
+
+// printEvalTable prints the summary for people: one row per class, then the foreground mean.
+func printEvalTable(w io.Writer, s metrics.Summary) {
+	num := func(f metrics.Float) string {
+		if f.IsNaN() {
+			return "-"
+		}
+		return fmt.Sprintf("%.4f", float64(f))
+	}
+	hd := func(f metrics.Float) string {
+		if f.IsNaN() {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", float64(f))
+	}
+	pm := func(st metrics.Stat) string {
+		if st.Mean.IsNaN() {
+			return "-"
+		}
+		return fmt.Sprintf("%.4f ± %.4f", float64(st.Mean), float64(st.Std))
+	}
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "class\tvalue\tname\tDice (mean ± std)\tDice (data set)\tIoU\tprecision\trecall\tHD95 (px)\timages")
+	for _, c := range s.Classes {
+		excluded := ""
+		if c.Dice.Excluded > 0 {
+			excluded = fmt.Sprintf(" (%d empty)", c.Dice.Excluded)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d%s\n", c.Index, c.Value, c.Name, pm(c.Dice), num(c.Dice.Dataset),
+			num(c.IoU.Mean), num(c.Precision.Mean), num(c.Recall.Mean), hd(c.HD95.Mean), c.Dice.N, excluded)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "foreground mean: Dice %s, IoU %s; %d images, empty masks score %s\n",
+		num(s.ForegroundMean.Dice), num(s.ForegroundMean.IoU), s.Images, emptyWord(s.EmptyPolicy))
+}
+
+func emptyWord(p metrics.EmptyPolicy) string {
+	if p == metrics.EmptyOne {
+		return "1"
+	}
+	return "NaN (left out)"
+}

@@ -1,0 +1,42 @@
+package predict
+
+import (
+	"image/color"
+	"math"
+)
+
+// distinct are colours that stay apart from each other and from gray, for drawing classes
+// over an image (Sasha Trubetskoy's list of 20 distinct colours, most distinct first).
+var distinct = []color.RGBA{
+	{230, 25, 75, 255}, {60, 180, 75, 255}, {255, 225, 25, 255}, {0, 130, 200, 255},
+	{245, 130, 48, 255}, {145, 30, 180, 255}, {70, 240, 240, 255}, {240, 50, 230, 255},
+	{210, 245, 60, 255}, {250, 190, 212, 255}, {0, 128, 128, 255}, {220, 190, 255, 255},
+	{170, 110, 40, 255}, {255, 250, 200, 255}, {128, 0, 0, 255}, {170, 255, 195, 255},
+	{128, 128, 0, 255}, {255, 215, 180, 255}, {0, 0, 128, 255}, {128, 128, 128, 255},
+}
+
+// classColour gives the overlay colour of the i-th coloured class: the list above, then hues
+// a golden angle apart, which never repeat.
+func classColour(i int) color.RGBA {
+	if i < len(distinct) {
+		return distinct[i]
+	}
+	h := math.Mod(float64(i)*137.50776, 360) / 60
+	x := 1 - math.Abs(math.Mod(h, 2)-1)
+	var r, g, b float64
+	switch int(h) {
+	case 0:
+		r, g = 1, x
+	case 1:
+		r, g = x, 1
+	case 2:
+		g, b = 1, x
+	case 3:
+		g, b = x, 1
+	case 4:
+		r, b = x, 1
+	default:
+		r, b = 1, x
+	}
+	return color.RGBA{uint8(40 + 215*r), uint8(40 + 215*g), uint8(40 + 215*b), 255}
+}

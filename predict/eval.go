@@ -1,0 +1,93 @@
+package predict
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/metrics"
+)
+
+// MetricClasses describes c's classes for the scores: their mask values, and the names
+// "background" and "foreground" for a binary task, "class i" otherwise.
+func MetricClasses(c dataset.Classes) []metrics.Class {
+	out := make([]metrics.Class, len(c.Values))
+	for i, v := range c.Values {
+		out[i] = metrics.Class{Value: v, Name: fmt.Sprintf("class %d", i)}
+	}
+	if c.Binary() {
+		out[0].Name, out[1].Name = "background", "foreground"
+	}
+	return out
+}
+
+// NewAccumulator makes the accumulator of scores that Evaluate and ScoreMasks fill for the
+// classes c. Package metrics takes a non-negative ignore index, so when c ignores a value its
+// pixels (dataset.IgnoreIndex) are given the index len(c.Values), past every class; without
+// one the accumulator ignores nothing.
+func NewAccumulator(c dataset.Classes, policy metrics.EmptyPolicy) (*metrics.Accumulator, error) {
+	ignore := -1
+	if c.Ignore != nil {
+		ignore = len(c.Values)
+	}
+	return metrics.NewAccumulator(MetricClasses(c), ignore, policy)
+}
+
+// forMetrics moves dataset.IgnoreIndex to the ignore index NewAccumulator gives, in place.
+func forMetrics(idx []int32, classes int) {
+	for i, v := range idx {
+		if v < 0 {
+			idx[i] = int32(classes)
+		}
+	}
+}
+
+// Evaluate predicts the pairs of d and adds the scores of each against its mask to acc
+// (made by NewAccumulator for d.Classes, which must be the model's), through Run's
+// pipeline: decoding the next pair and scoring the last overlap the prediction. done(i,
+// err) is called for every pair in order.
+func (p *Predictor) Evaluate(ctx context.Context, d *dataset.Dataset, pairs []dataset.Pair, acc *metrics.Accumulator, done func(i int, err error)) error {
+	cfg := p.model.Config
+	if n := d.Classes.ModelClasses(); n != cfg.Classes {
+		return fmt.Errorf("the data set has %d classes (%v), the model %d", len(d.Classes.Values), d.Classes, cfg.Classes)
+	}
+	if d.Channels != cfg.InChannels {
+		return fmt.Errorf("the data set's images have %d channels, the model takes %d", d.Channels, cfg.InChannels)
+	}
+	job := func(i int) Job { return &evalJob{d: d, pair: pairs[i], acc: acc} }
+	return p.Run(ctx, len(pairs), job, func(i int, err error) { done(i, named(pairs[i].Image, err)) })
+}
+
+// evalJob predicts one pair of a data set and scores it.
+type evalJob struct {
+	d    *dataset.Dataset
+	pair dataset.Pair
+	acc  *metrics.Accumulator
+	gt   []int32
+	pred []int32
+	w, h int
+}
+
+func (j *evalJob) Load() (Source, error) {
+	s, err := j.d.Load(j.pair)
+	if err != nil {
+		return Source{}, err
+	}
+	j.gt = make([]int32, len(s.Mask)) // s.Mask may be the cache's: not changed in place
+	copy(j.gt, s.Mask)
+	forMetrics(j.gt, len(j.d.Classes.Values))
+	j.w, j.h = s.W, s.H
+	j.pred = make([]int32, s.W*s.H)
+	return FromPlanes(s.Image, s.C, s.H, s.W), nil
+}
+
+func (j *evalJob) Band(b Band) error {
+	Classes(b, j.pred[b.Y*b.Width:(b.Y+b.Rows)*b.Width])
+	return nil
+}
+
+func (j *evalJob) Finish() error {
+	err := j.acc.Add(j.pair.Name, j.pred, j.gt, j.w, j.h)
+	j.pred, j.gt = nil, nil
+	return err
+}

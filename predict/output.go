@@ -1,0 +1,239 @@
+package predict
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/segment-dev/segment/unet"
+	"github.com/segment-dev/segment/weights"
+)
+
+// OverlayAlpha is the weight of a class's colour over the image in an overlay.
+const OverlayAlpha = 0.45
+
+// Outputs are the images made of one prediction, filled band by band as the bands are
+// finished, so that none of them needs the prediction of the whole image at once.
+type Outputs struct {
+	// Mask holds every pixel's class as its value in the training masks (the model's mask
+	// values): 8-bit gray when every value fits in a byte, else 16-bit gray, and RGB for
+	// colour masks.
+	Mask image.Image
+	// Overlay is the image with each class drawn over it in its colour (nil unless asked):
+	// the foreground of a binary model, every class of a multi-class one.
+	Overlay *image.NRGBA
+	// Probs holds the probabilities as 16-bit gray, 65535 for 1 (nil unless asked): the
+	// foreground's for a binary model, one image per class otherwise.
+	Probs []*image.Gray16
+
+	values  []int             // mask value of each class
+	lut     [MaxClasses]uint8 // the values as bytes, for 8-bit masks
+	colours []color.RGBA      // overlay colour of each class
+	drawn   []bool            // whether the overlay colours the class
+	display Source            // the image drawn under the overlay
+	classes []uint8           // scratch: the classes of a band
+	rgb     []float32         // scratch: a band of the display image
+}
+
+// OutputOptions says which images besides the mask to make.
+type OutputOptions struct {
+	// Overlay draws the classes over Display, which must have three channels (RGB).
+	Overlay bool
+	Display Source
+	// Probs keeps the probabilities.
+	Probs bool
+}
+
+// MaxClasses is the most classes a model may have for its predictions to be written: class
+// indices are kept in a byte.
+const MaxClasses = 256
+
+// NewOutputs makes the empty output images of a w x h prediction of a model of cfg whose
+// mask values meta holds.
+func NewOutputs(cfg unet.Config, meta weights.Meta, w, h int, o OutputOptions) (*Outputs, error) {
+	values := meta.MaskValuesFor(cfg)
+	if len(values) > MaxClasses {
+		return nil, fmt.Errorf("the model has %d classes; at most %d can be written", len(values), MaxClasses)
+	}
+	r := image.Rect(0, 0, w, h)
+	out := &Outputs{values: values}
+	maxV := 0
+	for k, v := range values {
+		maxV = max(maxV, v)
+		out.lut[k] = uint8(v)
+	}
+	switch {
+	case meta.MaskColour:
+		out.Mask = image.NewRGBA(r)
+	case maxV < 1<<8:
+		out.Mask = image.NewGray(r)
+	default:
+		out.Mask = image.NewGray16(r)
+	}
+	if o.Overlay {
+		if o.Display.Channels != 3 || o.Display.Width != w || o.Display.Height != h {
+			return nil, fmt.Errorf("overlay wants a %dx%d RGB image, got %dx%d with %d channels", w, h, o.Display.Width, o.Display.Height, o.Display.Channels)
+		}
+		out.Overlay = image.NewNRGBA(r)
+		out.display = o.Display
+		out.colours = make([]color.RGBA, len(values))
+		out.drawn = make([]bool, len(values))
+		for k, v := range values {
+			switch {
+			case cfg.Classes == 1 && k == 0: // a binary model's background stays as it is
+			case meta.MaskColour:
+				out.colours[k], out.drawn[k] = color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255}, true
+			case cfg.Classes == 1:
+				out.colours[k], out.drawn[k] = classColour(0), true
+			default:
+				out.colours[k], out.drawn[k] = classColour(k), true
+			}
+		}
+	}
+	if o.Probs {
+		out.Probs = make([]*image.Gray16, cfg.Classes)
+		for k := range out.Probs {
+			out.Probs[k] = image.NewGray16(r)
+		}
+	}
+	return out, nil
+}
+
+// Band writes a finished band of the prediction into the images.
+func (o *Outputs) Band(b Band) error {
+	n := b.Rows * b.Width
+	if cap(o.classes) < n {
+		o.classes = make([]uint8, n)
+	}
+	cls := o.classes[:n]
+	Classes(b, cls)
+	for _, k := range cls {
+		if int(k) >= len(o.values) {
+			return fmt.Errorf("class %d of %d", k, len(o.values))
+		}
+	}
+	switch m := o.Mask.(type) {
+	case *image.Gray:
+		lut := o.lut[:len(o.values)]
+		for r := 0; r < b.Rows; r++ {
+			row := m.Pix[m.PixOffset(0, b.Y+r):][:b.Width]
+			for x, k := range cls[r*b.Width : (r+1)*b.Width] {
+				row[x] = lut[k]
+			}
+		}
+	case *image.Gray16:
+		for r := 0; r < b.Rows; r++ {
+			row := m.Pix[m.PixOffset(0, b.Y+r):][:2*b.Width]
+			for x, k := range cls[r*b.Width : (r+1)*b.Width] {
+				v := o.values[k]
+				row[2*x], row[2*x+1] = uint8(v>>8), uint8(v)
+			}
+		}
+	case *image.RGBA:
+		for r := 0; r < b.Rows; r++ {
+			row := m.Pix[m.PixOffset(0, b.Y+r):][:4*b.Width]
+			for x, k := range cls[r*b.Width : (r+1)*b.Width] {
+				v := o.values[k]
+				row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = uint8(v>>16), uint8(v>>8), uint8(v), 0xff
+			}
+		}
+	}
+	for k, pm := range o.Probs {
+		plane := b.Probs[k*n : (k+1)*n]
+		for r := 0; r < b.Rows; r++ {
+			row := pm.Pix[pm.PixOffset(0, b.Y+r):][:2*b.Width]
+			for x, p := range plane[r*b.Width : (r+1)*b.Width] {
+				v := uint16(min(max(p, 0), 1)*65535 + 0.5)
+				row[2*x], row[2*x+1] = uint8(v>>8), uint8(v)
+			}
+		}
+	}
+	if o.Overlay != nil {
+		return o.overlay(b, cls)
+	}
+	return nil
+}
+
+// overlay blends the class colours of a band over the display image.
+func (o *Outputs) overlay(b Band, cls []uint8) error {
+	n := b.Rows * b.Width
+	if cap(o.rgb) < 3*n {
+		o.rgb = make([]float32, 3*n)
+	}
+	rgb := o.rgb[:3*n]
+	if err := o.display.Rows(rgb, b.Y, b.Rows); err != nil {
+		return err
+	}
+	const a = OverlayAlpha
+	for r := 0; r < b.Rows; r++ {
+		row := o.Overlay.Pix[o.Overlay.PixOffset(0, b.Y+r):][:4*b.Width]
+		for x := 0; x < b.Width; x++ {
+			i := r*b.Width + x
+			red, green, blue := rgb[i]*255, rgb[n+i]*255, rgb[2*n+i]*255
+			if k := cls[i]; o.drawn[k] {
+				c := o.colours[k]
+				red = (1-a)*red + a*float32(c.R)
+				green = (1-a)*green + a*float32(c.G)
+				blue = (1-a)*blue + a*float32(c.B)
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = uint8(red+0.5), uint8(green+0.5), uint8(blue+0.5), 0xff
+		}
+	}
+	return nil
+}
+
+// Paths are where the outputs of one input image go.
+type Paths struct {
+	Mask, Overlay string
+	// Probs has one path per probability image: one for a binary model, one per class
+	// otherwise.
+	Probs []string
+}
+
+// PathsFor names the outputs of the image at input: <stem>_mask.png, <stem>_overlay.png and
+// <stem>_probs.png (binary) or <stem>_probs_<value>.png (one per class, colours as hex
+// rrggbb), in dir, or beside the input when dir is "".
+func PathsFor(input, dir string, cfg unet.Config, meta weights.Meta) Paths {
+	if dir == "" {
+		dir = filepath.Dir(input)
+	}
+	base := filepath.Base(input)
+	stem := filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base)))
+	p := Paths{Mask: stem + "_mask.png", Overlay: stem + "_overlay.png"}
+	if cfg.Classes == 1 {
+		p.Probs = []string{stem + "_probs.png"}
+		return p
+	}
+	for _, v := range meta.MaskValuesFor(cfg) {
+		name := strconv.Itoa(v)
+		if meta.MaskColour {
+			name = fmt.Sprintf("%06x", v)
+		}
+		p.Probs = append(p.Probs, stem+"_probs_"+name+".png")
+	}
+	return p
+}
+
+// Write writes the images that were made to their paths, each atomically (see WritePNG).
+func (o *Outputs) Write(p Paths) error {
+	if err := WritePNG(p.Mask, o.Mask); err != nil {
+		return err
+	}
+	if o.Overlay != nil {
+		if err := WritePNG(p.Overlay, o.Overlay); err != nil {
+			return err
+		}
+	}
+	for k, pm := range o.Probs {
+		if k >= len(p.Probs) {
+			return fmt.Errorf("predict: %d probability images, %d paths", len(o.Probs), len(p.Probs))
+		}
+		if err := WritePNG(p.Probs[k], pm); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package predict
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/segment-dev/segment/unet"
+)
+
+// Predictor runs a model over images of any size, tile by tile (see the package
+// documentation). It keeps the network graph of the last tile shape, so that images of one
+// size, or tiles of one size, build it once. It is not safe for concurrent use.
+type Predictor struct {
+	model *unet.Model
+	opts  Options
+
+	net          *unet.Net
+	netN         int
+	netH, netW   int
+	flipped, tmp []float32 // scratch of one batch of inputs and of logits
+	probs        []float32 // a batch of probabilities, averaged over the flips
+}
+
+// New makes a Predictor for model m, with o's defaults filled in. It refuses options out
+// of range.
+func New(m *unet.Model, o Options) (*Predictor, error) {
+	if err := m.Config.Validate(); err != nil {
+		return nil, err
+	}
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Predictor{model: m, opts: o}, nil
+}
+
+// Options gives the options in use, defaults filled in.
+func (p *Predictor) Options() Options { return p.opts }
+
+// Plan says how an image of w x h is cut into tiles.
+func (p *Predictor) Plan(w, h int) Plan { return plan(p.model.Config, p.opts, w, h) }
+
+// Close releases the network graph.
+func (p *Predictor) Close() {
+	if p.net != nil {
+		p.net.Close()
+		p.net = nil
+	}
+}
+
+// Band is a strip of finished rows of a prediction: rows Y to Y+Rows-1 of an image Width
+// wide. Probs holds Planes planes of Rows x Width: the foreground probability of a binary
+// model (one plane), or the probability of each class. Probs belongs to the Predictor and is
+// overwritten by the next band: copy what is to be kept.
+type Band struct {
+	Y, Rows, Width int
+	Planes         int
+	Probs          []float32
+	// Threshold is the foreground probability above which a pixel of a binary model is
+	// foreground.
+	Threshold float32
+}
+
+// Label is the element type of a class-index map.
+type Label interface{ ~uint8 | ~int32 }
+
+// Classes writes the class index of every pixel of b into dst (Rows*Width, row-major): 1
+// where the foreground probability of a binary model is above the threshold, else 0; the
+// most probable class of a multi-class model (the first on ties).
+func Classes[T Label](b Band, dst []T) {
+	n := b.Rows * b.Width
+	if b.Planes == 1 {
+		for i, v := range b.Probs[:n] {
+			var c T
+			if v > b.Threshold {
+				c = 1
+			}
+			dst[i] = c
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		best, bv := 0, b.Probs[i]
+		for k := 1; k < b.Planes; k++ {
+			if v := b.Probs[k*n+i]; v > bv {
+				best, bv = k, v
+			}
+		}
+		dst[i] = T(best)
+	}
+}
+
+// Predict runs the model over src and hands its prediction to emit band by band, from the
+// top of the image to the bottom. It stops at the first error of src, the network or emit,
+// or when ctx is cancelled.
+func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) error) error {
+	cfg := p.model.Config
+	if src.Channels != cfg.InChannels {
+		return fmt.Errorf("image has %d channels, the model takes %d", src.Channels, cfg.InChannels)
+	}
+	if src.Width < 1 || src.Height < 1 {
+		return fmt.Errorf("image is %dx%d", src.Width, src.Height)
+	}
+	W, H := src.Width, src.Height
+	C, K := cfg.InChannels, cfg.Classes
+	pl := p.Plan(W, H)
+	th, tw, nb := pl.TileH, pl.TileW, pl.Batch
+	gy, gx := gaussian(th, len(pl.Ys) == 1), gaussian(tw, len(pl.Xs) == 1)
+	sy, sx := weightSums(H, pl.Ys, gy), weightSums(W, pl.Xs, gx)
+
+	accH := min(th, H)
+	acc := make([]float32, K*accH*W) // rows accTop.. of the image, weighted sums
+	seg := make([]float32, C*accH*W) // the image rows under the current row of tiles
+	out := make([]float32, K*accH*W) // a finished band
+	in := make([]float32, nb*C*th*tw)
+	cols := make([]int, tw)
+	rowOf := make([]int, th)
+	accTop := 0
+	for i, y0 := range pl.Ys {
+		// The image rows the tiles read: those under them, and those mirrored into a
+		// margin. Mirroring maps the th rows onto at most th rows, so seg holds them.
+		s0, s1 := H, 0
+		for r := range rowOf {
+			rowOf[r] = reflectIndex(y0+r, H)
+			s0, s1 = min(s0, rowOf[r]), max(s1, rowOf[r]+1)
+		}
+		segRows := s1 - s0
+		if err := src.Rows(seg[:C*segRows*W], s0, segRows); err != nil {
+			return err
+		}
+		for r := range rowOf {
+			rowOf[r] -= s0
+		}
+		for j := 0; j < len(pl.Xs); j += nb {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// Fill the batch; a short last batch repeats its last tile, so that one graph
+			// serves every batch.
+			for b := 0; b < nb; b++ {
+				x0 := pl.Xs[min(j+b, len(pl.Xs)-1)]
+				for c := range cols {
+					cols[c] = reflectIndex(x0+c, W)
+				}
+				inside := x0 >= 0 && x0+tw <= W
+				for c := 0; c < C; c++ {
+					plane := seg[c*segRows*W : (c+1)*segRows*W]
+					dst := in[(b*C+c)*th*tw : (b*C+c+1)*th*tw]
+					for r, sr := range rowOf {
+						row := plane[sr*W : (sr+1)*W]
+						d := dst[r*tw : (r+1)*tw]
+						if inside {
+							copy(d, row[x0:x0+tw])
+							continue
+						}
+						for q, x := range cols {
+							d[q] = row[x]
+						}
+					}
+				}
+			}
+			probs, err := p.run(in, nb, th, tw)
+			if err != nil {
+				return err
+			}
+			for b := 0; b < nb && j+b < len(pl.Xs); b++ {
+				x0 := pl.Xs[j+b]
+				xa, xb := max(x0, 0), min(x0+tw, W)
+				for k := 0; k < K; k++ {
+					tile := probs[(b*K+k)*th*tw : (b*K+k+1)*th*tw]
+					plane := acc[k*accH*W : (k+1)*accH*W]
+					for r := max(-y0, 0); r < th && y0+r < H; r++ {
+						wy := gy[r]
+						src := tile[r*tw+xa-x0 : r*tw+xb-x0]
+						dst := plane[(y0+r-accTop)*W+xa : (y0+r-accTop)*W+xb]
+						wxs := gx[xa-x0 : xb-x0]
+						for x, v := range src {
+							dst[x] += v * wy * wxs[x]
+						}
+					}
+				}
+			}
+		}
+		// The rows above the next row of tiles are final.
+		end := H
+		if i+1 < len(pl.Ys) {
+			end = pl.Ys[i+1]
+		}
+		rows := end - accTop
+		if rows <= 0 {
+			continue
+		}
+		n := rows * W
+		for k := 0; k < K; k++ {
+			plane := acc[k*accH*W : (k+1)*accH*W]
+			o := out[k*n : (k+1)*n]
+			for r := 0; r < rows; r++ {
+				wy := sy[accTop+r]
+				a, d := plane[r*W:(r+1)*W], o[r*W:(r+1)*W]
+				for x, v := range a {
+					d[x] = v / (wy * sx[x])
+				}
+			}
+			copy(plane, plane[n:])
+			clear(plane[len(plane)-n:])
+		}
+		band := Band{Y: accTop, Rows: rows, Width: W, Planes: K, Probs: out[:K*n], Threshold: float32(p.opts.Threshold)}
+		if err := emit(band); err != nil {
+			return err
+		}
+		accTop = end
+	}
+	return nil
+}
+
+// graph gives the inference graph for batches of n tiles of h x w, building it when the
+// shape changed since the last call.
+func (p *Predictor) graph(n, h, w int) (*unet.Net, error) {
+	if p.net != nil && p.netN == n && p.netH == h && p.netW == w {
+		return p.net, nil
+	}
+	p.Close()
+	net, err := unet.NewInferNet(p.model, n, h, w)
+	if err != nil {
+		return nil, err
+	}
+	p.net, p.netN, p.netH, p.netW = net, n, h, w
+	size := n * p.model.Config.Classes * h * w
+	p.tmp, p.probs = make([]float32, size), make([]float32, size)
+	p.flipped = make([]float32, n*p.model.Config.InChannels*h*w)
+	return net, nil
+}

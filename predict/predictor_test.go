@@ -1,0 +1,331 @@
+package predict
+
+import (
+	"context"
+	"math"
+	"math/rand"
+	"slices"
+	"testing"
+
+	"github.com/segment-dev/segment/unet"
+)
+
+// randomModel makes a small model with random weights and batch-norm statistics that are
+// not the identity, so that every part of the graph matters.
+func randomModel(t testing.TB, in, classes, depth, base int) *unet.Model {
+	t.Helper()
+	cfg := unet.Config{InChannels: in, Classes: classes, Depth: depth, BaseChannels: base, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}
+	m, err := unet.New(cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(3))
+	for _, p := range cfg.Params() {
+		d := m.Data(p.Name)
+		switch {
+		case len(p.Name) > 12 && p.Name[len(p.Name)-12:] == "running_mean":
+			for i := range d {
+				d[i] = float32(rng.NormFloat64() * 0.1)
+			}
+		case len(p.Name) > 11 && p.Name[len(p.Name)-11:] == "running_var":
+			for i := range d {
+				d[i] = float32(0.5 + rng.Float64())
+			}
+		}
+	}
+	return m
+}
+
+// randomImage makes c planes of h x w with smooth structure and noise, in [0, 1].
+func randomImage(c, h, w int, seed int64) []float32 {
+	rng := rand.New(rand.NewSource(seed))
+	x := make([]float32, c*h*w)
+	for k := 0; k < c; k++ {
+		for y := 0; y < h; y++ {
+			for i := 0; i < w; i++ {
+				v := 0.5 + 0.3*math.Sin(float64(i)/7+float64(k))*math.Cos(float64(y)/5) + 0.2*(rng.Float64()-0.5)
+				x[(k*h+y)*w+i] = float32(v)
+			}
+		}
+	}
+	return x
+}
+
+// predictAll runs p over the planes and gathers every band into one probability array
+// [planes, h, w], checking that the bands come in order and cover every row once.
+func predictAll(t *testing.T, p *Predictor, x []float32, c, h, w int) []float32 {
+	t.Helper()
+	var out []float32
+	next := 0
+	planes := 0
+	var bands [][]float32
+	err := p.Predict(context.Background(), FromPlanes(x, c, h, w), func(b Band) error {
+		if b.Y != next || b.Rows < 1 || b.Width != w {
+			t.Fatalf("band at row %d of %d rows, width %d; want row %d, width %d", b.Y, b.Rows, b.Width, next, w)
+		}
+		next += b.Rows
+		planes = b.Planes
+		bands = append(bands, slices.Clone(b.Probs))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != h {
+		t.Fatalf("bands cover %d rows of %d", next, h)
+	}
+	out = make([]float32, planes*h*w)
+	y := 0
+	for _, b := range bands {
+		rows := len(b) / (planes * w)
+		for k := 0; k < planes; k++ {
+			copy(out[(k*h+y)*w:(k*h+y+rows)*w], b[k*rows*w:(k+1)*rows*w])
+		}
+		y += rows
+	}
+	return out
+}
+
+// whole gives unet.Predictor's probabilities of the image, the reference.
+func whole(t *testing.T, m *unet.Model, x []float32, h, w int) []float32 {
+	t.Helper()
+	up := unet.NewPredictor(m)
+	defer up.Close()
+	l, err := up.Logits(x, 1, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unet.Probabilities(l, 1, m.Config.Classes)
+	return l
+}
+
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+func TestPositionsByHand(t *testing.T) {
+	for _, c := range []struct {
+		n, t, mul int
+		overlap   float64
+		want      []int
+	}{
+		// 100 is padded to 112 (6 before): the last tile starts at 80 - 6.
+		{100, 32, 16, 0.5, []int{-6, 10, 26, 42, 58, 74}}, // steps of 16
+		{100, 32, 16, 0, []int{-6, 26, 42, 74}},           // 3 steps of 26.67, rounded to 16s: 32, 48, 80
+		{64, 32, 16, 0, []int{0, 32}},
+		{32, 32, 16, 0.5, []int{0}},
+		{20, 32, 16, 0.5, []int{-6}}, // 12 pixels of margin, 6 before
+		{21, 32, 16, 0.5, []int{-5}}, // 11: 5 before, 6 after, as unet.PadFor
+	} {
+		if got := positions(c.n, c.t, c.mul, c.overlap); !slices.Equal(got, c.want) {
+			t.Errorf("positions(%d, %d, %d, %g) = %v, want %v", c.n, c.t, c.mul, c.overlap, got, c.want)
+		}
+	}
+}
+
+func TestGaussian(t *testing.T) {
+	g := gaussian(32, false)
+	for i := range g {
+		if g[i] != g[31-i] || g[i] < minWeight || g[i] > 1 {
+			t.Fatalf("weight %d is %g (mirror %g)", i, g[i], g[31-i])
+		}
+	}
+	// sigma = 4: 15.5 from the centre is 3.875 sigma, exp(-3.875^2/2).
+	if want := math.Exp(-3.875 * 3.875 / 2); math.Abs(float64(g[0])-want) > 1e-7 {
+		t.Errorf("edge weight %g, want %g", g[0], want)
+	}
+	if one := gaussian(5, true); !slices.Equal(one, []float32{1, 1, 1, 1, 1}) {
+		t.Errorf("single tile weights %v", one)
+	}
+	// Two tiles of 4 over 6 pixels: weights add where they overlap.
+	s := weightSums(6, []int{0, 2}, []float32{1, 2, 3, 4})
+	if !slices.Equal(s, []float32{1, 2, 4, 6, 3, 4}) {
+		t.Errorf("weight sums %v", s)
+	}
+}
+
+// TestWholeMatchesUnet: an image that fits the budget is run in one piece, and gives
+// exactly unet.Predictor's probabilities, for sizes that need padding and for several
+// classes.
+func TestWholeMatchesUnet(t *testing.T) {
+	for _, c := range []struct{ in, classes, h, w int }{{1, 1, 37, 29}, {2, 3, 16, 40}} {
+		m := randomModel(t, c.in, c.classes, 2, 4)
+		x := randomImage(c.in, c.h, c.w, 1)
+		p, err := New(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pl := p.Plan(c.w, c.h); !pl.Whole() {
+			t.Fatalf("%dx%d: plan %+v, want one tile", c.w, c.h, pl)
+		}
+		got := predictAll(t, p, x, c.in, c.h, c.w)
+		p.Close()
+		if d := maxDiff(got, whole(t, m, x, c.h, c.w)); d > 1e-6 {
+			t.Errorf("%d classes, %dx%d: whole-image prediction differs from unet.Predictor by %g", c.classes, c.w, c.h, d)
+		}
+	}
+}
+
+// TestTiledMatchesWhole runs a 100x90 image in tiles and compares the probabilities with
+// the whole-image prediction. A U-Net's output near a tile's border depends on the zero
+// padding there, so they cannot be equal; the Gaussian blending keeps the borders' share
+// small, and the difference shrinks as the tiles grow past the network's reach. The bounds
+// are the measured differences (0.056, 0.0067; 0.012; 0.0045) with some room.
+func TestTiledMatchesWhole(t *testing.T) {
+	const h, w = 90, 100
+	m := randomModel(t, 1, 1, 2, 4)
+	x := randomImage(1, h, w, 2)
+	ref := whole(t, m, x, h, w)
+	for _, c := range []struct {
+		tile      int
+		overlap   float64
+		batch     int
+		max, mean float64
+	}{
+		{32, 0.5, 1, 0.08, 0.01},
+		{64, 0.25, 2, 0.02, 0.001},
+		{64, 0.5, 1, 0.008, 0.0005},
+	} {
+		p, err := New(m, Options{Tile: c.tile, Overlap: c.overlap, Batch: c.batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pl := p.Plan(w, h); pl.Whole() || pl.TileW != c.tile {
+			t.Fatalf("plan %+v, want tiles of %d", pl, c.tile)
+		}
+		got := predictAll(t, p, x, 1, h, w)
+		p.Close()
+		var mean float64
+		for i := range got {
+			mean += math.Abs(float64(got[i] - ref[i]))
+		}
+		mean /= float64(len(got))
+		d := maxDiff(got, ref)
+		t.Logf("tiles of %d, overlap %g: largest probability difference from the whole image %.4g, mean %.3g", c.tile, c.overlap, d, mean)
+		if d > c.max || mean > c.mean {
+			t.Errorf("tiles of %d, overlap %g: tiled and whole predictions differ by %g at most, %g on average; want %g, %g", c.tile, c.overlap, d, mean, c.max, c.mean)
+		}
+	}
+}
+
+// TestBatchSameAsOne: batching tiles, including a short last batch, changes nothing.
+func TestBatchSameAsOne(t *testing.T) {
+	const h, w = 40, 72
+	m := randomModel(t, 1, 3, 2, 4)
+	x := randomImage(1, h, w, 4)
+	var outs [][]float32
+	for _, batch := range []int{1, 3} {
+		p, err := New(m, Options{Tile: 16, Batch: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, predictAll(t, p, x, 1, h, w))
+		p.Close()
+	}
+	if d := maxDiff(outs[0], outs[1]); d > 1e-5 {
+		t.Errorf("batch 3 differs from batch 1 by %g", d)
+	}
+}
+
+// TestTTA: with TTA the prediction is the mean of the four flipped images' predictions,
+// each flipped back, computed here the long way with unet.Predictor.
+func TestTTA(t *testing.T) {
+	const h, w = 24, 20
+	m := randomModel(t, 1, 2, 2, 4)
+	x := randomImage(1, h, w, 5)
+	want := make([]float32, 2*h*w)
+	for _, f := range flipsFor(true) {
+		fx := make([]float32, len(x))
+		flipPlanes(fx, x, 1, h, w, f)
+		pr := whole(t, m, fx, h, w)
+		back := make([]float32, len(pr))
+		flipPlanes(back, pr, 2, h, w, f)
+		for i, v := range back {
+			want[i] += v / 4
+		}
+	}
+	p, err := New(m, Options{TTA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	got := predictAll(t, p, x, 1, h, w)
+	if d := maxDiff(got, want); d > 1e-6 {
+		t.Errorf("TTA differs from the mean of the flipped predictions by %g", d)
+	}
+	if d := maxDiff(got, whole(t, m, x, h, w)); d == 0 {
+		t.Error("TTA gave exactly the plain prediction: the flips did nothing")
+	}
+}
+
+func TestFlipPlanes(t *testing.T) {
+	src := []float32{1, 2, 3, 4, 5, 6} // 2 x 3
+	dst := make([]float32, 6)
+	for _, c := range []struct {
+		f    flip
+		want []float32
+	}{
+		{flip{x: true}, []float32{3, 2, 1, 6, 5, 4}},
+		{flip{y: true}, []float32{4, 5, 6, 1, 2, 3}},
+		{flip{x: true, y: true}, []float32{6, 5, 4, 3, 2, 1}},
+	} {
+		flipPlanes(dst, src, 1, 2, 3, c.f)
+		if !slices.Equal(dst, c.want) {
+			t.Errorf("%+v: %v, want %v", c.f, dst, c.want)
+		}
+	}
+}
+
+func TestClasses(t *testing.T) {
+	bin := Band{Rows: 1, Width: 3, Planes: 1, Probs: []float32{0.2, 0.5, 0.7}, Threshold: 0.5}
+	got := make([]uint8, 3)
+	Classes(bin, got)
+	if !slices.Equal(got, []uint8{0, 0, 1}) {
+		t.Errorf("binary classes %v, want [0 0 1] (0.5 is not above 0.5)", got)
+	}
+	bin.Threshold = 0.1
+	Classes(bin, got)
+	if !slices.Equal(got, []uint8{1, 1, 1}) {
+		t.Errorf("threshold 0.1: %v", got)
+	}
+	// Two pixels, three classes: (0.2, 0.5, 0.3) and (0.4, 0.2, 0.4).
+	multi := Band{Rows: 1, Width: 2, Planes: 3, Probs: []float32{0.2, 0.4, 0.5, 0.2, 0.3, 0.4}}
+	idx := make([]int32, 2)
+	Classes(multi, idx)
+	if !slices.Equal(idx, []int32{1, 0}) {
+		t.Errorf("multi-class %v, want [1 0] (first on ties)", idx)
+	}
+}
+
+// TestPlanMemory: the automatic tile follows the memory budget.
+func TestPlanMemory(t *testing.T) {
+	cfg := unet.Config{InChannels: 1, Classes: 1, Depth: 4, BaseChannels: 32, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}
+	o, _ := Options{}.withDefaults()
+	if p := plan(cfg, o, 512, 512); !p.Whole() {
+		t.Errorf("512x512, base 32, default budget: %+v, want whole (the ISBI model)", p)
+	}
+	if p := plan(cfg, o, 8192, 8192); p.TileW != DefaultTile || p.TileH != DefaultTile || len(p.Xs) != 43 {
+		t.Errorf("8192x8192: tiles %dx%d, %d across; want %d, 43 across", p.TileW, p.TileH, len(p.Xs), DefaultTile)
+	}
+	o.Memory = NetBytes(cfg, 1, 128, 128)
+	if p := plan(cfg, o, 512, 512); p.TileW != 128 {
+		t.Errorf("budget of a 128 tile: tile %d", p.TileW)
+	}
+	o.Tile = 50 // rounded up to a multiple of 16
+	if p := plan(cfg, o, 512, 100); p.TileW != 64 || p.TileH != 64 {
+		t.Errorf("tile 50: %dx%d, want 64x64", p.TileW, p.TileH)
+	}
+	if _, err := (Options{Overlap: 1}).withDefaults(); err == nil {
+		t.Error("overlap 1 accepted")
+	}
+	if _, err := (Options{Threshold: 1.5}).withDefaults(); err == nil {
+		t.Error("threshold 1.5 accepted")
+	}
+}

@@ -1,0 +1,187 @@
+package predict
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/metrics"
+)
+
+// MaskPair is a predicted mask file and the ground-truth mask it is scored against.
+type MaskPair struct {
+	Name     string // the stem they share
+	Pred, GT string // paths
+}
+
+// maskSuffixes are what a mask file's stem may add to the image's: predict writes
+// <stem>_mask.png, other tools _pred or _prediction.
+var maskSuffixes = []string{"_mask", "_prediction", "_pred"}
+
+// pairKey is the image stem a mask file belongs to.
+func pairKey(name string) string {
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	for _, s := range maskSuffixes {
+		if k, ok := strings.CutSuffix(stem, s); ok && k != "" {
+			return k
+		}
+	}
+	return stem
+}
+
+// maskFiles lists the mask files of a folder by pair key, leaving out hidden files and the
+// overlays and probability maps predict writes beside its masks. A file is listed as
+// itself. A folder holding masks/ (a data set) stands for that folder.
+func maskFiles(p string) (map[string]string, []error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, []error{pathError(p, err)}
+	}
+	if !st.IsDir() {
+		return map[string]string{pairKey(filepath.Base(p)): p}, nil
+	}
+	if isDir(filepath.Join(p, "masks")) {
+		p = filepath.Join(p, "masks")
+	}
+	des, err := os.ReadDir(p)
+	if err != nil {
+		return nil, []error{pathError(p, err)}
+	}
+	files := make(map[string]string)
+	var problems []error
+	for _, de := range des {
+		name := de.Name()
+		stem := strings.TrimSuffix(name, filepath.Ext(name))
+		if de.IsDir() || strings.HasPrefix(name, ".") || !isImageName(name) ||
+			strings.HasSuffix(stem, "_overlay") || strings.Contains(stem, "_probs") {
+			continue
+		}
+		k := pairKey(name)
+		if prev, ok := files[k]; ok {
+			problems = append(problems, fmt.Errorf("%s: %s is the mask of the same image; skipped", filepath.Join(p, name), filepath.Base(prev)))
+			continue
+		}
+		files[k] = filepath.Join(p, name)
+	}
+	if len(files) == 0 && len(problems) == 0 {
+		problems = append(problems, fmt.Errorf("%s: no PNG, JPEG, TIFF, BMP or GIF files in the folder", p))
+	}
+	return files, problems
+}
+
+// PairMasks pairs the predicted masks at pred with the ground truth at gt: two files, or
+// two folders whose files pair by image stem (a.png, a_mask.png, a_pred.png and
+// a_prediction.png all belong to image a; a data set folder's masks/ is used). Files of
+// either side without a partner are problems, returned with the pairs of the others.
+func PairMasks(pred, gt string) ([]MaskPair, []error) {
+	pf, problems := maskFiles(pred)
+	gf, gp := maskFiles(gt)
+	problems = append(problems, gp...)
+	if pf == nil || gf == nil {
+		return nil, problems
+	}
+	if len(pf) == 1 && len(gf) == 1 { // two files: they pair whatever their names
+		for pk, pp := range pf {
+			for _, gp := range gf {
+				return []MaskPair{{Name: pk, Pred: pp, GT: gp}}, problems
+			}
+		}
+	}
+	var pairs []MaskPair
+	for k, g := range gf {
+		if p, ok := pf[k]; ok {
+			pairs = append(pairs, MaskPair{Name: k, Pred: p, GT: g})
+		} else {
+			problems = append(problems, fmt.Errorf("%s: no prediction for this mask in %s", g, pred))
+		}
+	}
+	for k, p := range pf {
+		if _, ok := gf[k]; !ok {
+			problems = append(problems, fmt.Errorf("%s: no ground-truth mask for this prediction in %s", p, gt))
+		}
+	}
+	slices.SortFunc(pairs, func(a, b MaskPair) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(problems, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return pairs, problems
+}
+
+// ScoreMasks reads every pair's masks as the classes c (values, ignore value, colour) and
+// adds their scores to acc (made by NewAccumulator for c), scoring several pairs at once
+// and adding them in order. done(i, err) is called for every pair in order; err names the
+// file at fault. maxPixels bounds a mask's size as dataset.Options.MaxPixels does.
+func ScoreMasks(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy metrics.EmptyPolicy, acc *metrics.Accumulator, maxPixels int, done func(i int, err error)) error {
+	type result struct {
+		r   metrics.ImageResult
+		err error
+	}
+	results := make([]result, len(pairs))
+	ready := make([]chan struct{}, len(pairs))
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	k := len(c.Values)
+	score := func(mp MaskPair) (metrics.ImageResult, error) {
+		gt, gw, gh, err := c.ReadMask(mp.GT, maxPixels)
+		if err != nil {
+			return metrics.ImageResult{}, err
+		}
+		pred, pw, ph, err := c.ReadMask(mp.Pred, maxPixels)
+		if err != nil {
+			return metrics.ImageResult{}, err
+		}
+		if pw != gw || ph != gh {
+			return metrics.ImageResult{}, fmt.Errorf("%s: prediction is %dx%d, its ground truth %s is %dx%d", mp.Pred, pw, ph, mp.GT, gw, gh)
+		}
+		forMetrics(gt, k)
+		forMetrics(pred, k)
+		ignore := -1
+		if c.Ignore != nil {
+			ignore = k
+		}
+		r, err := metrics.Evaluate(mp.Name, pred, gt, gw, gh, k, ignore, policy)
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", mp.Pred, err)
+		}
+		return r, nil
+	}
+	var next sync.Mutex
+	i := 0
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(pairs)) {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				j := i
+				i++
+				next.Unlock()
+				if j >= len(pairs) || ctx.Err() != nil {
+					return
+				}
+				err := safely(func() (err error) { results[j].r, err = score(pairs[j]); return err })
+				results[j].err = err
+				close(ready[j])
+			}
+		})
+	}
+	defer wg.Wait()
+	for j := range pairs {
+		select {
+		case <-ready[j]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		err := results[j].err
+		if err == nil {
+			err = acc.AddResult(results[j].r)
+		}
+		results[j] = result{}
+		done(j, err)
+	}
+	return nil
+}

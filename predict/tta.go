@@ -1,0 +1,78 @@
+package predict
+
+import "github.com/segment-dev/segment/unet"
+
+// flip is one test-time augmentation: a mirror image left-right (X), top-bottom (Y) or both.
+// Each is its own inverse, so the same flip brings the prediction back.
+type flip struct{ x, y bool }
+
+// flipsFor lists the views of a tile that are run: the tile itself, and with TTA its three
+// mirror images, which are what a U-Net trained with random flips has learnt to be the
+// same image.
+func flipsFor(tta bool) []flip {
+	if !tta {
+		return []flip{{}}
+	}
+	return []flip{{}, {x: true}, {y: true}, {x: true, y: true}}
+}
+
+// flipPlanes writes planes h x w of src mirrored as f says into dst (not src itself).
+func flipPlanes(dst, src []float32, planes, h, w int, f flip) {
+	for p := 0; p < planes; p++ {
+		s, d := src[p*h*w:(p+1)*h*w], dst[p*h*w:(p+1)*h*w]
+		for r := 0; r < h; r++ {
+			sr := r
+			if f.y {
+				sr = h - 1 - r
+			}
+			srow, drow := s[sr*w:(sr+1)*w], d[r*w:(r+1)*w]
+			if !f.x {
+				copy(drow, srow)
+				continue
+			}
+			for x, v := range srow {
+				drow[w-1-x] = v
+			}
+		}
+	}
+}
+
+// run gives the class probabilities [n, classes, h, w] of the tiles x [n, in, h, w]: the
+// network's output as probabilities, averaged over the flips when TTA is on. The slice is
+// overwritten by the next call.
+func (p *Predictor) run(x []float32, n, h, w int) ([]float32, error) {
+	net, err := p.graph(n, h, w)
+	if err != nil {
+		return nil, err
+	}
+	cfg := p.model.Config
+	flips := flipsFor(p.opts.TTA)
+	clear(p.probs)
+	for _, f := range flips {
+		in := x
+		if f.x || f.y {
+			flipPlanes(p.flipped, x, n*cfg.InChannels, h, w, f)
+			in = p.flipped
+		}
+		if err := net.Forward(in); err != nil {
+			return nil, err
+		}
+		logits := net.Logits()
+		if !f.x && !f.y {
+			copy(p.tmp, logits)
+		} else {
+			flipPlanes(p.tmp, logits, n*cfg.Classes, h, w, f)
+		}
+		unet.Probabilities(p.tmp, n, cfg.Classes)
+		for i, v := range p.tmp {
+			p.probs[i] += v
+		}
+	}
+	if len(flips) > 1 {
+		s := 1 / float32(len(flips))
+		for i := range p.probs {
+			p.probs[i] *= s
+		}
+	}
+	return p.probs, nil
+}
