@@ -39,8 +39,12 @@ func inspect(out io.Writer, path string, tensors bool) error {
 	}
 	c := m.Config
 	fmt.Fprintf(out, "%s\n", path)
-	fmt.Fprintf(out, "  U-Net: %d input channels, %d classes, depth %d, base %d channels, skip %s, norm %s, up %s\n",
-		c.InChannels, c.Classes, c.Depth, c.BaseChannels, c.Skip, c.Norm, c.Up)
+	block := c.Block
+	if block.IsZero() {
+		block = unet.BlockPlain
+	}
+	fmt.Fprintf(out, "  U-Net: %d input channels, %d classes, depth %d, base %d channels, skip %s, norm %s, %s blocks, up %s\n",
+		c.InChannels, c.Classes, c.Depth, c.BaseChannels, c.Skip, c.Norm, block, c.Up)
 	fmt.Fprintf(out, "  learned parameters: %d\n", m.NumWeights())
 	fmt.Fprintf(out, "  mask values: %v\n", meta.MaskValuesFor(c))
 	if meta.IgnoreValue != nil {

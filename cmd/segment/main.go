@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -29,10 +30,31 @@ type command struct {
 	flags func(fs *flag.FlagSet) func(fs *flag.FlagSet, out, errOut io.Writer) error
 }
 
-// commands is the command table, in the order help lists them.
+// commands is the command table. Each command's file registers it from init, in file-name
+// order; help lists them in the order of a user's day instead (helpOrder).
 var commands []*command
 
-func register(c *command) { commands = append(commands, c) }
+// helpOrder is the order help lists the commands in; others follow alphabetically.
+var helpOrder = []string{"train", "predict", "eval", "doctor", "inspect", "ablate"}
+
+func register(c *command) {
+	commands = append(commands, c)
+	rank := func(name string) int {
+		for i, n := range helpOrder {
+			if n == name {
+				return i
+			}
+		}
+		return len(helpOrder)
+	}
+	sort.SliceStable(commands, func(i, j int) bool {
+		ri, rj := rank(commands[i].name), rank(commands[j].name)
+		if ri != rj {
+			return ri < rj
+		}
+		return commands[i].name < commands[j].name
+	})
+}
 
 // usageError is a mistake in the command line: exit status 2, with the command's usage.
 type usageError struct{ msg string }
