@@ -35,6 +35,9 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 	if err := meta.Validate(cfg); err != nil {
 		return err
 	}
+	if cfg.InChannels != 1 && cfg.InChannels != 3 {
+		return fmt.Errorf("the model takes %d input channels; images are read as 1 (gray) or 3 (RGB)", cfg.InChannels)
+	}
 	outs := make([]Paths, len(paths))
 	clash := make([]error, len(paths))
 	first := make(map[string]string, len(paths))
@@ -75,22 +78,14 @@ func named(path string, err error) error {
 	return fmt.Errorf("%s: %w", path, err)
 }
 
+// Load decodes the image. The output images are made at its first band, on the inference
+// goroutine, so that an image waiting in the pipeline holds only its pixels.
 func (j *fileJob) Load() (Source, error) {
 	if j.clash != nil {
 		return Source{}, j.clash
 	}
-	cfg := j.p.model.Config
-	img, err := dataset.ReadImage(j.path, cfg.InChannels, j.o.MaxPixels)
+	img, err := dataset.ReadImage(j.path, j.p.model.Config.InChannels, j.o.MaxPixels)
 	if err != nil {
-		return Source{}, err
-	}
-	oo := OutputOptions{Overlay: j.o.Overlay, Probs: j.o.Probs}
-	if j.o.Overlay {
-		colour := *img // the same pixels, read as RGB to draw on
-		colour.Channels = 3
-		oo.Display = FromImage(&colour)
-	}
-	if j.outputs, err = NewOutputs(cfg, j.meta, img.Width, img.Height, oo); err != nil {
 		return Source{}, err
 	}
 	j.img = img
@@ -98,11 +93,27 @@ func (j *fileJob) Load() (Source, error) {
 }
 
 func (j *fileJob) Band(b Band) error {
+	img := j.img
+	if j.outputs == nil {
+		oo := OutputOptions{Overlay: j.o.Overlay, Probs: j.o.Probs}
+		if j.o.Overlay {
+			colour := *img // the same pixels, read as RGB to draw on
+			colour.Channels = 3
+			oo.Display = FromImage(&colour)
+		}
+		var err error
+		if j.outputs, err = NewOutputs(j.p.model.Config, j.meta, img.Width, img.Height, oo); err != nil {
+			return err
+		}
+	}
 	if err := j.outputs.Band(b); err != nil {
 		return err
 	}
 	if j.o.Rows != nil {
-		j.o.Rows(j.path, b.Y+b.Rows, j.img.Height)
+		j.o.Rows(j.path, b.Y+b.Rows, img.Height)
+	}
+	if b.Y+b.Rows == img.Height {
+		j.img = nil // the last band: the outputs are all that is left to keep
 	}
 	return nil
 }

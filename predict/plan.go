@@ -29,7 +29,7 @@ func plan(cfg unet.Config, o Options, w, h int) Plan {
 	fullW, fullH := roundUp(w, mul), roundUp(h, mul)
 	tile := roundUp(o.Tile, mul)
 	if o.Tile == 0 {
-		if NetBytes(cfg, o.Batch, fullH, fullW) <= o.Memory {
+		if NetBytes(cfg, 1, fullH, fullW) <= o.Memory { // a whole image is a batch of one
 			tile = max(fullW, fullH)
 		} else {
 			tile = roundUp(DefaultTile, mul)

@@ -171,10 +171,10 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 					plane := acc[k*accH*W : (k+1)*accH*W]
 					for r := max(-y0, 0); r < th && y0+r < H; r++ {
 						wy := gy[r]
-						src := tile[r*tw+xa-x0 : r*tw+xb-x0]
+						pr := tile[r*tw+xa-x0 : r*tw+xb-x0]
 						dst := plane[(y0+r-accTop)*W+xa : (y0+r-accTop)*W+xb]
 						wxs := gx[xa-x0 : xb-x0]
-						for x, v := range src {
+						for x, v := range pr {
 							dst[x] += v * wy * wxs[x]
 						}
 					}
