@@ -177,3 +177,20 @@ func parallelFor(n, workers int, f func(i int)) {
 
 // workers is the number of goroutines the ops split their loops over: one per core.
 func workers() int { return runtime.GOMAXPROCS(0) }
+
+// parallelRange splits [0, n) into one contiguous range per core and runs f on each; small
+// n runs on the calling goroutine, where starting goroutines would cost more than it saves.
+func parallelRange(n int, f func(lo, hi int)) {
+	w := workers()
+	if w <= 1 || n < 1<<14 {
+		f(0, n)
+		return
+	}
+	step := (n + w - 1) / w
+	parallelFor(w, w, func(i int) {
+		lo, hi := i*step, min((i+1)*step, n)
+		if lo < hi {
+			f(lo, hi)
+		}
+	})
+}

@@ -14,10 +14,26 @@ import (
 // float64 in the gradient checks.
 type float interface{ ~float32 | ~float64 }
 
-// opBase gives the package's ops the gorgonia methods they all answer the same way. Every
-// op returns a freshly allocated value and overwrites none of its inputs, which keeps them
-// safe for the tape machine to reorder and reuse registers around.
-type opBase struct{}
+// opBase gives the package's ops the gorgonia methods they all answer the same way. No op
+// overwrites its inputs, which keeps them safe for the tape machine to reorder and reuse
+// registers around. Each op writes its output into the same buffer at every step (out):
+// a graph runs each op once per pass, and what a pass produced is read (logits, gradients)
+// before the next pass starts, so the buffer is free again by then, and a step allocates
+// almost nothing.
+type opBase struct{ out *tensor.Dense }
+
+// buffer gives the op's output tensor for this dtype and shape, reusing last step's.
+func (b *opBase) buffer(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if b.out == nil || b.out.Dtype() != dt || !b.out.Shape().Eq(shape) {
+		b.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
+	}
+	return b.out
+}
+
+// buffered is an op that keeps its output buffer (every op of the package, as a pointer).
+type buffered interface {
+	buffer(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense
+}
 
 func (opBase) ReturnsPtr() bool     { return false }
 func (opBase) CallsExtern() bool    { return false }
@@ -95,16 +111,20 @@ func run(op G.Op, vals []G.Value, k32 kernel[float32], k64 kernel[float64]) (G.V
 	if err != nil {
 		return nil, err
 	}
+	var out *tensor.Dense
+	if b, ok := op.(buffered); ok && !outShape.IsScalar() {
+		out = b.buffer(dt, outShape)
+	}
 	switch dt {
 	case tensor.Float32:
-		return runT(outShape, vals, shapes, k32)
+		return runT(outShape, vals, shapes, out, k32)
 	case tensor.Float64:
-		return runT(outShape, vals, shapes, k64)
+		return runT(outShape, vals, shapes, out, k64)
 	}
 	return nil, fmt.Errorf("%v: dtype %v is not supported", op, dt)
 }
 
-func runT[T float](outShape tensor.Shape, vals []G.Value, shapes []tensor.Shape, k kernel[T]) (G.Value, error) {
+func runT[T float](outShape tensor.Shape, vals []G.Value, shapes []tensor.Shape, buf *tensor.Dense, k kernel[T]) (G.Value, error) {
 	in := make([][]T, len(vals))
 	for i, v := range vals {
 		switch d := v.Data().(type) {
@@ -128,11 +148,13 @@ func runT[T float](outShape tensor.Shape, vals []G.Value, shapes []tensor.Shape,
 			return G.NewF64(o), nil
 		}
 	}
-	out := make([]T, outShape.TotalSize())
-	if err := k(out, in, shapes); err != nil {
+	if buf == nil {
+		buf = tensor.New(tensor.WithShape(outShape.Clone()...), tensor.WithBacking(make([]T, outShape.TotalSize())))
+	}
+	if err := k(buf.Data().([]T), in, shapes); err != nil {
 		return nil, err
 	}
-	return tensor.New(tensor.WithShape(outShape.Clone()...), tensor.WithBacking(out)), nil
+	return buf, nil
 }
 
 // nchw unpacks a 4-D shape.

@@ -12,18 +12,18 @@ import (
 // ConcatChannels joins a [N, Ca, H, W] and b [N, Cb, H, W] into [N, Ca+Cb, H, W], a's
 // channels first: the U-Net's skip join, torch.cat([skip, up], 1). It copies whole planes
 // where gorgonia's Concat walks the tensors element by element with an iterator.
-func ConcatChannels(a, b *G.Node) (*G.Node, error) { return G.ApplyOp(concatOp{}, a, b) }
+func ConcatChannels(a, b *G.Node) (*G.Node, error) { return G.ApplyOp(&concatOp{}, a, b) }
 
 type concatOp struct{ opBase }
 
-func (concatOp) String() string           { return "ConcatChannels" }
-func (op concatOp) WriteHash(h hash.Hash) { hashString(h, op) }
-func (op concatOp) Hashcode() uint32      { return hashCode(op) }
-func (concatOp) Arity() int               { return 2 }
-func (concatOp) Type() hm.Type            { return fnType(4, 4, 4) }
-func (concatOp) DiffWRT(int) []bool       { return []bool{true, true} }
+func (*concatOp) String() string           { return "ConcatChannels" }
+func (op *concatOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *concatOp) Hashcode() uint32      { return hashCode(op) }
+func (*concatOp) Arity() int               { return 2 }
+func (*concatOp) Type() hm.Type            { return fnType(4, 4, 4) }
+func (*concatOp) DiffWRT(int) []bool       { return []bool{true, true} }
 
-func (op concatOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+func (op *concatOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func (op concatOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{a[0], a[1] + b[1], a[2], a[3]}, nil
 }
 
-func (op concatOp) Do(v ...G.Value) (G.Value, error) {
+func (op *concatOp) Do(v ...G.Value) (G.Value, error) {
 	return run(op, v, concatDo[float32], concatDo[float64])
 }
 
@@ -55,13 +55,13 @@ func concatDo[T float](out []T, in [][]T, s []tensor.Shape) error {
 	return nil
 }
 
-func (op concatOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+func (op *concatOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	ca := in[0].Shape()[1]
-	da, err := G.ApplyOp(sliceOp{from: 0, to: ca}, grad)
+	da, err := G.ApplyOp(&sliceOp{from: 0, to: ca}, grad)
 	if err != nil {
 		return nil, err
 	}
-	db, err := G.ApplyOp(sliceOp{from: ca, to: ca + in[1].Shape()[1]}, grad)
+	db, err := G.ApplyOp(&sliceOp{from: ca, to: ca + in[1].Shape()[1]}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +74,13 @@ type sliceOp struct {
 	from, to int
 }
 
-func (op sliceOp) String() string        { return fmt.Sprintf("SliceChannels{%d:%d}", op.from, op.to) }
-func (op sliceOp) WriteHash(h hash.Hash) { hashString(h, op) }
-func (op sliceOp) Hashcode() uint32      { return hashCode(op) }
-func (sliceOp) Arity() int               { return 1 }
-func (sliceOp) Type() hm.Type            { return fnType(4, 4) }
+func (op *sliceOp) String() string        { return fmt.Sprintf("SliceChannels{%d:%d}", op.from, op.to) }
+func (op *sliceOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *sliceOp) Hashcode() uint32      { return hashCode(op) }
+func (*sliceOp) Arity() int               { return 1 }
+func (*sliceOp) Type() hm.Type            { return fnType(4, 4) }
 
-func (op sliceOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+func (op *sliceOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
 		return nil, err
@@ -94,11 +94,11 @@ func (op sliceOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[0][0], op.to - op.from, s[0][2], s[0][3]}, nil
 }
 
-func (op sliceOp) Do(v ...G.Value) (G.Value, error) {
+func (op *sliceOp) Do(v ...G.Value) (G.Value, error) {
 	return run(op, v, sliceDo[float32](op), sliceDo[float64](op))
 }
 
-func sliceDo[T float](op sliceOp) kernel[T] {
+func sliceDo[T float](op *sliceOp) kernel[T] {
 	return func(out []T, in [][]T, s []tensor.Shape) error {
 		n, c, h, w := nchw(s[0])
 		plane := h * w

@@ -43,6 +43,7 @@ type convOp struct {
 	bias       bool
 	transposed bool
 	outH, outW int // transposed only; 0 means (H-1)s-2p+k
+	cols       any // [][]T: the columns buffers, one per worker, kept from step to step
 }
 
 func (op *convOp) String() string {
@@ -137,26 +138,59 @@ func convDo[T float](op *convOp) kernel[T] {
 		x, w := in[0], in[1]
 		n := s[0][0]
 		big, small := g.C*g.H*g.W, co*g.cols()
+		cin := g.C
 		if op.transposed {
-			small = s[0][1] * g.cols()
+			cin = s[0][1]
+			small = cin * g.cols()
 			big = co * g.H * g.W
 		}
-		var cols []T
-		if !g.direct() {
-			cols = make([]T, g.rows()*g.cols())
-		}
-		for i := 0; i < n; i++ {
-			if op.transposed {
-				convData(g, s[0][1], x[i*small:(i+1)*small], w, cols, out[i*big:(i+1)*big])
-			} else {
-				convForward(g, co, x[i*big:(i+1)*big], w, cols, out[i*small:(i+1)*small])
+		nw := imageWorkers(n, g.rows()*g.cols()*max(co, cin))
+		cols := scratch[T](&op.cols, nw, g)
+		parallelFor(nw, nw, func(wk int) {
+			for i := wk; i < n; i += nw {
+				if op.transposed {
+					convData(g, cin, x[i*small:(i+1)*small], w, cols[wk], out[i*big:(i+1)*big])
+				} else {
+					convForward(g, co, x[i*big:(i+1)*big], w, cols[wk], out[i*small:(i+1)*small])
+				}
 			}
-		}
+		})
 		if op.bias {
 			addChannelBias(out, in[2], n, co)
 		}
 		return nil
 	}
+}
+
+// imageWorkers says on how many cores to run a batch's images side by side: one when an
+// image's product is big enough for the GEMM to split well over the cores by itself, else
+// one per core (at most one per image), since small products split poorly.
+func imageWorkers(n, macs int) int {
+	if n < 2 || macs >= 1<<23 {
+		return 1
+	}
+	return min(n, workers())
+}
+
+// scratch gives nw columns buffers of the geometry's size (nil ones for a 1x1 convolution,
+// which needs none), kept in *keep from step to step.
+func scratch[T float](keep *any, nw int, g convGeom) [][]T {
+	bufs, _ := (*keep).([][]T)
+	if len(bufs) < nw {
+		bufs = append(bufs, make([][]T, nw-len(bufs))...)
+	}
+	size := 0
+	if !g.direct() {
+		size = g.rows() * g.cols()
+	}
+	for i := range bufs[:nw] {
+		if cap(bufs[i]) < size {
+			bufs[i] = make([]T, size)
+		}
+		bufs[i] = bufs[i][:size]
+	}
+	*keep = bufs
+	return bufs
 }
 
 // convForward computes one image's convolution y [co, OH*OW] from x [C, H, W].
@@ -194,15 +228,13 @@ func convFilter[T float](g convGeom, co int, x, dy, cols, dw []T, beta T) {
 
 func addChannelBias[T float](out, b []T, n, c int) {
 	hw := len(out) / (n * c)
-	for i := 0; i < n; i++ {
-		for j := 0; j < c; j++ {
-			v := b[j]
-			row := out[(i*c+j)*hw : (i*c+j+1)*hw]
-			for k := range row {
-				row[k] += v
-			}
+	parallelFor(n*c, workers(), func(p int) {
+		v := b[p%c]
+		row := out[p*hw : (p+1)*hw]
+		for k := range row {
+			row[k] += v
 		}
-	}
+	})
 }
 
 func (op *convOp) DiffWRT(n int) []bool {
@@ -236,7 +268,7 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if !op.bias {
 		return G.Nodes{dx, dw}, nil
 	}
-	db, err := G.ApplyOp(channelSumOp{}, grad)
+	db, err := G.ApplyOp(&channelSumOp{}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +281,8 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 type filterGradOp struct {
 	opBase
 	k, s, p int
+	cols    any // [][]T columns buffers, one per worker
+	partial any // [][]T: the other workers' partial weight gradients
 }
 
 func (op *filterGradOp) String() string {
@@ -286,33 +320,57 @@ func filterGradDo[T float](op *filterGradOp) kernel[T] {
 		n, c, h, w := nchw(s[0])
 		g := newConvGeom(c, h, w, op.k, op.s, op.p)
 		co := s[1][1]
-		var cols []T
-		if !g.direct() {
-			cols = make([]T, g.rows()*g.cols())
-		}
 		big, small := c*h*w, co*g.cols()
-		for i := 0; i < n; i++ {
-			beta := T(1)
-			if i == 0 {
-				beta = 0
+		nw := imageWorkers(n, g.rows()*g.cols()*co)
+		cols := scratch[T](&op.cols, nw, g)
+		// Each worker sums its images' gradients into its own buffer (the first into out);
+		// the buffers are added up at the end.
+		partial := scratchSlices[T](&op.partial, nw-1, len(out))
+		parallelFor(nw, nw, func(wk int) {
+			dst := out
+			if wk > 0 {
+				dst = partial[wk-1]
 			}
-			convFilter(g, co, in[0][i*big:(i+1)*big], in[1][i*small:(i+1)*small], cols, out, beta)
+			beta := T(0)
+			for i := wk; i < n; i += nw {
+				convFilter(g, co, in[0][i*big:(i+1)*big], in[1][i*small:(i+1)*small], cols[wk], dst, beta)
+				beta = 1
+			}
+		})
+		for _, p := range partial {
+			addTo(out, p)
 		}
 		return nil
 	}
+}
+
+// scratchSlices gives n buffers of size elements, kept in *keep from step to step.
+func scratchSlices[T float](keep *any, n, size int) [][]T {
+	bufs, _ := (*keep).([][]T)
+	for len(bufs) < n {
+		bufs = append(bufs, nil)
+	}
+	for i := range bufs[:n] {
+		if cap(bufs[i]) < size {
+			bufs[i] = make([]T, size)
+		}
+		bufs[i] = bufs[i][:size]
+	}
+	*keep = bufs
+	return bufs[:n]
 }
 
 // channelSumOp sums a [N, C, H, W] tensor over everything but the channel: the gradient of
 // a per-channel bias or shift.
 type channelSumOp struct{ opBase }
 
-func (channelSumOp) String() string           { return "ChannelSum" }
-func (op channelSumOp) WriteHash(h hash.Hash) { hashString(h, op) }
-func (op channelSumOp) Hashcode() uint32      { return hashCode(op) }
-func (channelSumOp) Arity() int               { return 1 }
-func (channelSumOp) Type() hm.Type            { return fnType(4, 1) }
+func (*channelSumOp) String() string           { return "ChannelSum" }
+func (op *channelSumOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *channelSumOp) Hashcode() uint32      { return hashCode(op) }
+func (*channelSumOp) Arity() int               { return 1 }
+func (*channelSumOp) Type() hm.Type            { return fnType(4, 1) }
 
-func (op channelSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+func (op *channelSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf(in)
 	if err != nil {
 		return nil, err
@@ -323,7 +381,7 @@ func (op channelSumOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{s[0][1]}, nil
 }
 
-func (op channelSumOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
 	return run(op, vals, channelSumDo[float32], channelSumDo[float64])
 }
 

@@ -274,7 +274,7 @@ func (op *normOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	dbeta, err := G.ApplyOp(channelSumOp{}, grad)
+	dbeta, err := G.ApplyOp(&channelSumOp{}, grad)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func poolDo[T float](op *poolOp) kernel[T] {
 		if op.grad {
 			clear(out)
 		}
-		for p := 0; p < n*c; p++ {
+		parallelFor(n*c, workers(), func(p int) {
 			plane := x[p*h*w : (p+1)*h*w]
 			for oy := 0; oy < oh; oy++ {
 				for ox := 0; ox < ow; ox++ {
@@ -98,7 +98,7 @@ func poolDo[T float](op *poolOp) kernel[T] {
 					}
 				}
 			}
-		}
+		})
 		return nil
 	}
 }

@@ -174,3 +174,54 @@ func TestNetRejectsBadSizes(t *testing.T) {
 		t.Error("an empty batch was accepted")
 	}
 }
+
+// TestRepeatedPassesAgree runs the same batch through one training net twice and through a
+// fresh net: ops reuse their output buffers from pass to pass, which must not leak one
+// pass's numbers into the next.
+func TestRepeatedPassesAgree(t *testing.T) {
+	cfg := Config{InChannels: 1, Classes: 3, Depth: 2, BaseChannels: 4, Skip: SkipConcat, Norm: NormGroup, Up: UpTranspose}
+	m, err := New(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(5))
+	x := make([]float32, 2*16*16)
+	target := make([]float32, 2*16*16)
+	for i := range x {
+		x[i] = rng.Float32()
+		target[i] = float32(rng.Intn(3))
+	}
+	other := make([]float32, len(x))
+	for i := range other {
+		other[i] = rng.Float32()
+	}
+	run := func(net *Net, in []float32) (float64, []float32) {
+		l, err := net.Step(in, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, append([]float32(nil), net.Grad("encoder.0.conv1.weight")...)
+	}
+	a, err := NewTrainNet(m, 2, 16, 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	l1, g1 := run(a, x)
+	run(a, other)
+	l2, g2 := run(a, x)
+	b, err := NewTrainNet(m, 2, 16, 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l3, g3 := run(b, x)
+	if l1 != l2 || l1 != l3 {
+		t.Errorf("losses %v, %v (same net, later) and %v (fresh net) differ", l1, l2, l3)
+	}
+	for i := range g1 {
+		if g1[i] != g2[i] || g1[i] != g3[i] {
+			t.Fatalf("gradient %d: %v, %v, %v", i, g1[i], g2[i], g3[i])
+		}
+	}
+}
