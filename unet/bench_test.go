@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// benchShapes are the speed issue's three configurations: base channels, side, batch.
-var benchShapes = []struct{ base, size, batch int }{{16, 128, 4}, {32, 256, 2}, {64, 256, 1}}
+// benchShapes are the speed issue's three configurations (base channels, side, batch), and
+// the one segment train's ISBI and DSB runs use.
+var benchShapes = []struct{ base, size, batch int }{{16, 128, 4}, {32, 256, 2}, {64, 256, 1}, {16, 256, 2}}
 
 func benchModel(b *testing.B, base int) *Model {
 	cfg := DefaultConfig()
