@@ -113,20 +113,3 @@ func weightSums(n int, starts []int, g []float32) []float32 {
 	}
 	return out
 }
-
-// reflectIndex maps a position outside [0, n) back inside by mirroring at the edges without
-// repeating the edge pixel, as unet.ReflectPad does.
-func reflectIndex(i, n int) int {
-	if n == 1 {
-		return 0
-	}
-	period := 2 * (n - 1)
-	i %= period
-	if i < 0 {
-		i += period
-	}
-	if i >= n {
-		i = period - i
-	}
-	return i
-}

@@ -121,7 +121,7 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 		// margin. Mirroring maps the th rows onto at most th rows, so seg holds them.
 		s0, s1 := H, 0
 		for r := range rowOf {
-			rowOf[r] = reflectIndex(y0+r, H)
+			rowOf[r] = unet.ReflectIndex(y0+r, H)
 			s0, s1 = min(s0, rowOf[r]), max(s1, rowOf[r]+1)
 		}
 		segRows := s1 - s0
@@ -140,7 +140,7 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 			for b := 0; b < nb; b++ {
 				x0 := pl.Xs[min(j+b, len(pl.Xs)-1)]
 				for c := range cols {
-					cols[c] = reflectIndex(x0+c, W)
+					cols[c] = unet.ReflectIndex(x0+c, W)
 				}
 				inside := x0 >= 0 && x0+tw <= W
 				for c := 0; c < C; c++ {

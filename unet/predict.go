@@ -67,10 +67,11 @@ func (p *Predictor) Close() {
 	}
 }
 
-// reflectIndex maps a position outside [0, n) back inside by mirroring at the edges without
-// repeating the edge pixel (numpy's and PyTorch's "reflect"), as often as needed, so that a
-// pad wider than the image still works.
-func reflectIndex(i, n int) int {
+// ReflectIndex maps a position i outside [0, n) back inside by mirroring at the edges
+// without repeating the edge pixel (numpy's and PyTorch's "reflect"), as often as needed, so
+// that a pad wider than the image still works. Everything that pads an image uses it, so
+// that tiles and whole images see the same borders.
+func ReflectIndex(i, n int) int {
 	if n == 1 {
 		return 0
 	}
@@ -92,13 +93,13 @@ func ReflectPad(x []float32, planes, h, w, top, bottom, left, right int) []float
 	out := make([]float32, planes*ph*pw)
 	cols := make([]int, pw)
 	for j := range cols {
-		cols[j] = reflectIndex(j-left, w)
+		cols[j] = ReflectIndex(j-left, w)
 	}
 	for p := 0; p < planes; p++ {
 		src := x[p*h*w : (p+1)*h*w]
 		dst := out[p*ph*pw : (p+1)*ph*pw]
 		for i := 0; i < ph; i++ {
-			row := src[reflectIndex(i-top, h)*w:][:w]
+			row := src[ReflectIndex(i-top, h)*w:][:w]
 			d := dst[i*pw : (i+1)*pw]
 			for j, c := range cols {
 				d[j] = row[c]
