@@ -221,3 +221,34 @@ func (c Config) Params() []ParamSpec {
 	ps = append(ps, ParamSpec{"head.weight", []int{c.Classes, c.Channels(0), 1, 1}, Weight}, ParamSpec{"head.bias", []int{c.Classes}, Weight})
 	return ps
 }
+
+// MACs counts the multiply-adds of the convolutions (3x3, transposed 2x2 and the 1x1 head)
+// of one forward pass over one h x w image (h and w multiples of 2^depth): the measure of
+// work that GFLOP/s figures are made from (2 FLOPs per multiply-add). Normalisation, ReLU,
+// pooling and the residual projections' cheap 1x1s are left out, as speed comparisons do.
+func (c Config) MACs(h, w int) int64 {
+	var n int64
+	conv := func(out, in, k, hh, ww int) { n += int64(out) * int64(in) * int64(k*k) * int64(hh) * int64(ww) }
+	for l := 0; l <= c.Depth; l++ {
+		hh, ww := h>>l, w>>l
+		in := c.InChannels
+		if l > 0 {
+			in = c.Channels(l - 1)
+		}
+		conv(c.Channels(l), in, 3, hh, ww)
+		conv(c.Channels(l), c.Channels(l), 3, hh, ww)
+	}
+	for l := c.Depth - 1; l >= 0; l-- {
+		hh, ww := h>>l, w>>l
+		// The transposed convolution: every input pixel of level l+1 meets a 2x2 kernel.
+		conv(c.Channels(l), c.Channels(l+1), 2, hh/2, ww/2)
+		in := c.Channels(l)
+		if c.Skip == SkipConcat {
+			in *= 2
+		}
+		conv(c.Channels(l), in, 3, hh, ww)
+		conv(c.Channels(l), c.Channels(l), 3, hh, ww)
+	}
+	conv(c.Classes, c.Channels(0), 1, h, w)
+	return n
+}

@@ -225,3 +225,18 @@ func TestRepeatedPassesAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestMACsByHand counts a depth-1, base-2 U-Net on one 4x4 image by hand:
+// encoder 0: 2*1*9*16 + 2*2*9*16 = 288 + 576; bottleneck (2x2, 4 channels): 4*2*9*4 +
+// 4*4*9*4 = 288 + 576; up: 2*4*4*4 = 128; decoder (concat: 4 in): 2*4*9*16 + 2*2*9*16 =
+// 1152 + 576; head: 1*2*16 = 32. Total 3616.
+func TestMACsByHand(t *testing.T) {
+	cfg := Config{InChannels: 1, Classes: 1, Depth: 1, BaseChannels: 2, Skip: SkipConcat, Norm: NormBatch, Up: UpTranspose}
+	if got := cfg.MACs(4, 4); got != 3616 {
+		t.Errorf("MACs = %d, want 3616", got)
+	}
+	cfg.Skip = SkipAdd // the decoder's first conv takes 2 channels: 576 fewer
+	if got := cfg.MACs(4, 4); got != 3616-576 {
+		t.Errorf("MACs with add = %d, want %d", got, 3616-576)
+	}
+}

@@ -35,7 +35,7 @@ type command struct {
 var commands []*command
 
 // helpOrder is the order help lists the commands in; others follow alphabetically.
-var helpOrder = []string{"train", "predict", "eval", "doctor", "inspect", "ablate"}
+var helpOrder = []string{"train", "predict", "eval", "doctor", "inspect", "ablate", "bench"}
 
 func register(c *command) {
 	commands = append(commands, c)

@@ -1,0 +1,34 @@
+package bench
+
+import "testing"
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{7}, 7}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestMeasureSmall measures a tiny configuration and checks the figures hang together: the
+// GFLOP/s follow from the times and the convolution count, and memory is reported.
+func TestMeasureSmall(t *testing.T) {
+	r, err := Measure(Shape{Base: 4, Size: 32, Batch: 2}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(r.TrainMS > 0 && r.InferMS > 0 && r.PeakRSSMiB > 1) {
+		t.Fatalf("implausible result %+v", r)
+	}
+	// Base 4, 32x32: the forward pass has a known number of multiply-adds (unet.Config.MACs).
+	wantTrain := 3 * 2 * float64(r.macs()) * 2 / (r.TrainMS * 1e6)
+	if d := r.TrainGFLOPS - wantTrain; d > 1e-9 || d < -1e-9 {
+		t.Errorf("train GFLOP/s %v, want %v", r.TrainGFLOPS, wantTrain)
+	}
+	if _, err := Measure(Shape{Base: 4, Size: 30, Batch: 1}, 1); err == nil {
+		t.Error("a size that is not a multiple of 16 was accepted")
+	}
+}
