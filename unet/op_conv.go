@@ -3,6 +3,7 @@ package unet
 import (
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -43,7 +44,6 @@ type convOp struct {
 	bias       bool
 	transposed bool
 	outH, outW int // transposed only; 0 means (H-1)s-2p+k
-	cols       any // [][]T: the columns buffers, one per worker, kept from step to step
 }
 
 func (op *convOp) String() string {
@@ -145,7 +145,8 @@ func convDo[T float](op *convOp) kernel[T] {
 			big = co * g.H * g.W
 		}
 		nw := imageWorkers(n, g.rows()*g.cols()*max(co, cin))
-		cols := scratch[T](&op.cols, nw, g)
+		cols := scratch[T](nw, g)
+		defer release(cols)
 		parallelFor(nw, nw, func(wk int) {
 			for i := wk; i < n; i += nw {
 				if op.transposed {
@@ -172,25 +173,46 @@ func imageWorkers(n, macs int) int {
 	return min(n, workers())
 }
 
-// scratch gives nw columns buffers of the geometry's size (nil ones for a 1x1 convolution,
-// which needs none), kept in *keep from step to step.
-func scratch[T float](keep *any, nw int, g convGeom) [][]T {
-	bufs, _ := (*keep).([][]T)
-	if len(bufs) < nw {
-		bufs = append(bufs, make([][]T, nw-len(bufs))...)
+// scratch lends nw columns buffers of the geometry's size (nil ones for a 1x1 convolution,
+// which needs none) from a pool shared by every op: ops run one after another, so the
+// buffers of one step's largest convolution serve them all, where a buffer per op would
+// hold gigabytes at base 32. Give them back with release.
+func scratch[T float](nw int, g convGeom) [][]T {
+	bufs := make([][]T, nw)
+	if g.direct() {
+		return bufs
 	}
-	size := 0
-	if !g.direct() {
-		size = g.rows() * g.cols()
+	for i := range bufs {
+		bufs[i] = borrow[T](g.rows() * g.cols())
 	}
-	for i := range bufs[:nw] {
-		if cap(bufs[i]) < size {
-			bufs[i] = make([]T, size)
-		}
-		bufs[i] = bufs[i][:size]
-	}
-	*keep = bufs
 	return bufs
+}
+
+var pool32, pool64 sync.Pool
+
+// borrow takes a buffer of n elements from the pool (its contents are garbage).
+func borrow[T float](n int) []T {
+	p := &pool32
+	if _, ok := any(T(0)).(float64); ok {
+		p = &pool64
+	}
+	if b, ok := p.Get().(*[]T); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]T, n)
+}
+
+// release gives buffers back to the pool.
+func release[T float](bufs [][]T) {
+	p := &pool32
+	if _, ok := any(T(0)).(float64); ok {
+		p = &pool64
+	}
+	for _, b := range bufs {
+		if b != nil {
+			p.Put(&b)
+		}
+	}
 }
 
 // convForward computes one image's convolution y [co, OH*OW] from x [C, H, W].
@@ -281,8 +303,6 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 type filterGradOp struct {
 	opBase
 	k, s, p int
-	cols    any // [][]T columns buffers, one per worker
-	partial any // [][]T: the other workers' partial weight gradients
 }
 
 func (op *filterGradOp) String() string {
@@ -322,10 +342,15 @@ func filterGradDo[T float](op *filterGradOp) kernel[T] {
 		co := s[1][1]
 		big, small := c*h*w, co*g.cols()
 		nw := imageWorkers(n, g.rows()*g.cols()*co)
-		cols := scratch[T](&op.cols, nw, g)
+		cols := scratch[T](nw, g)
+		defer release(cols)
 		// Each worker sums its images' gradients into its own buffer (the first into out);
 		// the buffers are added up at the end.
-		partial := scratchSlices[T](&op.partial, nw-1, len(out))
+		partial := make([][]T, nw-1)
+		for i := range partial {
+			partial[i] = borrow[T](len(out))
+		}
+		defer release(partial)
 		parallelFor(nw, nw, func(wk int) {
 			dst := out
 			if wk > 0 {
@@ -342,22 +367,6 @@ func filterGradDo[T float](op *filterGradOp) kernel[T] {
 		}
 		return nil
 	}
-}
-
-// scratchSlices gives n buffers of size elements, kept in *keep from step to step.
-func scratchSlices[T float](keep *any, n, size int) [][]T {
-	bufs, _ := (*keep).([][]T)
-	for len(bufs) < n {
-		bufs = append(bufs, nil)
-	}
-	for i := range bufs[:n] {
-		if cap(bufs[i]) < size {
-			bufs[i] = make([]T, size)
-		}
-		bufs[i] = bufs[i][:size]
-	}
-	*keep = bufs
-	return bufs[:n]
 }
 
 // channelSumOp sums a [N, C, H, W] tensor over everything but the channel: the gradient of
