@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,9 +100,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if st, err = loadState(paths.State, opt); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
-		if st.Key != key {
-			a, _ := json.Marshal(st.Key)
-			b, _ := json.Marshal(key)
+		// Compared as JSON, the form the key is stored in: fields that mean the same (an
+		// empty block and "plain") are spelled alike there.
+		a, _ := json.Marshal(st.Key)
+		b, _ := json.Marshal(key)
+		if !bytes.Equal(a, b) {
 			return nil, fmt.Errorf("resume: %s was made by another run (%s), not this one (%s)", paths.State, a, b)
 		}
 		*sched = st.Schedule

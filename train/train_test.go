@@ -88,6 +88,13 @@ func TestResumeIsExact(t *testing.T) {
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "already finished") {
 		t.Errorf("resuming a finished run: %v", err)
 	}
+	// The command line spells the default block "plain" where the stored key has none: the
+	// same run all the same.
+	o.Model.Block = unet.BlockPlain
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "already finished") {
+		t.Errorf("resuming with the block spelled out: %v", err)
+	}
+	o.Model.Block = ""
 	o.Seed = 8
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "another run") {
 		t.Errorf("resuming with another seed: %v", err)
