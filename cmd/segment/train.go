@@ -115,7 +115,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		defer stop()
 		res, err := train.Run(ctx, o)
 		if errors.Is(err, train.ErrInterrupted) {
-			return errInterrupted
+			return fmt.Errorf("%w: checkpoint saved in %s; the same command with --resume continues", errInterrupted, train.PathsFor(o.Out).State)
 		}
 		if err != nil {
 			return err
