@@ -97,12 +97,32 @@ func (b *builder) relu(x *G.Node) *G.Node {
 // convolutions untouched wherever the sum is positive.
 func (b *builder) doubleConv(x *G.Node, prefix string) *G.Node {
 	in := x
-	x = b.relu(b.norm(b.conv(x, prefix+".conv1", 1), prefix+".norm1"))
-	x = b.norm(b.conv(x, prefix+".conv2", 1), prefix+".norm2")
-	if b.m.Config.Residual() {
-		x = b.shortcut(x, in, prefix)
+	residual := b.m.Config.Residual()
+	x = b.convNormReLU(x, prefix+".conv1", prefix+".norm1", true)
+	x = b.convNormReLU(x, prefix+".conv2", prefix+".norm2", !residual)
+	if residual {
+		x = b.relu(b.shortcut(x, in, prefix))
 	}
-	return b.relu(x)
+	return x
+}
+
+// convNormReLU is a 3x3 convolution, its norm and (with relu) a ReLU: one fused op at
+// inference with batch norm, where the running statistics make the norm a per-channel
+// scale and shift; the separate ops otherwise.
+func (b *builder) convNormReLU(x *G.Node, conv, norm string, relu bool) *G.Node {
+	if !b.training && b.m.Config.Norm == NormBatch {
+		w := b.param(conv + ".weight")
+		gamma, beta := b.param(norm+".weight"), b.param(norm+".bias")
+		mean, variance := b.param(norm+".running_mean"), b.param(norm+".running_var")
+		return b.apply(func() (*G.Node, error) {
+			return ConvBNReLU(x, w, gamma, beta, mean, variance, 1, BatchNormEps, relu)
+		})
+	}
+	x = b.norm(b.conv(x, conv, 1), norm)
+	if relu {
+		x = b.relu(x)
+	}
+	return x
 }
 
 // shortcut adds the residual block's input in to its branch's output x, through the 1x1
