@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"strconv"
 
 	"github.com/segment-dev/segment/dataset"
 )
@@ -34,14 +33,10 @@ training on the folder would fail, after listing every problem.`,
 				if fs.NArg() != 1 {
 					return usagef("want one data set folder, got %d arguments", fs.NArg())
 				}
-				if *ignore != "" {
-					v, err := strconv.Atoi(*ignore)
-					if err != nil {
-						return usagef("--ignore: %v", err)
-					}
-					o.Ignore = &v
-				}
 				var err error
+				if o.Ignore, err = parseIgnore(*ignore); err != nil {
+					return err
+				}
 				if o.MaskValues, err = parseInts(*values); err != nil {
 					return usagef("--mask-values: %v", err)
 				}

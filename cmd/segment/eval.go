@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -102,13 +101,9 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return usagef("--mask-values: %v", err)
 		}
-		var ign *int
-		if *ignore != "" {
-			v, err := strconv.Atoi(*ignore)
-			if err != nil {
-				return usagef("--ignore: %v", err)
-			}
-			ign = &v
+		ign, err := parseIgnore(*ignore)
+		if err != nil {
+			return err
 		}
 		o, err := inf.options()
 		if err != nil {

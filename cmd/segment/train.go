@@ -92,12 +92,8 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		if o.MaskValues, err = parseInts(*values); err != nil {
 			return usagef("--mask-values: %v", err)
 		}
-		if *ignore != "" {
-			v, err := strconv.Atoi(*ignore)
-			if err != nil {
-				return usagef("--ignore: %v", err)
-			}
-			o.Ignore = &v
+		if o.Ignore, err = parseIgnore(*ignore); err != nil {
+			return err
 		}
 		if o.Data == "" {
 			dir, cleanup, err := sampleData()
@@ -133,6 +129,18 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		fmt.Fprintf(out, "%d steps in %.0fs\n", res.Steps, res.Elapsed)
 		return nil
 	}
+}
+
+// parseIgnore reads the --ignore flag: no value, or one mask value.
+func parseIgnore(s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, usagef("--ignore: %v", err)
+	}
+	return &v, nil
 }
 
 func parseInts(s string) ([]int, error) {
