@@ -35,6 +35,19 @@ func gemm[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	}
 }
 
+// gemmSerial is gemm on the calling goroutine alone, for work the caller already splits
+// over the cores.
+func gemmSerial[T float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if a32, ok := any(a).([]float32); ok {
+		kernels.SgemmSerial(transA, transB, m, n, k, 1, a32, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		return
+	}
+	gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
 // convGeom is the geometry of one 2-D convolution: C channels of H x W in, kernel K, stride S,
 // padding P, giving OH x OW positions out. The same geometry, read backwards, is that of the
 // transposed convolution from OH x OW back to H x W.
@@ -56,18 +69,23 @@ func (g convGeom) direct() bool { return g.K == 1 && g.S == 1 && g.P == 0 }
 func (g convGeom) rows() int { return g.C * g.K * g.K }
 func (g convGeom) cols() int { return g.OH * g.OW }
 
-// im2col lays out, for every output position, the input values under the kernel:
-// cols[(c*K+ky)*K+kx][oy*OW+ox] = x[c][oy*S-P+ky][ox*S-P+kx], zero outside the image.
-func im2col[T float](g convGeom, x, cols []T) {
-	n := g.cols()
-	parallelFor(g.C, workers(), func(c int) {
+// im2col lays out, for every output position of rows [oy0, oy1), the input values under the
+// kernel: cols[(c*K+ky)*K+kx][(oy-oy0)*OW+ox] = x[c][oy*S-P+ky][ox*S-P+kx], zero outside the
+// image. The channels are split over the cores when par is set.
+func im2col[T float](g convGeom, x, cols []T, oy0, oy1 int, par bool) {
+	n := (oy1 - oy0) * g.OW
+	nw := 1
+	if par {
+		nw = workers()
+	}
+	parallelFor(g.C, nw, func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ky := 0; ky < g.K; ky++ {
 			for kx := 0; kx < g.K; kx++ {
 				row := cols[((c*g.K+ky)*g.K+kx)*n:][:n]
-				for oy := 0; oy < g.OH; oy++ {
+				for oy := oy0; oy < oy1; oy++ {
 					iy := oy*g.S - g.P + ky
-					dst := row[oy*g.OW : (oy+1)*g.OW]
+					dst := row[(oy-oy0)*g.OW : (oy-oy0+1)*g.OW]
 					if iy < 0 || iy >= g.H {
 						clear(dst)
 						continue
@@ -101,12 +119,16 @@ func im2col[T float](g convGeom, x, cols []T) {
 	})
 }
 
-// col2im is the adjoint of im2col: it adds every column entry back onto the input position
-// it was read from. x is added to, not overwritten. Channels are independent, so they are
-// split over the cores.
-func col2im[T float](g convGeom, cols, x []T) {
-	n := g.cols()
-	parallelFor(g.C, workers(), func(c int) {
+// col2im is the adjoint of im2col for output rows [oy0, oy1): it adds every column entry back
+// onto the input position it was read from. x is added to, not overwritten. Channels are
+// independent, so they are split over the cores when par is set.
+func col2im[T float](g convGeom, cols, x []T, oy0, oy1 int, par bool) {
+	n := (oy1 - oy0) * g.OW
+	nw := 1
+	if par {
+		nw = workers()
+	}
+	parallelFor(g.C, nw, func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ky := 0; ky < g.K; ky++ {
 			for kx := 0; kx < g.K; kx++ {
@@ -114,12 +136,12 @@ func col2im[T float](g convGeom, cols, x []T) {
 				// With stride 1 the valid outputs of a kernel offset form one run [lo, hi)
 				// whose inputs are contiguous too.
 				lo, hi := max(g.P-kx, 0), min(g.W+g.P-kx, g.OW)
-				for oy := 0; oy < g.OH; oy++ {
+				for oy := oy0; oy < oy1; oy++ {
 					iy := oy*g.S - g.P + ky
 					if iy < 0 || iy >= g.H {
 						continue
 					}
-					src := row[oy*g.OW : (oy+1)*g.OW]
+					src := row[(oy-oy0)*g.OW : (oy-oy0+1)*g.OW]
 					dst := xc[iy*g.W : (iy+1)*g.W]
 					if g.S == 1 {
 						if hi > lo {

@@ -3,7 +3,6 @@ package unet
 import (
 	"fmt"
 	"hash"
-	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -137,115 +136,16 @@ func convDo[T float](op *convOp) kernel[T] {
 		}
 		x, w := in[0], in[1]
 		n := s[0][0]
-		big, small := g.C*g.H*g.W, co*g.cols()
-		cin := g.C
 		if op.transposed {
-			cin = s[0][1]
-			small = cin * g.cols()
-			big = co * g.H * g.W
+			convData(g, s[0][1], n, x, w, out)
+		} else {
+			convForward(g, co, n, x, w, out)
 		}
-		nw := imageWorkers(n, g.rows()*g.cols()*max(co, cin))
-		cols := scratch[T](nw, g)
-		defer release(cols)
-		parallelFor(nw, nw, func(wk int) {
-			for i := wk; i < n; i += nw {
-				if op.transposed {
-					convData(g, cin, x[i*small:(i+1)*small], w, cols[wk], out[i*big:(i+1)*big])
-				} else {
-					convForward(g, co, x[i*big:(i+1)*big], w, cols[wk], out[i*small:(i+1)*small])
-				}
-			}
-		})
 		if op.bias {
 			addChannelBias(out, in[2], n, co)
 		}
 		return nil
 	}
-}
-
-// imageWorkers says on how many cores to run a batch's images side by side: one when an
-// image's product is big enough for the GEMM to split well over the cores by itself, else
-// one per core (at most one per image), since small products split poorly.
-func imageWorkers(n, macs int) int {
-	if n < 2 || macs >= 1<<23 {
-		return 1
-	}
-	return min(n, workers())
-}
-
-// scratch lends nw columns buffers of the geometry's size (nil ones for a 1x1 convolution,
-// which needs none) from a pool shared by every op: ops run one after another, so the
-// buffers of one step's largest convolution serve them all, where a buffer per op would
-// hold gigabytes at base 32. Give them back with release.
-func scratch[T float](nw int, g convGeom) [][]T {
-	bufs := make([][]T, nw)
-	if g.direct() {
-		return bufs
-	}
-	for i := range bufs {
-		bufs[i] = borrow[T](g.rows() * g.cols())
-	}
-	return bufs
-}
-
-var pool32, pool64 sync.Pool
-
-// borrow takes a buffer of n elements from the pool (its contents are garbage).
-func borrow[T float](n int) []T {
-	p := &pool32
-	if _, ok := any(T(0)).(float64); ok {
-		p = &pool64
-	}
-	if b, ok := p.Get().(*[]T); ok && cap(*b) >= n {
-		return (*b)[:n]
-	}
-	return make([]T, n)
-}
-
-// release gives buffers back to the pool.
-func release[T float](bufs [][]T) {
-	p := &pool32
-	if _, ok := any(T(0)).(float64); ok {
-		p = &pool64
-	}
-	for _, b := range bufs {
-		if b != nil {
-			p.Put(&b)
-		}
-	}
-}
-
-// convForward computes one image's convolution y [co, OH*OW] from x [C, H, W].
-func convForward[T float](g convGeom, co int, x, w, cols, y []T) {
-	if g.direct() {
-		cols = x
-	} else {
-		im2col(g, x, cols)
-	}
-	gemm(false, false, co, g.cols(), g.rows(), w, g.rows(), cols, g.cols(), 0, y, g.cols())
-}
-
-// convData computes one image's gradient with respect to the convolution's input (which is
-// also the transposed convolution's forward pass): dx [C, H, W] from dy [co, OH*OW].
-func convData[T float](g convGeom, co int, dy, w, cols, dx []T) {
-	if g.direct() {
-		gemm(true, false, g.rows(), g.cols(), co, w, g.rows(), dy, g.cols(), 0, dx, g.cols())
-		return
-	}
-	gemm(true, false, g.rows(), g.cols(), co, w, g.rows(), dy, g.cols(), 0, cols, g.cols())
-	clear(dx)
-	col2im(g, cols, dx)
-}
-
-// convFilter adds one image's gradient with respect to the weight [co, C*K*K] to dw
-// (scaled by beta first) from the input x [C, H, W] and the output gradient dy [co, OH*OW].
-func convFilter[T float](g convGeom, co int, x, dy, cols, dw []T, beta T) {
-	if g.direct() {
-		cols = x
-	} else {
-		im2col(g, x, cols)
-	}
-	gemm(false, true, co, g.rows(), g.cols(), dy, g.cols(), cols, g.cols(), beta, dw, g.rows())
 }
 
 func addChannelBias[T float](out, b []T, n, c int) {
@@ -339,32 +239,7 @@ func filterGradDo[T float](op *filterGradOp) kernel[T] {
 	return func(out []T, in [][]T, s []tensor.Shape) error {
 		n, c, h, w := nchw(s[0])
 		g := newConvGeom(c, h, w, op.k, op.s, op.p)
-		co := s[1][1]
-		big, small := c*h*w, co*g.cols()
-		nw := imageWorkers(n, g.rows()*g.cols()*co)
-		cols := scratch[T](nw, g)
-		defer release(cols)
-		// Each worker sums its images' gradients into its own buffer (the first into out);
-		// the buffers are added up at the end.
-		partial := make([][]T, nw-1)
-		for i := range partial {
-			partial[i] = borrow[T](len(out))
-		}
-		defer release(partial)
-		parallelFor(nw, nw, func(wk int) {
-			dst := out
-			if wk > 0 {
-				dst = partial[wk-1]
-			}
-			beta := T(0)
-			for i := wk; i < n; i += nw {
-				convFilter(g, co, in[0][i*big:(i+1)*big], in[1][i*small:(i+1)*small], cols[wk], dst, beta)
-				beta = 1
-			}
-		})
-		for _, p := range partial {
-			addTo(out, p)
-		}
+		convFilter(g, s[1][1], n, in[0], in[1], out)
 		return nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -204,4 +205,19 @@ func TestConvShapeErrors(t *testing.T) {
 	if _, err := Conv2d(x, w, nil, 1, 1); err == nil {
 		t.Error("Conv2d accepted a weight with 2 input channels for a 3-channel input")
 	}
+}
+
+// TestConvBands runs the convolution tests again with bands of the fewest rows the plan
+// allows and two cores, so that every op runs in several bands side by side (col2im's two
+// phases included), which the model's sizes would otherwise be needed for.
+func TestConvBands(t *testing.T) {
+	defer func(f, c int) { bandFloats, minBandCols = f, c }(bandFloats, minBandCols)
+	bandFloats, minBandCols = 1, 1
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	if p := newConvGeom(3, 7, 6, 3, 1, 1).plan(2); p.rows != 3 || p.per != 3 || p.workers < 2 {
+		t.Fatalf("plan %+v: want bands of 3 rows, 3 per image, side by side", p)
+	}
+	t.Run("Conv2d", TestConv2dForward)
+	t.Run("ConvTranspose2d", TestConvTranspose2dForward)
+	t.Run("Gradients", TestConvGradients)
 }

@@ -1,0 +1,226 @@
+package unet
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// A convolution runs in bands of output rows. Each band's columns matrix (im2col) is only a
+// few hundred kilobytes, so it is still in the core's cache when the GEMM reads it, and the
+// scratch memory a convolution needs stays at a few megabytes per core whatever the image
+// size: a whole-image columns matrix of a 64-channel 256x256 layer alone is 151 MB.
+
+// bandFloats is the size a band's columns matrix aims at: about a core's L2 cache. (A
+// variable so that tests can cut small images into many bands.)
+var bandFloats = 1 << 18
+
+// minBandCols keeps bands wide enough that the GEMM's per-call cost (packing the weights)
+// stays small beside its arithmetic when the columns matrix is tall.
+var minBandCols = 256
+
+// bandPlan is how one convolution over a batch is cut: rows output rows per band, per bands
+// per image, run on workers cores side by side (1: one band at a time, each split over the
+// cores).
+type bandPlan struct{ rows, per, workers int }
+
+// plan cuts the convolution of n images into bands. Bands are at least K rows high, so that
+// the input rows two bands apart never overlap (what lets col2im run bands side by side).
+func (g convGeom) plan(n int) bandPlan {
+	r := bandFloats / max(1, g.rows()*g.OW)
+	r = min(max(r, (minBandCols+g.OW-1)/g.OW, g.K), g.OH)
+	p := bandPlan{rows: r, per: (g.OH + r - 1) / r, workers: 1}
+	// Side by side only with a few bands per core to even out; else each GEMM splits better.
+	if w := workers(); w > 1 && n*p.per >= 2*w {
+		p.workers = w
+	}
+	return p
+}
+
+// runBands calls f for every band [oy0, oy1) of every image img of the batch, with a
+// columns buffer for the band (nil for a 1x1 convolution, which needs none) and wk, the
+// index of the worker running it. par tells f to split its own work over the cores (bands
+// then run one at a time). With phased, bands of even index run before bands of odd index,
+// so no two bands running at once add into the same input rows.
+func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, img, oy0, oy1 int, cols []T, par bool)) {
+	size := 0
+	if !g.direct() {
+		size = g.rows() * p.rows * g.OW
+	}
+	phases := 1
+	if phased && p.workers > 1 && p.per > 1 {
+		phases = 2
+	}
+	items := make([]int, 0, n*p.per)
+	for ph := 0; ph < phases; ph++ {
+		items = items[:0]
+		for img := 0; img < n; img++ {
+			for b := ph; b < p.per; b += phases {
+				items = append(items, img*p.per+b)
+			}
+		}
+		var next atomic.Int64
+		work := func(wk int) {
+			var cols []T
+			if size > 0 {
+				cols = borrow[T](size)
+				defer release(cols)
+			}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(items) {
+					return
+				}
+				img, b := items[i]/p.per, items[i]%p.per
+				oy0 := b * p.rows
+				f(wk, img, oy0, min(oy0+p.rows, g.OH), cols, p.workers == 1)
+			}
+		}
+		var wg sync.WaitGroup
+		for wk := 1; wk < p.workers; wk++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				work(wk)
+			}()
+		}
+		work(0)
+		wg.Wait()
+	}
+}
+
+// mm is gemm split over the cores when par is set, and on the calling goroutine otherwise.
+func mm[T float](par, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if par {
+		gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmSerial(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+// convForward computes the convolution y [n, co, OH*OW] of x [n, C, H, W] with w [co, C*K*K].
+func convForward[T float](g convGeom, co, n int, x, w, y []T) {
+	big, small := g.C*g.H*g.W, co*g.cols()
+	runBands(g, n, g.plan(n), false, func(_, i, oy0, oy1 int, cols []T, par bool) {
+		xi, yi := x[i*big:(i+1)*big], y[i*small:(i+1)*small]
+		bc, off := (oy1-oy0)*g.OW, oy0*g.OW
+		b, ldb := cols, bc
+		if g.direct() {
+			b, ldb = xi[off:], g.cols()
+		} else {
+			im2col(g, xi, cols, oy0, oy1, par)
+		}
+		mm(par, false, false, co, bc, g.rows(), w, g.rows(), b, ldb, 0, yi[off:], g.cols())
+	})
+}
+
+// convData computes the gradient with respect to the convolution's input (which is also the
+// transposed convolution's forward pass): dx [n, C, H, W] from dy [n, co, OH*OW].
+func convData[T float](g convGeom, co, n int, dy, w, dx []T) {
+	big, small := g.C*g.H*g.W, co*g.cols()
+	if !g.direct() {
+		parallelRange(len(dx), func(lo, hi int) { clear(dx[lo:hi]) })
+	}
+	runBands(g, n, g.plan(n), true, func(_, i, oy0, oy1 int, cols []T, par bool) {
+		dxi, dyi := dx[i*big:(i+1)*big], dy[i*small:(i+1)*small]
+		bc, off := (oy1-oy0)*g.OW, oy0*g.OW
+		if g.direct() {
+			mm(par, true, false, g.rows(), bc, co, w, g.rows(), dyi[off:], g.cols(), 0, dxi[off:], g.cols())
+			return
+		}
+		mm(par, true, false, g.rows(), bc, co, w, g.rows(), dyi[off:], g.cols(), 0, cols, bc)
+		col2im(g, cols, dxi, oy0, oy1, par)
+	})
+}
+
+// convFilter computes the gradient with respect to the weight, dw [co, C*K*K], from the input
+// x [n, C, H, W] and the output gradient dy [n, co, OH*OW], summed over the batch. Bands
+// running side by side each add into their own copy of dw, summed at the end.
+func convFilter[T float](g convGeom, co, n int, x, dy, dw []T) {
+	big, small := g.C*g.H*g.W, co*g.cols()
+	p := g.plan(n)
+	acc := make([][]T, p.workers)
+	acc[0] = dw
+	for i := 1; i < len(acc); i++ {
+		acc[i] = borrow[T](len(dw))
+		clear(acc[i])
+	}
+	defer release(acc[1:]...)
+	clear(dw)
+	runBands(g, n, p, false, func(wk, i, oy0, oy1 int, cols []T, par bool) {
+		xi, dyi := x[i*big:(i+1)*big], dy[i*small:(i+1)*small]
+		bc, off := (oy1-oy0)*g.OW, oy0*g.OW
+		b, ldb := cols, bc
+		if g.direct() {
+			b, ldb = xi[off:], g.cols()
+		} else {
+			im2col(g, xi, cols, oy0, oy1, par)
+		}
+		mm(par, false, true, co, g.rows(), bc, dyi[off:], g.cols(), b, ldb, 1, acc[wk], g.rows())
+	})
+	for _, a := range acc[1:] {
+		addTo(dw, a)
+	}
+}
+
+// scratchFree holds the buffers ops borrow for the length of one Do. A plain free list
+// rather than a sync.Pool: the pool empties at every garbage collection, and the next step
+// would allocate its buffers again.
+var scratchFree struct {
+	sync.Mutex
+	f32 [][]float32
+	f64 [][]float64
+}
+
+// borrow takes a buffer of n elements (its contents are garbage) from the free list, or
+// makes one. When none is big enough, the biggest smaller one is dropped, so the list never
+// holds more buffers than were ever out at once.
+func borrow[T float](n int) []T {
+	scratchFree.Lock()
+	defer scratchFree.Unlock()
+	switch l := any(&scratchFree.f32).(type) {
+	case *[][]T:
+		return take(l, n)
+	}
+	return take(any(&scratchFree.f64).(*[][]T), n)
+}
+
+func take[T float](l *[][]T, n int) []T {
+	best, small := -1, -1
+	for i, b := range *l {
+		if cap(b) >= n && (best < 0 || cap(b) < cap((*l)[best])) {
+			best = i
+		}
+		if cap(b) < n && (small < 0 || cap(b) > cap((*l)[small])) {
+			small = i
+		}
+	}
+	pick := best
+	if pick < 0 {
+		pick = small
+	}
+	var b []T
+	if pick >= 0 {
+		b = (*l)[pick]
+		(*l)[pick] = (*l)[len(*l)-1]
+		*l = (*l)[:len(*l)-1]
+	}
+	if cap(b) < n {
+		b = make([]T, n)
+	}
+	return b[:n]
+}
+
+// release gives buffers back to the free list.
+func release[T float](bufs ...[]T) {
+	scratchFree.Lock()
+	defer scratchFree.Unlock()
+	l, ok := any(&scratchFree.f32).(*[][]T)
+	if !ok {
+		l = any(&scratchFree.f64).(*[][]T)
+	}
+	for _, b := range bufs {
+		if b != nil {
+			*l = append(*l, b)
+		}
+	}
+}
