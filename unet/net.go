@@ -46,6 +46,7 @@ type Net struct {
 	logits *G.Node
 	loss   *G.Node
 	grads  map[string]*G.Node
+	plan   bufferPlan
 }
 
 // NewTrainNet builds the training graph for batches of n images of h x w (multiples of
@@ -106,6 +107,16 @@ func newNet(m *Model, n, h, w int, training bool, loss LossFunc) (net *Net, err 
 		for i, name := range names {
 			net.grads[name] = gs[i]
 		}
+	}
+	keep := G.Nodes{net.logits}
+	if net.loss != nil {
+		keep = append(keep, net.loss)
+	}
+	for _, n := range net.grads {
+		keep = append(keep, n)
+	}
+	if net.plan, err = planBuffers(g, keep...); err != nil {
+		return nil, err
 	}
 	net.vm = G.NewTapeMachine(g)
 	return net, nil

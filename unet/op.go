@@ -20,12 +20,20 @@ type float interface{ ~float32 | ~float64 }
 // a graph runs each op once per pass, and what a pass produced is read (logits, gradients)
 // before the next pass starts, so the buffer is free again by then, and a step allocates
 // almost nothing.
-type opBase struct{ out *tensor.Dense }
+// The buffer lives in a slot shared with other ops when planBuffers has placed the op.
+type opBase struct {
+	out  *tensor.Dense
+	slot *slot
+}
 
 // buffer gives the op's output tensor for this dtype and shape, reusing last step's.
 func (b *opBase) buffer(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
 	if b.out == nil || b.out.Dtype() != dt || !b.out.Shape().Eq(shape) {
-		b.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
+		if n := shape.TotalSize(); b.slot != nil && n <= b.slot.size {
+			b.out = tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(b.slot.backing(dt, n)))
+		} else {
+			b.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape.Clone()...))
+		}
 	}
 	return b.out
 }
