@@ -115,7 +115,27 @@ func convForward[T float](g convGeom, co, n int, x, w, y []T) {
 
 // convData computes the gradient with respect to the convolution's input (which is also the
 // transposed convolution's forward pass): dx [n, C, H, W] from dy [n, co, OH*OW].
+//
+// With stride 1 it is itself a convolution, of dy with the weights flipped and transposed and
+// padding K-1-P, which gathers each dx element once instead of scattering adds over it
+// (col2im) and so needs no phases either.
 func convData[T float](g convGeom, co, n int, dy, w, dx []T) {
+	if g.S == 1 && !g.direct() && g.P <= g.K-1 {
+		kk := g.K * g.K
+		wf := borrow[T](len(w))
+		defer release(wf)
+		for o := 0; o < co; o++ {
+			for c := 0; c < g.C; c++ {
+				src := w[(o*g.C+c)*kk : (o*g.C+c+1)*kk]
+				dst := wf[(c*co+o)*kk : (c*co+o+1)*kk]
+				for i, v := range src {
+					dst[kk-1-i] = v
+				}
+			}
+		}
+		convForward(newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P), g.C, n, dy, wf, dx)
+		return
+	}
 	big, small := g.C*g.H*g.W, co*g.cols()
 	if !g.direct() {
 		parallelRange(len(dx), func(lo, hi int) { clear(dx[lo:hi]) })
