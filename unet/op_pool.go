@@ -78,6 +78,14 @@ func poolDo[T float](op *poolOp) kernel[T] {
 		}
 		parallelFor(n*c, workers(), func(p int) {
 			plane := x[p*h*w : (p+1)*h*w]
+			if k == 2 {
+				var dy []T
+				if op.grad {
+					dy = in[1][p*oh*ow : (p+1)*oh*ow]
+				}
+				pool2(plane, dy, out, p, w, op.grad)
+				return
+			}
 			for oy := 0; oy < oh; oy++ {
 				for ox := 0; ox < ow; ox++ {
 					best := (oy*k)*w + ox*k
@@ -113,4 +121,34 @@ func (op *poolOp) DiffWRT(int) []bool {
 func (op *poolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	dx, err := G.ApplyOp(&poolOp{k: op.k, grad: true}, in[0], grad)
 	return G.Nodes{dx}, err
+}
+
+// pool2 is poolDo's loop for the U-Net's 2x2 window, unrolled, on plane p of the batch: the
+// maxima into out (grad false), or the gradient dy routed into out (grad true).
+func pool2[T float](plane, dy, out []T, p, w int, grad bool) {
+	h := len(plane) / w
+	ow := w / 2
+	for oy := 0; oy < h/2; oy++ {
+		r0 := plane[2*oy*w : (2*oy+1)*w]
+		r1 := plane[(2*oy+1)*w : (2*oy+2)*w]
+		for ox := 0; ox < ow; ox++ {
+			// The first maximum in reading order, NaN beating any number.
+			best, at := r0[2*ox], 2*oy*w+2*ox
+			if v := r0[2*ox+1]; v > best || (v != v && best == best) {
+				best, at = v, 2*oy*w+2*ox+1
+			}
+			if v := r1[2*ox]; v > best || (v != v && best == best) {
+				best, at = v, (2*oy+1)*w+2*ox
+			}
+			if v := r1[2*ox+1]; v > best || (v != v && best == best) {
+				best, at = v, (2*oy+1)*w+2*ox+1
+			}
+			o := oy*ow + ox
+			if grad {
+				out[p*h*w+at] += dy[o]
+			} else {
+				out[p*(h/2)*ow+o] = best
+			}
+		}
+	}
 }
