@@ -271,20 +271,20 @@ func (op *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
 
 func channelSumDo[T float](out []T, in [][]T, s []tensor.Shape) error {
 	n, c, h, w := nchw(s[0])
-	clear(out)
-	for i := 0; i < n; i++ {
-		for j := 0; j < c; j++ {
-			out[j] += sum(in[0][(i*c+j)*h*w : (i*c+j+1)*h*w])
+	hw := h * w
+	parallelFor(c, workers(), func(j int) {
+		var acc float64
+		for i := 0; i < n; i++ {
+			off := (i*c + j) * hw
+			acc += sum64(in[0][off : off+hw])
 		}
-	}
+		out[j] = T(acc)
+	})
 	return nil
 }
 
-// sum adds in float64 whatever the element type, so that long float32 sums keep their
+// sum64 adds in float64 whatever the element type, so that long float32 sums keep their
 // digits, with four accumulators so the additions overlap.
-func sum[T float](xs []T) T { return T(sum64(xs)) }
-
-// sum64 is sum without the rounding to T at the end.
 func sum64[T float](xs []T) float64 {
 	var a, b, c, d float64
 	i := 0

@@ -22,11 +22,30 @@ type RunningStats struct {
 // When stats is not nil every forward pass also moves the running statistics towards the
 // batch's mean and unbiased variance, by the momentum.
 func BatchNorm(x, gamma, beta *G.Node, eps float64, stats *RunningStats) (*G.Node, error) {
-	st, err := G.ApplyOp(&normStatsOp{eps: eps, running: stats}, x)
+	return norm(x, gamma, beta, eps, 0, stats, false)
+}
+
+// BatchNormReLU is ReLU(BatchNorm(x, ...)) as one op each way: the normalised tensor is never
+// written out, and the backward pass masks the gradient as it reads it instead of in a pass
+// of its own.
+func BatchNormReLU(x, gamma, beta *G.Node, eps float64, stats *RunningStats) (*G.Node, error) {
+	return norm(x, gamma, beta, eps, 0, stats, true)
+}
+
+// GroupNormReLU is ReLU(GroupNorm(x, ...)), fused as BatchNormReLU is.
+func GroupNormReLU(x, gamma, beta *G.Node, groups int, eps float64) (*G.Node, error) {
+	if c := x.Shape()[1]; groups < 1 || c%groups != 0 {
+		return nil, fmt.Errorf("GroupNorm: %d groups do not divide %d channels", groups, c)
+	}
+	return norm(x, gamma, beta, eps, groups, nil, true)
+}
+
+func norm(x, gamma, beta *G.Node, eps float64, groups int, stats *RunningStats, relu bool) (*G.Node, error) {
+	st, err := G.ApplyOp(&normStatsOp{eps: eps, groups: groups, running: stats}, x)
 	if err != nil {
 		return nil, err
 	}
-	return G.ApplyOp(&normOp{eps: eps}, x, gamma, beta, st)
+	return G.ApplyOp(&normOp{eps: eps, groups: groups, relu: relu}, x, gamma, beta, st)
 }
 
 // GroupNorm normalises x [N, C, H, W] over each of groups groups of channels of each image
@@ -35,11 +54,7 @@ func GroupNorm(x, gamma, beta *G.Node, groups int, eps float64) (*G.Node, error)
 	if c := x.Shape()[1]; groups < 1 || c%groups != 0 {
 		return nil, fmt.Errorf("GroupNorm: %d groups do not divide %d channels", groups, c)
 	}
-	st, err := G.ApplyOp(&normStatsOp{eps: eps, groups: groups}, x)
-	if err != nil {
-		return nil, err
-	}
-	return G.ApplyOp(&normOp{eps: eps, groups: groups}, x, gamma, beta, st)
+	return norm(x, gamma, beta, eps, groups, nil, false)
 }
 
 // BatchNormInference normalises x [N, C, H, W] with fixed statistics, as batch norm does at
@@ -204,18 +219,19 @@ func checkStats(op fmt.Stringer, g normGeom, s tensor.Shape) error {
 }
 
 // normOp is batch norm in training mode (groups == 0) or group norm, on x, gamma, beta and
-// the statistics of x.
+// the statistics of x, followed by a ReLU when relu is set.
 type normOp struct {
 	opBase
 	eps    float64
 	groups int
+	relu   bool
 }
 
 func (op *normOp) String() string {
 	if op.groups == 0 {
-		return fmt.Sprintf("BatchNorm{eps=%g}", op.eps)
+		return fmt.Sprintf("BatchNorm{eps=%g,relu=%v}", op.eps, op.relu)
 	}
-	return fmt.Sprintf("GroupNorm{eps=%g,groups=%d}", op.eps, op.groups)
+	return fmt.Sprintf("GroupNorm{eps=%g,groups=%d,relu=%v}", op.eps, op.groups, op.relu)
 }
 func (op *normOp) WriteHash(h hash.Hash) { hashString(h, op) }
 func (op *normOp) Hashcode() uint32      { return hashCode(op) }
@@ -257,6 +273,9 @@ func normDo[T float](op *normOp) kernel[T] {
 			g.blocks(set, func(off, ch int) {
 				a := float64(gamma[ch]) * inv
 				affine(out[off:off+g.hw], x[off:off+g.hw], T(a), T(float64(beta[ch])-mean*a))
+				if op.relu {
+					reluInPlace(out[off : off+g.hw])
+				}
 			})
 		})
 		return nil
@@ -265,7 +284,15 @@ func normDo[T float](op *normOp) kernel[T] {
 
 func (op *normOp) DiffWRT(int) []bool { return []bool{true, true, true, false} }
 
+// SymDiff gives the gradients with respect to x, gamma and beta. After a fused ReLU the
+// gradient first goes through the ReLU's own gradient op.
 func (op *normOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	if op.relu {
+		var err error
+		if grad, err = G.ApplyOp(&reluGradOp{dims: 4}, out, grad); err != nil {
+			return nil, err
+		}
+	}
 	dx, err := G.ApplyOp(&normGradOp{eps: op.eps, groups: op.groups}, in[0], in[1], grad, in[3])
 	if err != nil {
 		return nil, err
@@ -448,6 +475,13 @@ func bnInferDo[T float](op *bnInferOp) kernel[T] {
 			}
 		}
 		return nil
+	}
+}
+
+// reluInPlace sets the negative elements of xs to 0.
+func reluInPlace[T float](xs []T) {
+	for i, v := range xs {
+		xs[i] = max(v, 0)
 	}
 }
 

@@ -75,15 +75,28 @@ func TestNormForward(t *testing.T) {
 		}
 		gamma, beta := randTensor(rng, tc.c), randTensor(rng, tc.c)
 		for _, batch := range []bool{true, false} {
-			want := naiveNorm(xd, gamma.Data().([]float64), beta.Data().([]float64), tc.n, tc.c, tc.h*tc.w, tc.groups, batch, 1e-5)
-			got := runGraph(t, func(g *G.ExprGraph) (*G.Node, error) {
-				if batch {
-					return BatchNorm(node(g, x, "x"), node(g, gamma, "g"), node(g, beta, "b"), 1e-5, nil)
+			for _, relu := range []bool{false, true} {
+				want := naiveNorm(xd, gamma.Data().([]float64), beta.Data().([]float64), tc.n, tc.c, tc.h*tc.w, tc.groups, batch, 1e-5)
+				if relu {
+					for i, v := range want {
+						want[i] = math.Max(v, 0)
+					}
 				}
-				return GroupNorm(node(g, x, "x"), node(g, gamma, "g"), node(g, beta, "b"), tc.groups, 1e-5)
-			})
-			if d := maxAbsDiff(got.Data().([]float64), want); d > 1e-10 {
-				t.Errorf("%+v batch=%v: max difference %g from the naive loop", tc, batch, d)
+				got := runGraph(t, func(g *G.ExprGraph) (*G.Node, error) {
+					x, gm, b := node(g, x, "x"), node(g, gamma, "g"), node(g, beta, "b")
+					switch {
+					case batch && relu:
+						return BatchNormReLU(x, gm, b, 1e-5, nil)
+					case batch:
+						return BatchNorm(x, gm, b, 1e-5, nil)
+					case relu:
+						return GroupNormReLU(x, gm, b, tc.groups, 1e-5)
+					}
+					return GroupNorm(x, gm, b, tc.groups, 1e-5)
+				})
+				if d := maxAbsDiff(got.Data().([]float64), want); d > 1e-10 {
+					t.Errorf("%+v batch=%v relu=%v: max difference %g from the naive loop", tc, batch, relu, d)
+				}
 			}
 		}
 	}
@@ -103,6 +116,18 @@ func TestNormGradients(t *testing.T) {
 						return BatchNorm(in[0], in[1], in[2], 1e-5, nil)
 					}
 					return GroupNorm(in[0], in[1], in[2], tc.groups, 1e-5)
+				},
+			}, 1e-6)
+			// Fused with a ReLU, which cuts about half of the outputs here.
+			checkGrad(t, gradCase{
+				name:   fmt.Sprintf("normReLU%+v/batch=%v", tc, batch),
+				inputs: []*tensor.Dense{randTensor(rng, tc.n, tc.c, tc.h, tc.w), randTensor(rng, tc.c), randTensor(rng, tc.c)},
+				diff:   []bool{true, true, true},
+				build: func(in []*G.Node) (*G.Node, error) {
+					if batch {
+						return BatchNormReLU(in[0], in[1], in[2], 1e-5, nil)
+					}
+					return GroupNormReLU(in[0], in[1], in[2], tc.groups, 1e-5)
 				},
 			}, 1e-6)
 		}
@@ -167,4 +192,26 @@ func TestReLU(t *testing.T) {
 		diff:   []bool{true},
 		build:  func(in []*G.Node) (*G.Node, error) { return ReLU(in[0]) },
 	}, 1e-7)
+}
+
+// TestReLUGrad32 checks the bit-masking float32 ReLU gradient against the plain rule on the
+// values where a sign trick could go wrong: both zeros, the smallest subnormals, infinities.
+func TestReLUGrad32(t *testing.T) {
+	ys := []float32{-1, 1, 0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+		math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1)), 0.5, -0.5}
+	dy := make([]float32, len(ys))
+	for i := range dy {
+		dy[i] = float32(i) + 0.25
+	}
+	got := make([]float32, len(ys))
+	reluGrad32(got, ys, dy)
+	for i, y := range ys {
+		want := float32(0)
+		if y > 0 {
+			want = dy[i]
+		}
+		if got[i] != want {
+			t.Errorf("y=%v: gradient %v, want %v", y, got[i], want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package unet
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -77,15 +78,36 @@ func (op *reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func reluGradDo[T float](out []T, in [][]T, _ []tensor.Shape) error {
-	parallelRange(len(out), func(lo, hi int) {
-		y, dy, o := in[0][lo:hi], in[1][lo:hi], out[lo:hi]
-		for i, v := range y {
-			if v > 0 {
-				o[i] = dy[i]
-			} else {
-				o[i] = 0
-			}
-		}
-	})
+	parallelRange(len(out), func(lo, hi int) { reluGrad(out[lo:hi], in[0][lo:hi], in[1][lo:hi]) })
 	return nil
+}
+
+// reluGrad sets dx to dy where y > 0 and to 0 elsewhere. The sign of activations is a coin
+// toss, so a branch on it mispredicts half the time; float32 (every model) masks the bits
+// instead.
+func reluGrad[T float](dx, y, dy []T) {
+	y, dy = y[:len(dx)], dy[:len(dx)]
+	if d32, ok := any(dx).([]float32); ok {
+		reluGrad32(d32, any(y).([]float32), any(dy).([]float32))
+		return
+	}
+	for i, v := range y {
+		d := dy[i]
+		if !(v > 0) {
+			d = 0
+		}
+		dx[i] = d
+	}
+}
+
+func reluGrad32(dx, y, dy []float32) {
+	y, dy = y[:len(dx)], dy[:len(dx)]
+	for i, v := range y {
+		// As an int32, a float32 is positive exactly when y > 0, or when y is a NaN with a
+		// clear sign bit, where the pass has gone to NaN already. -0.0 is the most negative
+		// int32, which overflows -b; the second shift rules it out.
+		b := int32(math.Float32bits(v))
+		mask := uint32((-b)>>31) &^ uint32(b>>31)
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & mask)
+	}
 }

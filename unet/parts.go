@@ -62,23 +62,41 @@ func (b *builder) conv(x *G.Node, prefix string, pad int) *G.Node {
 	return b.apply(func() (*G.Node, error) { return Conv2d(x, w, bias, 1, pad) })
 }
 
-// norm is the configured normalisation: batch statistics (updating the running ones) while
-// training, running statistics at inference, or group norm, which is the same in both.
-func (b *builder) norm(x *G.Node, prefix string) *G.Node {
+// norm is the configured normalisation, then a ReLU when relu is set: batch statistics
+// (updating the running ones) while training, running statistics at inference, or group
+// norm, which is the same in both. Batch and group norm fuse the ReLU into their op.
+func (b *builder) norm(x *G.Node, prefix string, relu bool) *G.Node {
 	cfg := b.m.Config
 	if cfg.Norm == NormNone {
+		if relu {
+			x = b.relu(x)
+		}
 		return x
 	}
 	gamma, beta := b.param(prefix+".weight"), b.param(prefix+".bias")
 	switch {
 	case cfg.Norm == NormGroup:
-		return b.apply(func() (*G.Node, error) { return GroupNorm(x, gamma, beta, cfg.NumGroups(), GroupNormEps) })
+		return b.apply(func() (*G.Node, error) {
+			if relu {
+				return GroupNormReLU(x, gamma, beta, cfg.NumGroups(), GroupNormEps)
+			}
+			return GroupNorm(x, gamma, beta, cfg.NumGroups(), GroupNormEps)
+		})
 	case b.training:
 		rs := &RunningStats{Mean: b.m.Data(prefix + ".running_mean"), Var: b.m.Data(prefix + ".running_var"), Momentum: BatchNormMomentum}
-		return b.apply(func() (*G.Node, error) { return BatchNorm(x, gamma, beta, BatchNormEps, rs) })
+		return b.apply(func() (*G.Node, error) {
+			if relu {
+				return BatchNormReLU(x, gamma, beta, BatchNormEps, rs)
+			}
+			return BatchNorm(x, gamma, beta, BatchNormEps, rs)
+		})
 	default:
 		mean, variance := b.param(prefix+".running_mean"), b.param(prefix+".running_var")
-		return b.apply(func() (*G.Node, error) { return BatchNormInference(x, gamma, beta, mean, variance, BatchNormEps) })
+		x = b.apply(func() (*G.Node, error) { return BatchNormInference(x, gamma, beta, mean, variance, BatchNormEps) })
+		if relu {
+			x = b.relu(x)
+		}
+		return x
 	}
 }
 
@@ -118,11 +136,7 @@ func (b *builder) convNormReLU(x *G.Node, conv, norm string, relu bool) *G.Node 
 			return ConvBNReLU(x, w, gamma, beta, mean, variance, 1, BatchNormEps, relu)
 		})
 	}
-	x = b.norm(b.conv(x, conv, 1), norm)
-	if relu {
-		x = b.relu(x)
-	}
-	return x
+	return b.norm(b.conv(x, conv, 1), norm, relu)
 }
 
 // shortcut adds the residual block's input in to its branch's output x, through the 1x1
