@@ -97,8 +97,43 @@ func mm[T float](par, transA, transB bool, m, n, k int, a []T, lda int, b []T, l
 	gemmSerial(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 }
 
-// convForward computes the convolution y [n, co, OH*OW] of x [n, C, H, W] with w [co, C*K*K].
-func convForward[T float](g convGeom, co, n int, x, w, y []T) {
+// epilogue is what a convolution applies to each band of its output while the band is still
+// in cache, instead of in passes of its own over the whole tensor: y = y*scale + shift per
+// channel (scale nil: 1; shift nil: 0), then max(y, 0) with relu.
+type epilogue[T float] struct {
+	scale, shift []T
+	relu         bool
+}
+
+// apply runs the epilogue on channel ch's part of one band.
+func (e *epilogue[T]) apply(row []T, ch int) {
+	switch {
+	case e.scale != nil && e.relu:
+		a, b := e.scale[ch], e.shift[ch]
+		for i, v := range row {
+			row[i] = max(v*a+b, 0)
+		}
+	case e.scale != nil:
+		a, b := e.scale[ch], e.shift[ch]
+		for i, v := range row {
+			row[i] = v*a + b
+		}
+	default:
+		if e.shift != nil {
+			b := e.shift[ch]
+			for i := range row {
+				row[i] += b
+			}
+		}
+		if e.relu {
+			reluInPlace(row)
+		}
+	}
+}
+
+// convForward computes the convolution y [n, co, OH*OW] of x [n, C, H, W] with w [co, C*K*K],
+// then the epilogue ep (if not nil).
+func convForward[T float](g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
 	big, small := g.C*g.H*g.W, co*g.cols()
 	runBands(g, n, g.plan(n), false, func(_, i, oy0, oy1 int, cols []T, par bool) {
 		xi, yi := x[i*big:(i+1)*big], y[i*small:(i+1)*small]
@@ -110,6 +145,11 @@ func convForward[T float](g convGeom, co, n int, x, w, y []T) {
 			im2col(g, xi, cols, oy0, oy1, par)
 		}
 		mm(par, false, false, co, bc, g.rows(), w, g.rows(), b, ldb, 0, yi[off:], g.cols())
+		if ep != nil {
+			for ch := 0; ch < co; ch++ {
+				ep.apply(yi[ch*g.cols()+off:][:bc], ch)
+			}
+		}
 	})
 }
 
@@ -133,7 +173,7 @@ func convData[T float](g convGeom, co, n int, dy, w, dx []T) {
 				}
 			}
 		}
-		convForward(newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P), g.C, n, dy, wf, dx)
+		convForward(newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P), g.C, n, dy, wf, dx, nil)
 		return
 	}
 	big, small := g.C*g.H*g.W, co*g.cols()

@@ -136,11 +136,15 @@ func convDo[T float](op *convOp) kernel[T] {
 		}
 		x, w := in[0], in[1]
 		n := s[0][0]
-		if op.transposed {
-			convData(g, s[0][1], n, x, w, out)
-		} else {
-			convForward(g, co, n, x, w, out)
+		if !op.transposed {
+			var ep *epilogue[T]
+			if op.bias {
+				ep = &epilogue[T]{shift: in[2]}
+			}
+			convForward(g, co, n, x, w, out, ep)
+			return nil
 		}
+		convData(g, s[0][1], n, x, w, out)
 		if op.bias {
 			addChannelBias(out, in[2], n, co)
 		}

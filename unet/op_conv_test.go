@@ -220,4 +220,5 @@ func TestConvBands(t *testing.T) {
 	t.Run("Conv2d", TestConv2dForward)
 	t.Run("ConvTranspose2d", TestConvTranspose2dForward)
 	t.Run("Gradients", TestConvGradients)
+	t.Run("ConvBNReLU", TestConvBNReLUMatchesSeparateOps)
 }

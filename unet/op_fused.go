@@ -58,29 +58,18 @@ func (op *convBNOp) Do(vals ...G.Value) (G.Value, error) {
 }
 
 func convBNDo[T float](op *convBNOp) kernel[T] {
-	conv := convDo[T](&op.conv)
 	return func(out []T, in [][]T, s []tensor.Shape) error {
-		if err := conv(out, in[:2], s[:2]); err != nil {
+		g, co, err := op.conv.geom(s[0], s[1])
+		if err != nil {
 			return err
 		}
 		gamma, beta, mean, variance := in[2], in[3], in[4], in[5]
-		c := len(gamma)
-		hw := len(out) / (s[0][0] * c)
-		parallelFor(len(out)/hw, workers(), func(p int) {
-			ch := p % c
+		ep := &epilogue[T]{scale: make([]T, co), shift: make([]T, co), relu: op.relu}
+		for ch := range co {
 			a := float64(gamma[ch]) / math.Sqrt(float64(variance[ch])+op.eps)
-			ta, tb := T(a), T(float64(beta[ch])-float64(mean[ch])*a)
-			row := out[p*hw : (p+1)*hw]
-			if op.relu {
-				for i, v := range row {
-					row[i] = max(v*ta+tb, 0)
-				}
-				return
-			}
-			for i, v := range row {
-				row[i] = v*ta + tb
-			}
-		})
+			ep.scale[ch], ep.shift[ch] = T(a), T(float64(beta[ch])-float64(mean[ch])*a)
+		}
+		convForward(g, co, s[0][0], in[0], in[1], out, ep)
 		return nil
 	}
 }
