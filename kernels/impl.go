@@ -20,8 +20,9 @@ import (
 type kernelFunc func(k int, a, b, c *float32, ldc int, alpha, beta float32, pf uintptr)
 
 // packPanelsFunc packs a rows x panels*nr block of a row-major matrix
-// into panels of nr columns: dst[(q*rows+r)*nr+j] = src[r*lds+q*nr+j].
-type packPanelsFunc func(rows, panels int, src *float32, lds int, dst *float32)
+// into panels of nr columns, ldp floats apart:
+// dst[q*ldp+r*nr+j] = src[r*lds+q*nr+j].
+type packPanelsFunc func(rows, panels int, src *float32, lds int, dst *float32, ldp int)
 
 // transpose8Func transposes 8 rows of kb floats into kb runs of 8:
 // dst[q*ldd+r] = src[r*lds+q] for r < 8, q < kb.

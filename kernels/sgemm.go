@@ -63,7 +63,7 @@ func sgemm(p *impl, nt int, transA, transB bool, m, n, k int, alpha float32, a [
 	}
 	nt = min(nt, panels)
 	if nt <= 1 {
-		gemmSerial(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerial(p, transA, m, n, k, alpha, a, lda, bOperand{transB: transB, b: b, ldb: ldb}, beta, c, ldc)
 		return
 	}
 
@@ -78,7 +78,7 @@ func sgemm(p *impl, nt int, transA, transB bool, m, n, k int, alpha float32, a [
 				bo = j0 * ldb
 			}
 			run = func() {
-				gemmSerial(p, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+				gemmSerial(p, transA, m, j1-j0, k, alpha, a, lda, bOperand{transB: transB, b: b[bo:], ldb: ldb}, beta, c[j0:], ldc)
 			}
 		} else {
 			i0, i1 := lo*p.mr, min(hi*p.mr, m)
@@ -87,7 +87,7 @@ func sgemm(p *impl, nt int, transA, transB bool, m, n, k int, alpha float32, a [
 				ao = i0
 			}
 			run = func() {
-				gemmSerial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+				gemmSerial(p, transA, i1-i0, n, k, alpha, a[ao:], lda, bOperand{transB: transB, b: b, ldb: ldb}, beta, c[i0*ldc:], ldc)
 			}
 		}
 		if t == 0 {
@@ -172,9 +172,79 @@ func getWorkspace(na, nb, ntmp int) *workspace {
 	return w
 }
 
+// PanelSource makes the B operand of a product on demand, straight into
+// the packed panels the micro-kernels read: for a B that is never stored
+// whole, such as a convolution's im2col matrix, this saves writing it out
+// and reading it back.
+type PanelSource interface {
+	// PackPanels writes rows p0..p0+kb and columns j0..j0+nb of B into dst
+	// as panels of nr columns: element (p0+p, j0+q*nr+j) goes to
+	// dst[q*nr*kb + p*nr + j], and columns past nb are zero.
+	PackPanels(dst []float32, nr, p0, j0, kb, nb int)
+}
+
+// PackRows is what a PanelSource is built from: it packs rows x n floats
+// of a row-major src (stride lds, which may be less than n) into panels of nr columns ldp floats
+// apart, dst[q*ldp + r*nr + j] = src[r*lds + q*nr + j], with zeros in the
+// missing columns of a last, partial panel. Full panels go through the
+// implementation's assembly when its panels are nr wide.
+func PackRows(dst []float32, ldp, nr int, src []float32, lds, rows, n int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	full, q := n/nr, 0
+	if p := current.Load(); full > 0 && p.packPanels != nil && p.nr == nr {
+		// Rows may overlap (lds < n): a convolution's shifted rows do. The assembly
+		// reads and writes up to here.
+		_ = src[(rows-1)*lds+full*nr-1]
+		_ = dst[(full-1)*ldp+rows*nr-1]
+		p.packPanels(rows, full, &src[0], lds, &dst[0], ldp)
+		q = full
+	}
+	for ; q*nr < n; q++ {
+		cols := min(nr, n-q*nr)
+		for r := 0; r < rows; r++ {
+			d := dst[q*ldp+r*nr:][:nr]
+			copy(d, src[r*lds+q*nr:][:cols])
+			clear(d[cols:])
+		}
+	}
+}
+
+// SgemmSource is SgemmSerial with B made by src: C = alpha * op(A) * B +
+// beta * C, with B k x n, on the calling goroutine.
+func SgemmSource(transA bool, m, n, k int, alpha float32, a []float32, lda int, src PanelSource, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("kernels: negative matrix size")
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	checkMatrix("A", ar, ac, a, lda)
+	checkMatrix("C", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	gemmSerial(current.Load(), transA, m, n, k, alpha, a, lda, bOperand{src: src}, beta, c, ldc)
+}
+
+// bOperand is the B of a product: a stored matrix, or a PanelSource.
+type bOperand struct {
+	transB bool
+	b      []float32
+	ldb    int
+	src    PanelSource
+}
+
 // gemmSerial runs the blocked algorithm on the calling goroutine. k > 0,
 // m > 0, n > 0 and alpha != 0.
-func gemmSerial(p *impl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmSerial(p *impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, bo bOperand, beta float32, c []float32, ldc int) {
+	transB, b, ldb := bo.transB, bo.b, bo.ldb
 	mr, nr := p.mr, p.nr
 	kc := blockSize(k, p.kc, 1)
 	mc := blockSize(m, p.mc, mr)
@@ -188,15 +258,19 @@ func gemmSerial(p *impl, transA, transB bool, m, n, k int, alpha float32, a []fl
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			packB(p, bp, transB, b, ldb, pc, jc, kb, nb)
-			// While this block is multiplied, prefetch the next one.
-			var pf prefetcher
-			if pc+kc < k {
+			// While a stored B's block is multiplied, prefetch the next one.
+			pf := prefetcher{idle: idle}
+			switch {
+			case bo.src != nil:
+				bo.src.PackPanels(bp[:ceilDiv(nb, nr)*nr*kb], nr, pc, jc, kb, nb)
+			case pc+kc < k:
+				packB(p, bp, transB, b, ldb, pc, jc, kb, nb)
 				pf.init(transB, b, ldb, pc+kc, jc, min(kc, k-pc-kc), nb, kb, idle)
-			} else if jc+nc < n {
+			case jc+nc < n:
+				packB(p, bp, transB, b, ldb, pc, jc, kb, nb)
 				pf.init(transB, b, ldb, 0, jc+nc, kc, min(nc, n-jc-nc), kb, idle)
-			} else {
-				pf.idle = idle
+			default:
+				packB(p, bp, transB, b, ldb, pc, jc, kb, nb)
 			}
 			bet := beta
 			if pc > 0 {
@@ -323,7 +397,7 @@ func packB(p *impl, bp []float32, transB bool, b []float32, ldb, p0, j0, kb, nb 
 		// op(B)(p, j) = b[p*ldb + j]: all full panels in one pass over
 		// the rows of B.
 		full := nb / nr
-		p.packPanels(kb, full, &b[p0*ldb+j0], ldb, &bp[0])
+		p.packPanels(kb, full, &b[p0*ldb+j0], ldb, &bp[0], kb*nr)
 		jr = full * nr
 	}
 	for ; jr < nb; jr += nr {

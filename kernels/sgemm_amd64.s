@@ -540,17 +540,17 @@ beta0:
 	VZEROUPPER
 	RET
 
-// func packPanels32AVX(rows int, panels int, src *float32, lds int, dst *float32)
+// func packPanels32AVX(rows int, panels int, src *float32, lds int, dst *float32, ldp int)
 // Requires: AVX, MMX+
-TEXT ·packPanels32AVX(SB), NOSPLIT, $0-40
+TEXT ·packPanels32AVX(SB), NOSPLIT, $0-48
 	MOVQ rows+0(FP), CX
 	MOVQ panels+8(FP), BX
 	MOVQ src+16(FP), SI
 	MOVQ lds+24(FP), R8
 	MOVQ dst+32(FP), DI
 	SHLQ $0x02, R8
-	MOVQ CX, R9
-	SHLQ $0x07, R9
+	MOVQ ldp+40(FP), R9
+	SHLQ $0x02, R9
 
 row:
 	MOVQ BX, R10
@@ -579,17 +579,17 @@ piece:
 	VZEROUPPER
 	RET
 
-// func packPanels16AVX(rows int, panels int, src *float32, lds int, dst *float32)
+// func packPanels16AVX(rows int, panels int, src *float32, lds int, dst *float32, ldp int)
 // Requires: AVX, MMX+
-TEXT ·packPanels16AVX(SB), NOSPLIT, $0-40
+TEXT ·packPanels16AVX(SB), NOSPLIT, $0-48
 	MOVQ rows+0(FP), CX
 	MOVQ panels+8(FP), BX
 	MOVQ src+16(FP), SI
 	MOVQ lds+24(FP), R8
 	MOVQ dst+32(FP), DI
 	SHLQ $0x02, R8
-	MOVQ CX, R9
-	SHLQ $0x06, R9
+	MOVQ ldp+40(FP), R9
+	SHLQ $0x02, R9
 
 row:
 	MOVQ BX, R10

@@ -33,18 +33,18 @@ func sgemmKernel8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, a
 func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, pf uintptr)
 
 // packPanels32AVX packs rows x panels*32 floats of src (stride lds) into panels of 32
-// columns: dst[(q*rows+r)*32+j] = src[r*lds+q*32+j]. rows and panels are at
-// least 1. It needs AVX.
+// columns ldp floats apart: dst[q*ldp+r*32+j] = src[r*lds+q*32+j]. rows and panels
+// are at least 1. It needs AVX.
 //
 //go:noescape
-func packPanels32AVX(rows int, panels int, src *float32, lds int, dst *float32)
+func packPanels32AVX(rows int, panels int, src *float32, lds int, dst *float32, ldp int)
 
 // packPanels16AVX packs rows x panels*16 floats of src (stride lds) into panels of 16
-// columns: dst[(q*rows+r)*16+j] = src[r*lds+q*16+j]. rows and panels are at
-// least 1. It needs AVX.
+// columns ldp floats apart: dst[q*ldp+r*16+j] = src[r*lds+q*16+j]. rows and panels
+// are at least 1. It needs AVX.
 //
 //go:noescape
-func packPanels16AVX(rows int, panels int, src *float32, lds int, dst *float32)
+func packPanels16AVX(rows int, panels int, src *float32, lds int, dst *float32, ldp int)
 
 // transpose8AVX transposes 8 rows of kb floats (stride lds) into kb runs of 8
 // floats (stride ldd): dst[q*ldd+r] = src[r*lds+q] for r < 8, q < kb.

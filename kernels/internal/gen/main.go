@@ -290,9 +290,10 @@ func avx2Kernel(name string, mr int) {
 }
 
 // packPanels writes a routine packing a rows x (panels*w) block of a
-// row-major matrix into panels of w columns (w a multiple of 8):
+// row-major matrix into panels of w columns (w a multiple of 8), ldp
+// floats apart:
 //
-//	dst[(q*rows+r)*w + j] = src[r*lds + q*w + j]
+//	dst[q*ldp + r*w + j] = src[r*lds + q*w + j]
 //
 // It walks the source row by row, so that reads are sequential and the
 // hardware prefetcher follows them, and scatters each row's pieces to
@@ -303,12 +304,12 @@ func avx2Kernel(name string, mr int) {
 // left in the row, R11 source piece, R12 destination piece, Y0.. the
 // piece in flight.
 func packPanels(name string, w int) {
-	TEXT(name, NOSPLIT, "func(rows, panels int, src *float32, lds int, dst *float32)")
+	TEXT(name, NOSPLIT, "func(rows, panels int, src *float32, lds int, dst *float32, ldp int)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s packs rows x panels*%d floats of src (stride lds) into panels of %d", name, w, w),
-		fmt.Sprintf("columns: dst[(q*rows+r)*%d+j] = src[r*lds+q*%d+j]. rows and panels are at", w, w),
-		"least 1. It needs AVX.",
+		fmt.Sprintf("columns ldp floats apart: dst[q*ldp+r*%d+j] = src[r*lds+q*%d+j]. rows and panels", w, w),
+		"are at least 1. It needs AVX.",
 	)
 	n := Load(Param("rows"), RCX)
 	np := Load(Param("panels"), RBX)
@@ -316,9 +317,8 @@ func packPanels(name string, w int) {
 	lds := Load(Param("lds"), R8)
 	dst := Load(Param("dst"), RDI)
 	SHLQ(U8(2), lds)
-	stride := R9
-	MOVQ(n, stride)
-	SHLQ(U8(uint8(bitsFor(w*4))), stride)
+	stride := Load(Param("ldp"), R9)
+	SHLQ(U8(2), stride)
 	nv := w / 8
 	Label("row")
 	MOVQ(np, R10)
@@ -344,16 +344,6 @@ func packPanels(name string, w int) {
 	JNE(LabelRef("row"))
 	VZEROUPPER()
 	RET()
-}
-
-// bitsFor returns log2(x) for a power of two x.
-func bitsFor(x int) int {
-	n := 0
-	for x > 1 {
-		x >>= 1
-		n++
-	}
-	return n
 }
 
 // transpose8 writes a routine transposing 8 rows of kb floats into kb
