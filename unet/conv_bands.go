@@ -21,7 +21,10 @@ var minBandCols = 256
 // bandPlan is how one convolution over a batch is cut: rows output rows per band, per bands
 // per image, run on workers cores side by side (1: one band at a time, each split over the
 // cores).
-type bandPlan struct{ rows, per, workers int }
+type bandPlan struct {
+	rows, per, workers int
+	scratch            int // floats of scratch each worker needs
+}
 
 // plan cuts the convolution of n images into bands. Bands are at least K rows high, so that
 // the input rows two bands apart never overlap (what lets col2im run bands side by side).
@@ -29,6 +32,9 @@ func (g convGeom) plan(n int) bandPlan {
 	r := bandFloats / max(1, g.rows()*g.OW)
 	r = min(max(r, (minBandCols+g.OW-1)/g.OW, g.K), g.OH)
 	p := bandPlan{rows: r, per: (g.OH + r - 1) / r, workers: 1}
+	if !g.direct() {
+		p.scratch = g.rows() * r * g.OW
+	}
 	// Side by side only with a few bands per core to even out; else each GEMM splits better.
 	if w := workers(); w > 1 && n*p.per >= 2*w {
 		p.workers = w
@@ -36,16 +42,13 @@ func (g convGeom) plan(n int) bandPlan {
 	return p
 }
 
-// runBands calls f for every band [oy0, oy1) of every image img of the batch, with a
-// columns buffer for the band (nil for a 1x1 convolution, which needs none) and wk, the
+// runBands calls f for every band [oy0, oy1) of every image img of the batch, with the
+// plan's scratch for the band (nil for a 1x1 convolution, which needs none) and wk, the
 // index of the worker running it. par tells f to split its own work over the cores (bands
 // then run one at a time). With phased, bands of even index run before bands of odd index,
 // so no two bands running at once add into the same input rows.
 func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, img, oy0, oy1 int, cols []T, par bool)) {
-	size := 0
-	if !g.direct() {
-		size = g.rows() * p.rows * g.OW
-	}
+	size := p.scratch
 	phases := 1
 	if phased && p.workers > 1 && p.per > 1 {
 		phases = 2
@@ -135,6 +138,18 @@ func (e *epilogue[T]) apply(row []T, ch int) {
 // then the epilogue ep (if not nil).
 func convForward[T float](g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
 	big, small := g.C*g.H*g.W, co*g.cols()
+	if paddedConv[T](g) {
+		ep32, _ := any(ep).(*epilogue[float32])
+		x32, w32, y32 := any(x).([]float32), any(w).([]float32), any(y).([]float32)
+		p := g.planPadded(n, co)
+		runBands(g, n, p, false, func(_, i, oy0, oy1 int, buf []T, par bool) {
+			b := any(buf).([]float32)
+			pg := g.pad(oy1 - oy0)
+			xp, yp := b[:g.C*pg.rows*pg.PW], b[g.C*pg.rows*pg.PW:]
+			convBandPadded(g, co, x32[i*big:(i+1)*big], w32, y32[i*small:(i+1)*small], oy0, oy1-oy0, xp, yp, ep32, par)
+		})
+		return
+	}
 	runBands(g, n, g.plan(n), false, func(_, i, oy0, oy1 int, cols []T, par bool) {
 		xi, yi := x[i*big:(i+1)*big], y[i*small:(i+1)*small]
 		bc, off := (oy1-oy0)*g.OW, oy0*g.OW

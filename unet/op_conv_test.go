@@ -222,3 +222,71 @@ func TestConvBands(t *testing.T) {
 	t.Run("Gradients", TestConvGradients)
 	t.Run("ConvBNReLU", TestConvBNReLUMatchesSeparateOps)
 }
+
+// TestPaddedConv checks float32 convolutions run on padded rows against the float64 naive
+// loop, with and without an epilogue, on one and two cores and in one band or bands of a
+// row: geometries put edges, output-row ends and panel ends in every place, with rows
+// narrower and wider than a panel and not multiples of it.
+func TestPaddedConv(t *testing.T) {
+	defer func(f, c, m int) { bandFloats, minBandCols, minPaddedWidth = f, c, m }(bandFloats, minBandCols, minPaddedWidth)
+	minPaddedWidth = 1
+	for _, tc := range []struct{ n, c, h, w, co, k, p int }{
+		{1, 1, 5, 7, 3, 3, 1},
+		{2, 3, 9, 40, 5, 3, 1},
+		{1, 2, 6, 33, 17, 5, 2},
+		{4, 2, 8, 8, 9, 3, 0},
+		{1, 3, 4, 70, 2, 1, 1},
+		{2, 4, 16, 16, 8, 3, 1},
+		{1, 5, 3, 300, 4, 3, 1},
+	} {
+		g := newConvGeom(tc.c, tc.h, tc.w, tc.k, 1, tc.p)
+		if !paddedConv[float32](g) {
+			t.Fatalf("%+v: not run on padded rows", tc)
+		}
+		rng := rand.New(rand.NewSource(8))
+		x64, w64 := make([]float64, tc.n*tc.c*tc.h*tc.w), make([]float64, tc.co*tc.c*tc.k*tc.k)
+		x32, w32 := make([]float32, len(x64)), make([]float32, len(w64))
+		for i := range x64 {
+			x32[i] = float32(rng.Float64()*2 - 1)
+			x64[i] = float64(x32[i])
+		}
+		for i := range w64 {
+			w32[i] = float32(rng.Float64()*2 - 1)
+			w64[i] = float64(w32[i])
+		}
+		ep := &epilogue[float32]{scale: make([]float32, tc.co), shift: make([]float32, tc.co), relu: true}
+		for i := range ep.scale {
+			ep.scale[i], ep.shift[i] = float32(rng.Float64()+0.5), float32(rng.Float64()-0.5)
+		}
+		conv, _, _ := naiveConv(x64, w64, nil, tc.n, tc.c, tc.h, tc.w, tc.co, tc.k, 1, tc.p)
+		hw := len(conv) / (tc.n * tc.co)
+		for _, procs := range []int{1, 2} {
+			for _, small := range []bool{false, true} {
+				for _, withEp := range []bool{false, true} {
+					func() {
+						defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+						bandFloats, minBandCols = 1<<18, 256
+						if small {
+							bandFloats, minBandCols = 1, 1
+						}
+						got := make([]float32, len(conv))
+						var e *epilogue[float32]
+						if withEp {
+							e = ep
+						}
+						convForward(g, tc.co, tc.n, x32, w32, got, e)
+						for i, want := range conv {
+							if withEp {
+								ch := i / hw % tc.co
+								want = math.Max(want*float64(ep.scale[ch])+float64(ep.shift[ch]), 0)
+							}
+							if d := math.Abs(float64(got[i]) - want); d > 1e-5*float64(tc.c*tc.k*tc.k) {
+								t.Fatalf("%+v on %d cores, small bands %v, epilogue %v: y[%d] = %v, want %v", tc, procs, small, withEp, i, got[i], want)
+							}
+						}
+					}()
+				}
+			}
+		}
+	}
+}
