@@ -131,6 +131,15 @@ func pool2[T float](plane, dy, out []T, p, w int, grad bool) {
 	for oy := 0; oy < h/2; oy++ {
 		r0 := plane[2*oy*w : (2*oy+1)*w]
 		r1 := plane[(2*oy+1)*w : (2*oy+2)*w]
+		if !grad {
+			// Only the value is needed: the builtin max keeps NaN and compiles without
+			// the branches that the search for the maximum's position mispredicts.
+			o := out[p*(h/2)*ow+oy*ow:][:ow]
+			for ox := range o {
+				o[ox] = max(max(r0[2*ox], r0[2*ox+1]), max(r1[2*ox], r1[2*ox+1]))
+			}
+			continue
+		}
 		for ox := 0; ox < ow; ox++ {
 			// The first maximum in reading order, NaN beating any number.
 			best, at := r0[2*ox], 2*oy*w+2*ox
