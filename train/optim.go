@@ -3,7 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // Optimizer kinds.
@@ -69,32 +71,58 @@ func (o *Optimizer) Step(params []Param, lr float64) {
 			if o.Kind == AdamW {
 				decay = 1 - lr*o.WeightDecay
 			}
-			for i, g32 := range p.G {
-				g := float64(g32)
-				w := float64(p.W[i])
-				if o.Kind == Adam && o.WeightDecay != 0 {
-					g += o.WeightDecay * w
+			split(len(p.G), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					g := float64(p.G[i])
+					w := float64(p.W[i])
+					if o.Kind == Adam && o.WeightDecay != 0 {
+						g += o.WeightDecay * w
+					}
+					mi := b1*float64(m[i]) + (1-b1)*g
+					vi := b2*float64(v[i]) + (1-b2)*g*g
+					m[i], v[i] = float32(mi), float32(vi)
+					w *= decay
+					p.W[i] = float32(w - step*mi/(math.Sqrt(vi)/sqrtC2+o.Eps))
 				}
-				mi := b1*float64(m[i]) + (1-b1)*g
-				vi := b2*float64(v[i]) + (1-b2)*g*g
-				m[i], v[i] = float32(mi), float32(vi)
-				w *= decay
-				p.W[i] = float32(w - step*mi/(math.Sqrt(vi)/sqrtC2+o.Eps))
-			}
+			})
 		case SGD:
 			buf := o.buf(p.Name+".m", len(p.W))
 			first := o.Steps == 1
-			for i, g32 := range p.G {
-				g := float64(g32) + o.WeightDecay*float64(p.W[i])
-				b := g
-				if !first {
-					b = o.Beta1*float64(buf[i]) + g
+			split(len(p.G), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					g := float64(p.G[i]) + o.WeightDecay*float64(p.W[i])
+					b := g
+					if !first {
+						b = o.Beta1*float64(buf[i]) + g
+					}
+					buf[i] = float32(b)
+					p.W[i] = float32(float64(p.W[i]) - lr*b)
 				}
-				buf[i] = float32(b)
-				p.W[i] = float32(float64(p.W[i]) - lr*b)
-			}
+			})
 		}
 	}
+}
+
+// split runs f over [0, n) in one contiguous range per core. Every element's update is
+// independent of the others, so the result is the same bit for bit on any number of cores;
+// small tensors stay on the caller, where a goroutine would cost more than it saves.
+func split(n int, f func(lo, hi int)) {
+	w := runtime.GOMAXPROCS(0)
+	if w < 2 || n < 1<<15 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + w - 1) / w
+	for lo := step; lo < n; lo += step {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, min(lo+step, n))
+		}()
+	}
+	f(0, min(step, n))
+	wg.Wait()
 }
 
 func (o *Optimizer) buf(name string, n int) []float32 {

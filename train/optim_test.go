@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -47,5 +48,37 @@ func TestOptimizersByHand(t *testing.T) {
 	}
 	if _, err := NewOptimizer("rmsprop", 0); err == nil {
 		t.Error("an unknown optimizer was accepted")
+	}
+}
+
+// TestStepSplitIsExact requires the update of a tensor big enough to be split over the
+// cores to equal, bit for bit, the update on one core, for every optimiser over a few steps.
+func TestStepSplitIsExact(t *testing.T) {
+	const n = 1<<16 + 3
+	for _, kind := range []string{Adam, AdamW, SGD} {
+		run := func(procs int) []float32 {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			o, err := NewOptimizer(kind, 0.01)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, g := make([]float32, n), make([]float32, n)
+			for step := 0; step < 3; step++ {
+				for i := range g {
+					g[i] = float32(math.Sin(float64(i*(step+1)))) * 0.1
+					if step == 0 {
+						w[i] = float32(math.Cos(float64(i)))
+					}
+				}
+				o.Step([]Param{{Name: "w", W: w, G: g}}, 0.01)
+			}
+			return w
+		}
+		one, two := run(1), run(2)
+		for i := range one {
+			if math.Float32bits(one[i]) != math.Float32bits(two[i]) {
+				t.Fatalf("%s: w[%d] = %v on two cores, %v on one", kind, i, two[i], one[i])
+			}
+		}
 	}
 }
