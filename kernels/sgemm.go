@@ -29,25 +29,11 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 }
 
 func sgemm(p *impl, nt int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic("kernels: negative matrix size")
-	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
 	br, bc := k, n
 	if transB {
 		br, bc = n, k
 	}
-	checkMatrix("A", ar, ac, a, lda)
-	checkMatrix("B", br, bc, b, ldb)
-	checkMatrix("C", m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
+	if !prepare(transA, m, n, k, alpha, a, lda, beta, c, ldc, func() { checkMatrix("B", br, bc, b, ldb) }) {
 		return
 	}
 
@@ -214,6 +200,15 @@ func PackRows(dst []float32, ldp, nr int, src []float32, lds, rows, n int) {
 // SgemmSource is SgemmSerial with B made by src: C = alpha * op(A) * B +
 // beta * C, with B k x n, on the calling goroutine.
 func SgemmSource(transA bool, m, n, k int, alpha float32, a []float32, lda int, src PanelSource, beta float32, c []float32, ldc int) {
+	if prepare(transA, m, n, k, alpha, a, lda, beta, c, ldc, func() {}) {
+		gemmSerial(current.Load(), transA, m, n, k, alpha, a, lda, bOperand{src: src}, beta, c, ldc)
+	}
+}
+
+// prepare checks the sizes and the A, B (checkB) and C operands of a product, panicking as
+// BLAS does, and computes the products that take no multiplication. It reports whether
+// the blocked algorithm still has work to do.
+func prepare(transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int, checkB func()) bool {
 	if m < 0 || n < 0 || k < 0 {
 		panic("kernels: negative matrix size")
 	}
@@ -222,15 +217,16 @@ func SgemmSource(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 		ar, ac = k, m
 	}
 	checkMatrix("A", ar, ac, a, lda)
+	checkB()
 	checkMatrix("C", m, n, c, ldc)
 	if m == 0 || n == 0 {
-		return
+		return false
 	}
 	if k == 0 || alpha == 0 {
 		scale(m, n, beta, c, ldc)
-		return
+		return false
 	}
-	gemmSerial(current.Load(), transA, m, n, k, alpha, a, lda, bOperand{src: src}, beta, c, ldc)
+	return true
 }
 
 // bOperand is the B of a product: a stored matrix, or a PanelSource.

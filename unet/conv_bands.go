@@ -153,12 +153,7 @@ func convForward[T float](g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
 	runBands(g, n, g.plan(n), false, func(_, i, oy0, oy1 int, cols []T, par bool) {
 		xi, yi := x[i*big:(i+1)*big], y[i*small:(i+1)*small]
 		bc, off := (oy1-oy0)*g.OW, oy0*g.OW
-		b, ldb := cols, bc
-		if g.direct() {
-			b, ldb = xi[off:], g.cols()
-		} else {
-			im2col(g, xi, cols, oy0, oy1, par)
-		}
+		b, ldb := bandColumns(g, xi, cols, oy0, oy1, par)
 		mm(par, false, false, co, bc, g.rows(), w, g.rows(), b, ldb, 0, yi[off:], g.cols())
 		if ep != nil {
 			for ch := 0; ch < co; ch++ {
@@ -166,6 +161,16 @@ func convForward[T float](g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
 			}
 		}
 	})
+}
+
+// bandColumns gives the columns matrix of output rows [oy0, oy1) of image xi and its row
+// stride: written into cols by im2col, or, for a 1x1 convolution, the image itself.
+func bandColumns[T float](g convGeom, xi, cols []T, oy0, oy1 int, par bool) ([]T, int) {
+	if g.direct() {
+		return xi[oy0*g.OW:], g.cols()
+	}
+	im2col(g, xi, cols, oy0, oy1, par)
+	return cols, (oy1 - oy0) * g.OW
 }
 
 // convData computes the gradient with respect to the convolution's input (which is also the
@@ -224,12 +229,7 @@ func convFilter[T float](g convGeom, co, n int, x, dy, dw []T) {
 	runBands(g, n, p, false, func(wk, i, oy0, oy1 int, cols []T, par bool) {
 		xi, dyi := x[i*big:(i+1)*big], dy[i*small:(i+1)*small]
 		bc, off := (oy1-oy0)*g.OW, oy0*g.OW
-		b, ldb := cols, bc
-		if g.direct() {
-			b, ldb = xi[off:], g.cols()
-		} else {
-			im2col(g, xi, cols, oy0, oy1, par)
-		}
+		b, ldb := bandColumns(g, xi, cols, oy0, oy1, par)
 		mm(par, false, true, co, g.rows(), bc, dyi[off:], g.cols(), b, ldb, 1, acc[wk], g.rows())
 	})
 	for _, a := range acc[1:] {
