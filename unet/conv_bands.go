@@ -5,10 +5,11 @@ import (
 	"sync/atomic"
 )
 
-// A convolution runs in bands of output rows. Each band's columns matrix (im2col) is only a
-// few hundred kilobytes, so it is still in the core's cache when the GEMM reads it, and the
-// scratch memory a convolution needs stays at a few megabytes per core whatever the image
-// size: a whole-image columns matrix of a 64-channel 256x256 layer alone is 151 MB.
+// A convolution runs in bands of output rows. Each band's columns matrix (im2col) is about
+// a megabyte, so it is still in the core's cache when the GEMM reads it, and the scratch
+// memory a convolution needs stays at a few megabytes per core whatever the image size: a
+// whole-image columns matrix of a 64-channel 256x256 layer alone is 151 MB. (Wide stride-1
+// convolutions have no columns matrix at all: conv_pad.go.)
 
 // bandFloats is the size a band's columns matrix aims at: about a core's L2 cache. (A
 // variable so that tests can cut small images into many bands.)
