@@ -145,26 +145,47 @@ func (op *lossGradOp) Do(v ...G.Value) (G.Value, error) {
 	return run(op, v, lossDo[float32](&op.loss, true), lossDo[float64](&op.loss, true))
 }
 
-// pixels walks the valid (not ignored) pixels of a batch: f gets the offset of the pixel's
-// first logit, the stride between its class logits, and its class (0/1 for binary targets).
-func pixels[T float](n, c, hw int, t []T, f func(base, stride, class int) error) (count int, err error) {
-	for i := 0; i < n; i++ {
-		for p := 0; p < hw; p++ {
-			v := t[i*hw+p]
-			if v < 0 {
-				continue
-			}
-			k := int(v)
-			if float64(k) != float64(v) || k >= max(c, 2) {
-				return 0, fmt.Errorf("target %v is not a class index below %d", v, max(c, 2))
-			}
-			count++
-			if err := f(i*c*hw+p, hw, k); err != nil {
-				return 0, err
-			}
+// pixels walks the valid (not ignored) pixels of image i of a batch: f gets the offset of
+// the pixel's first logit, the stride between its class logits, and its class (0/1 for
+// binary targets).
+func pixels[T float](i, c, hw int, t []T, f func(base, stride, class int)) (count int, err error) {
+	for p := 0; p < hw; p++ {
+		v := t[i*hw+p]
+		if v < 0 {
+			continue
 		}
+		k := int(v)
+		if float64(k) != float64(v) || k >= max(c, 2) {
+			return 0, fmt.Errorf("target %v is not a class index below %d", v, max(c, 2))
+		}
+		count++
+		f(i*c*hw+p, hw, k)
 	}
 	return count, nil
+}
+
+// lossPart is what one image adds to a loss: its sum, its valid pixels and, for soft Dice,
+// its overlap and sums per class.
+type lossPart struct {
+	total       float64
+	count       int
+	inter, sums []float64
+	err         error
+}
+
+// eachImage runs f on every image of the batch, side by side on the cores, with scratch p
+// and g of nc elements each. The parts are added up afterwards in image order, so that the
+// loss does not depend on the number of cores.
+func eachImage(op fmt.Stringer, parts []lossPart, nc int, f func(i int, part *lossPart, p, g []float64)) error {
+	parallelFor(len(parts), workers(), func(i int) {
+		f(i, &parts[i], make([]float64, nc), make([]float64, nc))
+	})
+	for _, part := range parts {
+		if part.err != nil {
+			return fmt.Errorf("%v: %w", op, part.err)
+		}
+	}
+	return nil
 }
 
 // probs fills p with the class probabilities of one pixel (sigmoid for binary: p[0] is the
@@ -227,23 +248,31 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 			upstream = float64(in[2][0])
 		}
 		nc := max(c, 2) // classes, counting a binary background
-		p := make([]float64, nc)
-		g := make([]float64, nc)
+		parts := make([]lossPart, n)
 
 		if op.kind == lossDice {
 			// First pass: the overlap and the sums of every class.
-			inter, sums := make([]float64, nc), make([]float64, nc)
-			count, err := pixels(n, c, hw, t, func(base, stride, k int) error {
-				probs(z, base, stride, c, k, p)
-				for j := range p {
-					sums[j] += p[j]
-				}
-				inter[k] += p[k]
-				sums[k]++
-				return nil
+			err := eachImage(op, parts, nc, func(i int, part *lossPart, p, _ []float64) {
+				part.inter, part.sums = make([]float64, nc), make([]float64, nc)
+				part.count, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
+					probs(z, base, stride, c, k, p)
+					for j := range p {
+						part.sums[j] += p[j]
+					}
+					part.inter[k] += p[k]
+					part.sums[k]++
+				})
 			})
 			if err != nil {
-				return fmt.Errorf("%v: %w", op, err)
+				return err
+			}
+			inter, sums, count := make([]float64, nc), make([]float64, nc), 0
+			for _, part := range parts {
+				count += part.count
+				for j := range inter {
+					inter[j] += part.inter[j]
+					sums[j] += part.sums[j]
+				}
 			}
 			first := 0
 			if c == 1 {
@@ -264,88 +293,39 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 				out[0] = T(1 - d/classes)
 				return nil
 			}
-			_, err = pixels(n, c, hw, t, func(base, stride, k int) error {
-				probs(z, base, stride, c, k, p)
-				for j := range g {
-					g[j] = 0
-					if j < first {
-						continue
+			return eachImage(op, parts, nc, func(i int, part *lossPart, p, g []float64) {
+				_, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
+					probs(z, base, stride, c, k, p)
+					for j := range g {
+						g[j] = 0
+						if j < first {
+							continue
+						}
+						u := sums[j] + 1
+						tj := 0.0
+						if j == k {
+							tj = 1
+						}
+						g[j] = -(2*tj*u - (2*inter[j] + 1)) / (u * u) / classes
 					}
-					u := sums[j] + 1
-					tj := 0.0
-					if j == k {
-						tj = 1
-					}
-					g[j] = -(2*tj*u - (2*inter[j] + 1)) / (u * u) / classes
-				}
-				backProbs(out, base, stride, c, p, g, upstream)
-				return nil
+					backProbs(out, base, stride, c, p, g, upstream)
+				})
 			})
-			return err
 		}
 
-		var total float64
-		count, err := pixels(n, c, hw, t, func(base, stride, k int) error {
-			logp := probs(z, base, stride, c, k, p)
-			pt := p[k]
-			switch op.kind {
-			case lossBCE, lossCE:
-				if !grad {
-					total -= logp
-					return nil
-				}
-				for j := range g {
-					g[j] = 0
-				}
-				// d(-log p_k)/dz through the probabilities: -1/p_k at k. Written directly in
-				// logits to stay exact when p_k underflows.
-				if c == 1 {
-					target := float64(k)
-					out[base] = T(p[1] - target)
-				} else {
-					for j := 0; j < c; j++ {
-						v := p[j]
-						if j == k {
-							v--
-						}
-						out[base+j*stride] = T(v)
-					}
-				}
-			case lossFocal:
-				q := 1 - pt
-				wq := math.Pow(q, op.gamma)
-				if !grad {
-					total -= wq * logp
-					return nil
-				}
-				// f = -(1-p_t)^gamma log p_t; df/dz_j = [gamma (1-p_t)^(gamma-1) p_t log p_t - (1-p_t)^gamma] (delta_tj - p_j).
-				var a float64
-				if op.gamma == 0 {
-					a = -1
-				} else {
-					a = op.gamma*math.Pow(q, op.gamma-1)*pt*logp - wq
-				}
-				if c == 1 {
-					// z is the foreground logit: d p_t/dz = +-p(1-p), giving (delta - p) with sign.
-					sign := 1.0
-					if k == 0 {
-						sign = -1
-					}
-					out[base] = T(a * sign * (1 - pt))
-				} else {
-					for j := 0; j < c; j++ {
-						d := -p[j]
-						if j == k {
-							d++
-						}
-						out[base+j*stride] = T(a * d)
-					}
-				}
-			}
-			return nil
+		err := eachImage(op, parts, nc, func(i int, part *lossPart, p, g []float64) {
+			part.count, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
+				lossPixel(op, grad, z, out, base, stride, c, k, p, g, &part.total)
+			})
 		})
 		if err != nil {
-			return fmt.Errorf("%v: %w", op, err)
+			return err
+		}
+		var total float64
+		count := 0
+		for _, part := range parts {
+			total += part.total
+			count += part.count
 		}
 		if count == 0 {
 			if !grad {
@@ -358,10 +338,73 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 			return nil
 		}
 		scale := T(upstream / float64(count))
-		for i := range out {
-			out[i] *= scale
-		}
+		parallelRange(len(out), func(lo, hi int) {
+			for i := range out[lo:hi] {
+				out[lo+i] *= scale
+			}
+		})
 		return nil
+	}
+}
+
+// lossPixel adds one pixel's loss to total, or (grad) writes its unscaled gradient with
+// respect to its logits into out, for the losses that need no sums over the batch first.
+func lossPixel[T float](op *lossOp, grad bool, z, out []T, base, stride, c, k int, p, g []float64, total *float64) {
+	logp := probs(z, base, stride, c, k, p)
+	pt := p[k]
+	switch op.kind {
+	case lossBCE, lossCE:
+		if !grad {
+			*total -= logp
+			return
+		}
+		for j := range g {
+			g[j] = 0
+		}
+		// d(-log p_k)/dz through the probabilities: -1/p_k at k. Written directly in
+		// logits to stay exact when p_k underflows.
+		if c == 1 {
+			target := float64(k)
+			out[base] = T(p[1] - target)
+		} else {
+			for j := 0; j < c; j++ {
+				v := p[j]
+				if j == k {
+					v--
+				}
+				out[base+j*stride] = T(v)
+			}
+		}
+	case lossFocal:
+		q := 1 - pt
+		wq := math.Pow(q, op.gamma)
+		if !grad {
+			*total -= wq * logp
+			return
+		}
+		// f = -(1-p_t)^gamma log p_t; df/dz_j = [gamma (1-p_t)^(gamma-1) p_t log p_t - (1-p_t)^gamma] (delta_tj - p_j).
+		var a float64
+		if op.gamma == 0 {
+			a = -1
+		} else {
+			a = op.gamma*math.Pow(q, op.gamma-1)*pt*logp - wq
+		}
+		if c == 1 {
+			// z is the foreground logit: d p_t/dz = +-p(1-p), giving (delta - p) with sign.
+			sign := 1.0
+			if k == 0 {
+				sign = -1
+			}
+			out[base] = T(a * sign * (1 - pt))
+		} else {
+			for j := 0; j < c; j++ {
+				d := -p[j]
+				if j == k {
+					d++
+				}
+				out[base+j*stride] = T(a * d)
+			}
+		}
 	}
 }
 
