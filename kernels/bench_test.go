@@ -73,9 +73,8 @@ func BenchmarkSgemmGrad(b *testing.B) {
 	const m, k, n = 256, 1152, 16384
 	for _, nt := range []int{1, 2} {
 		b.Run(fmt.Sprintf("impl=%s/threads=%d/AT_B/%dx%dx%d", p.name, nt, k, m, n), func(b *testing.B) {
-			w, dy, dcol := benchOperands(m, k, n) // w: m x k, dy: k x n sized; reuse as m x n
-			dy = make([]float32, m*n)
-			dcol = make([]float32, k*n)
+			w, _, _ := benchOperands(m, k, n) // w: m x k
+			dy, dcol := make([]float32, m*n), make([]float32, k*n)
 			cpu0 := processCPU()
 			for b.Loop() {
 				sgemm(p, nt, true, false, k, n, m, 1, w, k, dy, n, 0, dcol, n)
