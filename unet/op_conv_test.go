@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/segment-dev/segment/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -224,10 +225,21 @@ func TestConvBands(t *testing.T) {
 }
 
 // TestPaddedConv checks float32 convolutions run on padded rows against the float64 naive
-// loop, with and without an epilogue, on one and two cores and in one band or bands of a
-// row: geometries put edges, output-row ends and panel ends in every place, with rows
-// narrower and wider than a panel and not multiples of it.
+// loop, with every GEMM implementation (their panels differ in width), with and without an
+// epilogue, on one and two cores and in one band or bands of a row: geometries put edges,
+// output-row ends and panel ends in every place, with rows narrower and wider than a panel
+// and not multiples of it.
 func TestPaddedConv(t *testing.T) {
+	defer func(name string) { kernels.SetImpl(name) }(kernels.Impl())
+	for _, name := range kernels.Impls() {
+		if err := kernels.SetImpl(name); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, testPaddedConv)
+	}
+}
+
+func testPaddedConv(t *testing.T) {
 	defer func(f, c, m int) { bandFloats, minBandCols, minPaddedWidth = f, c, m }(bandFloats, minBandCols, minPaddedWidth)
 	minPaddedWidth = 1
 	for _, tc := range []struct{ n, c, h, w, co, k, p int }{
