@@ -175,12 +175,15 @@ func bandColumns[T float](g convGeom, xi, cols []T, oy0, oy1 int, par bool) ([]T
 }
 
 // convData computes the gradient with respect to the convolution's input (which is also the
-// transposed convolution's forward pass): dx [n, C, H, W] from dy [n, co, OH*OW].
+// transposed convolution's forward pass): dx [n, C, H, W] from dy [n, co, OH*OW], plus a bias
+// per input channel when bias is not nil (the transposed convolution's).
 //
 // With stride 1 it is itself a convolution, of dy with the weights flipped and transposed and
 // padding K-1-P, which gathers each dx element once instead of scattering adds over it
-// (col2im) and so needs no phases either.
-func convData[T float](g convGeom, co, n int, dy, w, dx []T) {
+// (col2im) and so needs no phases either. Where the kernel tiles the input exactly (K = S,
+// no padding: the U-Net's 2x2 up-sampling), every dx element comes from one column entry,
+// which col2im writes, bias included, without clearing dx first.
+func convData[T float](g convGeom, co, n int, dy, w, dx, bias []T) {
 	if g.S == 1 && !g.direct() && g.P <= g.K-1 {
 		kk := g.K * g.K
 		wf := borrow[T](len(w))
@@ -194,14 +197,19 @@ func convData[T float](g convGeom, co, n int, dy, w, dx []T) {
 				}
 			}
 		}
-		convForward(newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P), g.C, n, dy, wf, dx, nil)
+		var ep *epilogue[T]
+		if bias != nil {
+			ep = &epilogue[T]{shift: bias}
+		}
+		convForward(newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P), g.C, n, dy, wf, dx, ep)
 		return
 	}
 	big, small := g.C*g.H*g.W, co*g.cols()
-	if !g.direct() {
+	tiled := !g.direct() && g.K == g.S && g.P == 0 && g.H == g.OH*g.S && g.W == g.OW*g.S
+	if !g.direct() && !tiled {
 		parallelRange(len(dx), func(lo, hi int) { clear(dx[lo:hi]) })
 	}
-	runBands(g, n, g.plan(n), true, func(_, i, oy0, oy1 int, cols []T, par bool) {
+	runBands(g, n, g.plan(n), !tiled, func(_, i, oy0, oy1 int, cols []T, par bool) {
 		dxi, dyi := dx[i*big:(i+1)*big], dy[i*small:(i+1)*small]
 		bc, off := (oy1-oy0)*g.OW, oy0*g.OW
 		if g.direct() {
@@ -209,8 +217,11 @@ func convData[T float](g convGeom, co, n int, dy, w, dx []T) {
 			return
 		}
 		mm(par, true, false, g.rows(), bc, co, w, g.rows(), dyi[off:], g.cols(), 0, cols, bc)
-		col2im(g, cols, dxi, oy0, oy1, par)
+		col2im(g, cols, dxi, oy0, oy1, par, tiled, bias)
 	})
+	if bias != nil && !tiled {
+		addChannelBias(dx, bias, n, g.C)
+	}
 }
 
 // convFilter computes the gradient with respect to the weight, dw [co, C*K*K], from the input

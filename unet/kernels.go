@@ -122,7 +122,10 @@ func im2col[T float](g convGeom, x, cols []T, oy0, oy1 int, par bool) {
 // col2im is the adjoint of im2col for output rows [oy0, oy1): it adds every column entry back
 // onto the input position it was read from. x is added to, not overwritten. Channels are
 // independent, so they are split over the cores when par is set.
-func col2im[T float](g convGeom, cols, x []T, oy0, oy1 int, par bool) {
+//
+// With tiled, for a kernel that tiles the input (K = S, P = 0), where each input position
+// has exactly one entry, it writes the entry instead, plus bias[c] when bias is not nil.
+func col2im[T float](g convGeom, cols, x []T, oy0, oy1 int, par, tiled bool, bias []T) {
 	n := (oy1 - oy0) * g.OW
 	nw := 1
 	if par {
@@ -146,6 +149,16 @@ func col2im[T float](g convGeom, cols, x []T, oy0, oy1 int, par bool) {
 					if g.S == 1 {
 						if hi > lo {
 							addTo(dst[lo-g.P+kx:hi-g.P+kx], src[lo:hi])
+						}
+						continue
+					}
+					if tiled {
+						var b T
+						if bias != nil {
+							b = bias[c]
+						}
+						for ox, v := range src {
+							dst[ox*g.S+kx] = v + b
 						}
 						continue
 					}

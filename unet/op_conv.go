@@ -144,10 +144,11 @@ func convDo[T float](op *convOp) kernel[T] {
 			convForward(g, co, n, x, w, out, ep)
 			return nil
 		}
-		convData(g, s[0][1], n, x, w, out)
+		var bias []T
 		if op.bias {
-			addChannelBias(out, in[2], n, co)
+			bias = in[2]
 		}
+		convData(g, s[0][1], n, x, w, out, bias)
 		return nil
 	}
 }

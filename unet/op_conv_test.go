@@ -110,6 +110,7 @@ var convCases = []struct{ n, c, h, w, co, k, s, p int }{
 	{2, 2, 8, 6, 3, 2, 2, 0}, // 2x2 stride 2: the U-Net's up and down sampling geometry
 	{1, 2, 9, 7, 2, 3, 2, 1}, // strided with padding: size not a multiple of the stride
 	{1, 1, 4, 5, 2, 5, 1, 2}, // kernel larger than the image side
+	{1, 2, 9, 7, 3, 2, 2, 0}, // 2x2 stride 2 on odd sides: the last row and column get no gradient
 }
 
 func TestConv2dForward(t *testing.T) {
@@ -298,6 +299,36 @@ func testPaddedConv(t *testing.T) {
 						}
 					}()
 				}
+			}
+		}
+	}
+}
+
+// TestConvDataOverwrites requires the input gradient to overwrite its output buffer, which a
+// shared slot leaves holding another op's values: on a 2x2 stride-2 convolution of odd sides,
+// the last row and column get no gradient and must come out 0, and with the sides even the
+// written-not-added path must leave nothing of the old values either.
+func TestConvDataOverwrites(t *testing.T) {
+	for _, tc := range []struct{ h, w int }{{9, 7}, {8, 6}} {
+		g := newConvGeom(2, tc.h, tc.w, 2, 2, 0)
+		rng := rand.New(rand.NewSource(9))
+		dy, w := make([]float64, 3*g.cols()), make([]float64, 3*2*4)
+		for i := range dy {
+			dy[i] = rng.Float64()
+		}
+		for i := range w {
+			w[i] = rng.Float64()
+		}
+		want := make([]float64, 2*tc.h*tc.w)
+		convData(g, 3, 1, dy, w, want, nil)
+		got := make([]float64, len(want))
+		for i := range got {
+			got[i] = math.NaN()
+		}
+		convData(g, 3, 1, dy, w, got, nil)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%dx%d: dx[%d] = %v over a buffer of NaN, %v over zeros", tc.h, tc.w, i, got[i], want[i])
 			}
 		}
 	}
