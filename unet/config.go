@@ -146,11 +146,27 @@ const (
 	Buffer                  // running statistics, updated by training but not by the optimiser
 )
 
-// ParamSpec names one tensor of a model and its shape, as in the model file.
+// InitRule is how New fills a tensor. The zero value is no rule, which New refuses: a
+// tensor whose module names no rule must not silently start at zero.
+type InitRule int
+
+// The initialisation rules.
+const (
+	InitZero InitRule = iota + 1 // biases, shifts, running means
+	InitOne                      // norm scales, running variances
+	// InitHe draws from a normal of mean 0 and standard deviation sqrt(2/FanIn): He's rule
+	// for layers followed by ReLU, which keeps a deep net without normalisation trainable.
+	InitHe
+)
+
+// ParamSpec names one tensor of a model, its shape as in the model file, and how New
+// initialises it.
 type ParamSpec struct {
 	Name  string
 	Shape []int
 	Kind  ParamKind
+	Init  InitRule
+	FanIn int // InitHe: the number of inputs each output of the layer sums
 }
 
 // Size is the number of elements of the tensor.
@@ -164,91 +180,3 @@ func (p ParamSpec) Size() int {
 
 // Residual reports whether the model's blocks are residual.
 func (c Config) Residual() bool { return c.Block == BlockResidual }
-
-// Params lists every tensor of the model in a fixed order (encoder, decoder from the bottom
-// up, head), with exactly the names and shapes of the model file format. A residual block
-// whose input and output channel counts differ adds its shortcut's 1x1 projection,
-// {block}.proj.weight [out, in, 1, 1] and {block}.proj.bias [out], after its norm2; the
-// projection always has a bias and no normalisation, whatever the model's norm.
-func (c Config) Params() []ParamSpec {
-	var ps []ParamSpec
-	conv := func(prefix string, out, in, k int) {
-		ps = append(ps, ParamSpec{prefix + ".weight", []int{out, in, k, k}, Weight})
-		if c.Norm == NormNone {
-			ps = append(ps, ParamSpec{prefix + ".bias", []int{out}, Weight})
-		}
-	}
-	norm := func(prefix string, ch int) {
-		if c.Norm == NormNone {
-			return
-		}
-		ps = append(ps, ParamSpec{prefix + ".weight", []int{ch}, Weight}, ParamSpec{prefix + ".bias", []int{ch}, Weight})
-		if c.Norm == NormBatch {
-			ps = append(ps, ParamSpec{prefix + ".running_mean", []int{ch}, Buffer}, ParamSpec{prefix + ".running_var", []int{ch}, Buffer})
-		}
-	}
-	proj := func(prefix string, out, in int) {
-		if c.Residual() && in != out {
-			ps = append(ps, ParamSpec{prefix + ".proj.weight", []int{out, in, 1, 1}, Weight}, ParamSpec{prefix + ".proj.bias", []int{out}, Weight})
-		}
-	}
-	for l := 0; l <= c.Depth; l++ {
-		in := c.InChannels
-		if l > 0 {
-			in = c.Channels(l - 1)
-		}
-		p := fmt.Sprintf("encoder.%d", l)
-		conv(p+".conv1", c.Channels(l), in, 3)
-		norm(p+".norm1", c.Channels(l))
-		conv(p+".conv2", c.Channels(l), c.Channels(l), 3)
-		norm(p+".norm2", c.Channels(l))
-		proj(p, c.Channels(l), in)
-	}
-	for l := c.Depth - 1; l >= 0; l-- {
-		p := fmt.Sprintf("decoder.%d", l)
-		ch := c.Channels(l)
-		ps = append(ps, ParamSpec{p + ".up.weight", []int{c.Channels(l + 1), ch, 2, 2}, Weight}, ParamSpec{p + ".up.bias", []int{ch}, Weight})
-		in := ch
-		if c.Skip == SkipConcat {
-			in = 2 * ch
-		}
-		conv(p+".conv1", ch, in, 3)
-		norm(p+".norm1", ch)
-		conv(p+".conv2", ch, ch, 3)
-		norm(p+".norm2", ch)
-		proj(p, ch, in)
-	}
-	ps = append(ps, ParamSpec{"head.weight", []int{c.Classes, c.Channels(0), 1, 1}, Weight}, ParamSpec{"head.bias", []int{c.Classes}, Weight})
-	return ps
-}
-
-// MACs counts the multiply-adds of the convolutions (3x3, transposed 2x2 and the 1x1 head)
-// of one forward pass over one h x w image (h and w multiples of 2^depth): the measure of
-// work that GFLOP/s figures are made from (2 FLOPs per multiply-add). Normalisation, ReLU,
-// pooling and the residual projections' cheap 1x1s are left out, as speed comparisons do.
-func (c Config) MACs(h, w int) int64 {
-	var n int64
-	conv := func(out, in, k, hh, ww int) { n += int64(out) * int64(in) * int64(k*k) * int64(hh) * int64(ww) }
-	for l := 0; l <= c.Depth; l++ {
-		hh, ww := h>>l, w>>l
-		in := c.InChannels
-		if l > 0 {
-			in = c.Channels(l - 1)
-		}
-		conv(c.Channels(l), in, 3, hh, ww)
-		conv(c.Channels(l), c.Channels(l), 3, hh, ww)
-	}
-	for l := c.Depth - 1; l >= 0; l-- {
-		hh, ww := h>>l, w>>l
-		// The transposed convolution: every input pixel of level l+1 meets a 2x2 kernel.
-		conv(c.Channels(l), c.Channels(l+1), 2, hh/2, ww/2)
-		in := c.Channels(l)
-		if c.Skip == SkipConcat {
-			in *= 2
-		}
-		conv(c.Channels(l), in, 3, hh, ww)
-		conv(c.Channels(l), c.Channels(l), 3, hh, ww)
-	}
-	conv(c.Classes, c.Channels(0), 1, h, w)
-	return n
-}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 
 	"gorgonia.org/tensor"
 )
@@ -17,32 +18,39 @@ type Model struct {
 	Tensors map[string]*tensor.Dense
 }
 
-// New makes a model with freshly initialised weights: He-normal convolutions (suited to
-// ReLU, and what keeps a deep net without normalisation trainable), zero biases, unit
-// norm scales and PyTorch's initial running statistics (mean 0, variance 1).
+// New makes a model with freshly initialised weights: every tensor is filled by the rule
+// its layer names in Params (He-normal convolutions, zero biases and shifts, unit norm
+// scales, PyTorch's initial running statistics), drawing from one generator seeded by seed
+// in the order of Params.
 func New(cfg Config, seed int64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return newModel(cfg, cfg.Params(), seed)
+}
+
+// newModel makes the tensors ps of a model of cfg by their rules.
+func newModel(cfg Config, ps []ParamSpec, seed int64) (*Model, error) {
 	rng := rand.New(rand.NewSource(seed))
 	m := &Model{Config: cfg, Tensors: make(map[string]*tensor.Dense)}
-	for _, p := range cfg.Params() {
+	for _, p := range ps {
 		data := make([]float32, p.Size())
-		switch {
-		case len(p.Shape) == 4:
-			fanIn := p.Shape[1] * p.Shape[2] * p.Shape[3]
-			if hasSuffix(p.Name, ".up.weight") {
-				// A transposed convolution's weight is [in, out, k, k]; each output sees in*k*k/stride^2 = in inputs.
-				fanIn = p.Shape[0]
-			}
-			std := math.Sqrt(2 / float64(fanIn))
-			for i := range data {
-				data[i] = float32(rng.NormFloat64() * std)
-			}
-		case hasSuffix(p.Name, ".running_var"), isNormScale(p.Name):
+		switch p.Init {
+		case InitZero:
+		case InitOne:
 			for i := range data {
 				data[i] = 1
 			}
+		case InitHe:
+			if p.FanIn < 1 {
+				return nil, fmt.Errorf("tensor %s: He initialisation with fan-in %d", p.Name, p.FanIn)
+			}
+			std := math.Sqrt(2 / float64(p.FanIn))
+			for i := range data {
+				data[i] = float32(rng.NormFloat64() * std)
+			}
+		default:
+			return nil, fmt.Errorf("tensor %s: its layer names no initialisation rule", p.Name)
 		}
 		m.Tensors[p.Name] = tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(data))
 	}
@@ -72,7 +80,7 @@ func FromTensors(cfg Config, ts map[string]*tensor.Dense) (*Model, error) {
 		m.Tensors[p.Name] = t
 	}
 	for name := range ts {
-		if _, ok := m.Tensors[name]; !ok && !hasSuffix(name, ".num_batches_tracked") {
+		if _, ok := m.Tensors[name]; !ok && !strings.HasSuffix(name, ".num_batches_tracked") {
 			return nil, fmt.Errorf("tensor %s is not part of a %s model", name, cfg)
 		}
 	}
@@ -106,12 +114,6 @@ func (m *Model) NumWeights() int {
 		}
 	}
 	return n
-}
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
-
-func isNormScale(name string) bool {
-	return hasSuffix(name, ".weight") && (hasSuffix(name, "norm1.weight") || hasSuffix(name, "norm2.weight"))
 }
 
 func shapeEq(a tensor.Shape, b []int) bool {

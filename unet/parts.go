@@ -1,195 +1,146 @@
 package unet
 
-import (
-	"fmt"
+import "fmt"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-)
+// The boxes of the U-Net diagram, each a short list of layers (layers.go). Their steps give
+// the layers in forward order and name the tensors that flow between them: a layer's output
+// is called by its path, except that a box's last output takes the name the diagram gives
+// it (x1..x5, the decoder level's path, logits).
 
-// builder assembles one graph of a model: it hands out the model's tensors as graph inputs
-// and applies the parts of the diagram to them.
-type builder struct {
-	g        *G.ExprGraph
-	m        *Model
-	training bool
-	params   map[string]*G.Node
-	err      error // the first error sticks; later calls do nothing
-}
-
-// param is the graph node of a model tensor. The node is bound to the model's own tensor,
-// so that graphs share the weights and an optimiser's in-place update is seen everywhere.
-func (b *builder) param(name string) *G.Node {
-	if n, ok := b.params[name]; ok {
-		return n
-	}
-	t, ok := b.m.Tensors[name]
-	if !ok {
-		b.fail(fmt.Errorf("model has no tensor %s", name))
-		return nil
-	}
-	n := G.NewTensor(b.g, tensor.Float32, t.Dims(), G.WithShape(t.Shape()...), G.WithValue(t), G.WithName(name))
-	b.params[name] = n
-	return n
-}
-
-func (b *builder) fail(err error) {
-	if b.err == nil {
-		b.err = err
-	}
-}
-
-// apply runs one graph-building step unless an earlier one failed.
-func (b *builder) apply(f func() (*G.Node, error)) *G.Node {
-	if b.err != nil {
-		return nil
-	}
-	n, err := f()
-	if err != nil {
-		b.fail(err)
-		return nil
-	}
-	return n
-}
-
-// conv is a 3x3 (or 1x1) same convolution, with its bias only when no normalisation follows.
-func (b *builder) conv(x *G.Node, prefix string, pad int) *G.Node {
-	var bias *G.Node
-	if b.m.Config.Norm == NormNone {
-		bias = b.param(prefix + ".bias")
-	}
-	w := b.param(prefix + ".weight")
-	return b.apply(func() (*G.Node, error) { return Conv2d(x, w, bias, 1, pad) })
-}
-
-// norm is the configured normalisation, then a ReLU when relu is set: batch statistics
-// (updating the running ones) while training, running statistics at inference, or group
-// norm, which is the same in both. Batch and group norm fuse the ReLU into their op.
-func (b *builder) norm(x *G.Node, prefix string, relu bool) *G.Node {
-	cfg := b.m.Config
-	if cfg.Norm == NormNone {
-		if relu {
-			x = b.relu(x)
-		}
-		return x
-	}
-	gamma, beta := b.param(prefix+".weight"), b.param(prefix+".bias")
-	switch {
-	case cfg.Norm == NormGroup:
-		return b.apply(func() (*G.Node, error) {
-			if relu {
-				return GroupNormReLU(x, gamma, beta, cfg.NumGroups(), GroupNormEps)
-			}
-			return GroupNorm(x, gamma, beta, cfg.NumGroups(), GroupNormEps)
-		})
-	case b.training:
-		rs := &RunningStats{Mean: b.m.Data(prefix + ".running_mean"), Var: b.m.Data(prefix + ".running_var"), Momentum: BatchNormMomentum}
-		return b.apply(func() (*G.Node, error) {
-			if relu {
-				return BatchNormReLU(x, gamma, beta, BatchNormEps, rs)
-			}
-			return BatchNorm(x, gamma, beta, BatchNormEps, rs)
-		})
-	default:
-		mean, variance := b.param(prefix+".running_mean"), b.param(prefix+".running_var")
-		x = b.apply(func() (*G.Node, error) { return BatchNormInference(x, gamma, beta, mean, variance, BatchNormEps) })
-		if relu {
-			x = b.relu(x)
-		}
-		return x
-	}
-}
-
-func (b *builder) relu(x *G.Node) *G.Node {
-	return b.apply(func() (*G.Node, error) { return ReLU(x) })
-}
-
-// doubleConv is (3x3 convolution => norm => ReLU) * 2, the plain block. The residual block
-// adds a shortcut before the last ReLU, as ResNet's basic block does:
+// DoubleConv is a level's block, encoder or decoder: (3x3 convolution => norm => ReLU) * 2,
+// or with residual blocks ResNet's basic block
 //
 //	ReLU(norm2(conv2(ReLU(norm1(conv1(x))))) + shortcut(x))
 //
-// where shortcut(x) is x itself, or a 1x1 convolution with bias (proj) where the block
-// changes the channel count. The add sits before the ReLU so that the block's output is
-// non-negative like a plain block's, and the shortcut carries the gradient past both
-// convolutions untouched wherever the sum is positive.
-func (b *builder) doubleConv(x *G.Node, prefix string) *G.Node {
-	in := x
-	residual := b.m.Config.Residual()
-	x = b.convNormReLU(x, prefix+".conv1", prefix+".norm1", true)
-	x = b.convNormReLU(x, prefix+".conv2", prefix+".norm2", !residual)
-	if residual {
-		x = b.relu(b.shortcut(x, in, prefix))
-	}
-	return x
+// where shortcut(x) is x itself, or Proj (a 1x1 convolution with bias and no norm) where the
+// block changes the channel count. The sum sits before the last ReLU so that the block's
+// output is non-negative like a plain block's, and the shortcut carries the gradient past
+// both convolutions untouched wherever the sum is positive. With norm "none" the norms are
+// nil and the convolutions have biases.
+type DoubleConv struct {
+	Path    string
+	In, Out int
+	Conv1   *Conv
+	Norm1   *NormLayer
+	ReLU1   *ReLULayer
+	Conv2   *Conv
+	Norm2   *NormLayer
+	Proj    *Conv // residual blocks whose In != Out only
+	Sum     *Sum  // residual blocks only
+	ReLU2   *ReLULayer
 }
 
-// convNormReLU is a 3x3 convolution, its norm and (with relu) a ReLU: one fused op at
-// inference with batch norm, where the running statistics make the norm a per-channel
-// scale and shift; the separate ops otherwise.
-func (b *builder) convNormReLU(x *G.Node, conv, norm string, relu bool) *G.Node {
-	if !b.training && b.m.Config.Norm == NormBatch {
-		w := b.param(conv + ".weight")
-		gamma, beta := b.param(norm+".weight"), b.param(norm+".bias")
-		mean, variance := b.param(norm+".running_mean"), b.param(norm+".running_var")
-		return b.apply(func() (*G.Node, error) {
-			return ConvBNReLU(x, w, gamma, beta, mean, variance, 1, BatchNormEps, relu)
-		})
+// newDoubleConv makes the block at path from in to out channels, as cfg says.
+func newDoubleConv(cfg Config, path string, in, out int) *DoubleConv {
+	d := &DoubleConv{Path: path, In: in, Out: out,
+		Conv1: newConv3(cfg, path+".conv1", in, out), Norm1: newNorm(cfg, path+".norm1", out), ReLU1: &ReLULayer{path + ".relu1"},
+		Conv2: newConv3(cfg, path+".conv2", out, out), Norm2: newNorm(cfg, path+".norm2", out), ReLU2: &ReLULayer{path + ".relu2"}}
+	if cfg.Residual() {
+		d.Sum = &Sum{path + ".sum"}
+		if in != out {
+			d.Proj = &Conv{Path: path + ".proj", In: in, Out: out, Kernel: 1, Stride: 1, Bias: true}
+		}
 	}
-	return b.norm(b.conv(x, conv, 1), norm, relu)
+	return d
 }
 
-// shortcut adds the residual block's input in to its branch's output x, through the 1x1
-// projection where the channel counts differ (Config.Params names its tensors).
-func (b *builder) shortcut(x, in *G.Node, prefix string) *G.Node {
-	if b.err != nil {
+// newConv3 is a block's 3x3 same convolution, with a bias only when no norm follows.
+func newConv3(cfg Config, path string, in, out int) *Conv {
+	return &Conv{Path: path, In: in, Out: out, Kernel: 3, Stride: 1, Pad: 1, Bias: cfg.Norm == NormNone}
+}
+
+// newNorm is the configured normalisation of ch channels; nil for NormNone.
+func newNorm(cfg Config, path string, ch int) *NormLayer {
+	switch cfg.Norm {
+	case NormNone:
 		return nil
+	case NormGroup:
+		return &NormLayer{Path: path, Kind: NormGroup, Channels: ch, Groups: cfg.NumGroups(), Eps: GroupNormEps}
 	}
-	if in.Shape()[1] != x.Shape()[1] {
-		w, bias := b.param(prefix+".proj.weight"), b.param(prefix+".proj.bias")
-		in = b.apply(func() (*G.Node, error) { return Conv2d(in, w, bias, 1, 0) })
-	}
-	return b.apply(func() (*G.Node, error) { return G.Add(x, in) })
+	return &NormLayer{Path: path, Kind: NormBatch, Channels: ch, Eps: BatchNormEps, Momentum: BatchNormMomentum}
 }
 
-// down is a 2x2 max pool: half the size, same channels.
-func (b *builder) down(x *G.Node) *G.Node {
-	return b.apply(func() (*G.Node, error) { return MaxPool(x, 2) })
+// steps lists the block's layers reading tensor in and writing out, at level (a resolution
+// of 1/2^level).
+func (d *DoubleConv) steps(in, out string, level int) []Step {
+	var s stepList
+	x := s.add(d.Conv1, d.Out, level, in)
+	if d.Norm1 != nil {
+		x = s.add(d.Norm1, d.Out, level, x)
+	}
+	x = s.add(d.ReLU1, d.Out, level, x)
+	x = s.add(d.Conv2, d.Out, level, x)
+	if d.Norm2 != nil {
+		x = s.add(d.Norm2, d.Out, level, x)
+	}
+	if d.Sum != nil {
+		short := in
+		if d.Proj != nil {
+			short = s.add(d.Proj, d.Out, level, in)
+		}
+		x = s.add(d.Sum, d.Out, level, x, short)
+	}
+	s.add(d.ReLU2, d.Out, level, x)
+	s[len(s)-1].Out = out
+	return s
 }
 
-// up is the decoder step of level l: a 2x2 stride-2 transposed convolution of x, joined to
-// the encoder's skip tensor of the same size, then a double convolution.
-func (b *builder) up(x, skip *G.Node, l int) *G.Node {
+// Down is an encoder level below the first: a 2x2 max pool, then the level's block.
+type Down struct {
+	Pool *PoolLayer
+	Conv *DoubleConv
+}
+
+func newDown(cfg Config, l int) *Down {
+	p := fmt.Sprintf("encoder.%d", l)
+	return &Down{Pool: &PoolLayer{Path: p + ".pool", Kernel: 2}, Conv: newDoubleConv(cfg, p, cfg.Channels(l-1), cfg.Channels(l))}
+}
+
+func (d *Down) steps(in, out string, level int) []Step {
+	var s stepList
+	x := s.add(d.Pool, d.Conv.In, level, in)
+	return append(s, d.Conv.steps(x, out, level)...)
+}
+
+// Up is a decoder level: the 2x2 stride-2 transposed convolution of the level below,
+// joined to the encoder's tensor of the same size by the long skip (Join is nil for
+// SkipNone), then the level's block.
+type Up struct {
+	Up   *UpConv
+	Join *Join
+	Conv *DoubleConv
+}
+
+func newUp(cfg Config, l int) *Up {
 	p := fmt.Sprintf("decoder.%d", l)
-	w, bias := b.param(p+".up.weight"), b.param(p+".up.bias")
-	x = b.apply(func() (*G.Node, error) { return ConvTranspose2d(x, w, bias, 2, 0) })
-	switch b.m.Config.Skip {
-	case SkipConcat: // skip first, then the upsampled tensor, as torch.cat([skip, up], 1)
-		x = b.apply(func() (*G.Node, error) { return ConcatChannels(skip, x) })
-	case SkipAdd:
-		x = b.apply(func() (*G.Node, error) { return G.Add(skip, x) })
+	ch := cfg.Channels(l)
+	u := &Up{Up: &UpConv{Path: p + ".up", In: cfg.Channels(l + 1), Out: ch, Kernel: 2, Stride: 2}}
+	in := ch
+	if cfg.Skip != SkipNone {
+		u.Join = &Join{Path: p + ".join", Kind: cfg.Skip}
+		if cfg.Skip == SkipConcat {
+			in = 2 * ch
+		}
 	}
-	return b.doubleConv(x, p)
+	u.Conv = newDoubleConv(cfg, p, in, ch)
+	return u
 }
 
-// out is the 1x1 convolution to class logits.
-func (b *builder) out(x *G.Node) *G.Node {
-	w, bias := b.param("head.weight"), b.param("head.bias")
-	return b.apply(func() (*G.Node, error) { return Conv2d(x, w, bias, 1, 0) })
+// steps reads in from the level below and skip from the encoder.
+func (u *Up) steps(in, skip, out string, level int) []Step {
+	var s stepList
+	x := s.add(u.Up, u.Up.Out, level, in)
+	if u.Join != nil {
+		x = s.add(u.Join, u.Conv.In, level, skip, x)
+	}
+	return append(s, u.Conv.steps(x, out, level)...)
 }
 
-// forward is the U-Net itself: x [N, in, H, W] to logits [N, classes, H, W], with H and W
-// multiples of 2^depth.
-func (b *builder) forward(x *G.Node) *G.Node {
-	depth := b.m.Config.Depth
-	skips := make([]*G.Node, depth)
-	for l := 0; l < depth; l++ {
-		skips[l] = b.doubleConv(x, fmt.Sprintf("encoder.%d", l))
-		x = b.down(skips[l])
-	}
-	x = b.doubleConv(x, fmt.Sprintf("encoder.%d", depth)) // the bottleneck
-	for l := depth - 1; l >= 0; l-- {
-		x = b.up(x, skips[l], l)
-	}
-	return b.out(x)
+// stepList collects steps.
+type stepList []Step
+
+// add appends layer l reading in, writing ch channels at level, and gives its output's name.
+func (s *stepList) add(l Layer, ch, level int, in ...string) string {
+	*s = append(*s, Step{Layer: l, In: in, Out: l.Name(), Channels: ch, Level: level})
+	return l.Name()
 }

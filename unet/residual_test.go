@@ -84,15 +84,18 @@ func blockInputs(rng *rand.Rand, n, in, out, h, w int) []*tensor.Dense {
 	return ts
 }
 
-// buildBlock applies the model's own doubleConv (as the residual block "encoder.0") to
-// nodes holding blockInputs, by handing the builder the nodes as the block's parameters.
+// buildBlock applies the model's own residual block (DoubleConv "encoder.0" of norm none,
+// walked by the graph builder) to nodes holding blockInputs, by handing the builder the
+// nodes as the block's parameters.
 func buildBlock(in []*G.Node) (*G.Node, error) {
 	names := []string{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "proj.weight", "proj.bias"}
-	b := &builder{g: in[0].Graph(), m: &Model{Config: Config{Norm: NormNone, Block: BlockResidual}}, params: map[string]*G.Node{}}
+	cfg := Config{Norm: NormNone, Block: BlockResidual}
+	b := &builder{g: in[0].Graph(), m: &Model{Config: cfg}, params: map[string]*G.Node{}}
 	for i, n := range in[1:] {
 		b.params["encoder.0."+names[i]] = n
 	}
-	out := b.doubleConv(in[0], "encoder.0")
+	d := newDoubleConv(cfg, "encoder.0", in[0].Shape()[1], in[1].Shape()[0])
+	out := b.run(d.steps("x", "y", 0), map[string]*G.Node{"x": in[0]})["y"]
 	return out, b.err
 }
 
