@@ -27,13 +27,6 @@ const (
 	DefaultMemory = 4 << 30
 )
 
-// bytesPerUnit is the memory, resident set included, that the inference graph takes per
-// feature value of its widest layers, measured with the gorgonia graph of package unet: it
-// keeps every intermediate tensor of a pass (convolution, normalisation, activation,
-// im2col buffers) and the garbage collector lets the heap grow to about twice what is live.
-// Measured: 180-215 bytes for base 8 to 32, depth 3 to 4, tiles of 256 and 512.
-const bytesPerUnit = 200
-
 // Options says how to predict. The zero value takes the defaults.
 type Options struct {
 	// Tile is the side of the square tiles, rounded up to a multiple of 2^depth. 0 runs an
@@ -89,14 +82,19 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // NetBytes estimates the memory the inference graph of cfg takes for a batch of n inputs of
-// h x w (multiples of 2^depth): bytesPerUnit for every feature value of every level.
+// h x w (multiples of 2^depth): twice the model's weights and the most its layers' outputs
+// hold at once (unet.Arch.ActivationBytes). The graph gives an output memory shared with
+// outputs that are never alive at the same time, so it holds about that peak (1.2 times it
+// at depth 4, as a shared buffer keeps the size of the largest output it held), and the
+// garbage collector lets the heap grow up to twice what is live. Measured at depth 4 (base
+// 16 on 1024x1024 and 2048x2048, base 32 on 512x512, base 64 on 256x256), the peak resident
+// set was 1.3 to 1.5 times weights and peak.
 func NetBytes(cfg unet.Config, n, h, w int) int64 {
-	var units int64
-	for l := 0; l <= cfg.Depth; l++ {
-		units += int64(cfg.Channels(l)) * int64(h>>l) * int64(w>>l)
+	var weights int64
+	for _, p := range cfg.Params() {
+		weights += 4 * int64(p.Size())
 	}
-	units += int64(cfg.InChannels+cfg.Classes) * int64(h) * int64(w)
-	return bytesPerUnit * int64(n) * units
+	return 2 * (weights + cfg.Arch().ActivationBytes(n, h, w))
 }
 
 // roundUp gives the smallest multiple of mul that is at least n.

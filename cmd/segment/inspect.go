@@ -17,9 +17,10 @@ func init() {
 		short: "describe a model file: configuration, tensors, metadata",
 		long: `
 Inspect reads a model file (safetensors in the segment-unet format), checks it
-as every other command does, and prints its configuration, the mask values its
-predictions are written in, its metadata and, with -tensors, every tensor with
-its shape.`,
+as every other command does, and prints its configuration, the modules of its
+U-Net (inc, down1.., up1.., outc: each one's output, learned parameters and
+multiply-adds), the mask values its predictions are written in, its metadata
+and, with -tensors, every tensor with its shape.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 			tensors := fs.Bool("tensors", false, "list every tensor with its shape")
 			return func(fs *flag.FlagSet, out, _ io.Writer) error {
@@ -46,6 +47,7 @@ func inspect(out io.Writer, path string, tensors bool) error {
 	fmt.Fprintf(out, "  U-Net: %d input channels, %d classes, depth %d, base %d channels, skip %s, norm %s, %s blocks, up %s\n",
 		c.InChannels, c.Classes, c.Depth, c.BaseChannels, c.Skip, c.Norm, block, c.Up)
 	fmt.Fprintf(out, "  learned parameters: %d\n", m.NumWeights())
+	modules(out, c)
 	fmt.Fprintf(out, "  mask values: %v\n", meta.MaskValuesFor(c))
 	if meta.IgnoreValue != nil {
 		fmt.Fprintf(out, "  ignore value: %d\n", *meta.IgnoreValue)
@@ -71,4 +73,36 @@ func inspect(out io.Writer, path string, tensors bool) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// summarySize is the side of the image whose multiply-adds the module table gives: the
+// default tile of prediction.
+const summarySize = 256
+
+// modules prints the boxes of the U-Net diagram, a walk over the model's module tree: what
+// each writes for an H x W image, its learned parameters and its multiply-adds.
+func modules(out io.Writer, c unet.Config) {
+	fmt.Fprintf(out, "  modules (output for an H x W image; multiply-adds for %dx%d):\n", summarySize, summarySize)
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	var params, macs int64
+	for _, p := range c.Arch().Parts() {
+		var np, nm int64
+		for _, s := range p.Steps {
+			for _, t := range s.Layer.Params() {
+				if t.Kind == unet.Weight {
+					np += int64(t.Size())
+				}
+			}
+			nm += s.MACs(1, summarySize, summarySize)
+		}
+		last := p.Steps[len(p.Steps)-1]
+		size := "H x W"
+		if l := last.Level; l > 0 {
+			size = fmt.Sprintf("H/%d x W/%d", 1<<l, 1<<l)
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%d x %s\t%d\t%.3f GMAC\n", p.Label, p.Path, last.Out, last.Channels, size, np, float64(nm)/1e9)
+		params, macs = params+np, macs+nm
+	}
+	fmt.Fprintf(tw, "    total\t\t\t\t%d\t%.3f GMAC\n", params, float64(macs)/1e9)
+	tw.Flush()
 }
