@@ -126,35 +126,28 @@ func (a *Arch) MACs(h, w int) int64 {
 // fused ops hold less.
 func (a *Arch) ActivationBytes(n, h, w int) int64 {
 	steps := a.Steps()
-	last := map[string]int{InputName: len(steps), OutputName: len(steps)}
+	lastRead := make(map[string]int)
 	for i, s := range steps {
 		for _, in := range s.In {
-			if last[in] < len(steps) {
-				last[in] = max(last[in], i)
-			}
+			lastRead[in] = i
 		}
 	}
-	in := Step{Channels: a.Config.InChannels}
-	live := []struct {
-		bytes int64
-		until int
-	}{{in.Bytes(n, h, w), len(steps)}}
-	var peak int64
+	size := map[string]int64{InputName: Step{Channels: a.Config.InChannels}.Bytes(n, h, w)}
+	live, peak := size[InputName], int64(0)
 	for i, s := range steps {
-		live = append(live, struct {
-			bytes int64
-			until int
-		}{s.Bytes(n, h, w), max(last[s.Out], i)})
-		var sum int64
-		kept := live[:0]
-		for _, t := range live {
-			sum += t.bytes
-			if t.until > i {
-				kept = append(kept, t)
+		size[s.Out] = s.Bytes(n, h, w)
+		live += size[s.Out]
+		peak = max(peak, live)
+		free := func(t string) {
+			if r, read := lastRead[t]; (r == i || !read) && t != InputName && t != OutputName {
+				live -= size[t]
+				lastRead[t] = -1 // freed once, should a step read it twice
 			}
 		}
-		live = kept
-		peak = max(peak, sum)
+		for _, t := range s.In {
+			free(t)
+		}
+		free(s.Out) // an output nothing reads
 	}
 	return peak
 }
