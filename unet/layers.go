@@ -53,7 +53,8 @@ func (c *Conv) MACs(h, w int) int64 {
 }
 
 func (c *Conv) graph(b *builder, in []*G.Node) *G.Node {
-	w, bias := b.param(c.Path+".weight"), (*G.Node)(nil)
+	w := b.param(c.Path + ".weight")
+	var bias *G.Node
 	if c.Bias {
 		bias = b.param(c.Path + ".bias")
 	}
