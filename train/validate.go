@@ -59,5 +59,5 @@ func (v *validator) score() (dice, iou float64, err error) {
 		}
 	}
 	sum := acc.Summary()
-	return float64(sum.ForegroundMean.Dice), float64(sum.ForegroundMean.IoU), nil
+	return float64(sum.ForegroundMean[metrics.Dice]), float64(sum.ForegroundMean[metrics.IoU]), nil
 }

@@ -42,7 +42,7 @@ func TestSampleModelSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := float64(acc.Summary().ForegroundMean.Dice); d < 0.95 {
+	if d := float64(acc.Summary().ForegroundMean[metrics.Dice]); d < 0.95 {
 		t.Errorf("embedded model's validation Dice %.4f, want >= 0.95", d)
 	}
 }
