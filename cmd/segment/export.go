@@ -2,7 +2,10 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/segment-dev/segment/onnx"
 	"github.com/segment-dev/segment/weights"
@@ -41,7 +44,17 @@ training summary. "segment inspect OUT.onnx" shows them.`,
 }
 
 // exportONNX writes the model file at path as ONNX at out; on any error no file is left there.
+// A missing output folder, or an output that is the model itself, is refused before the
+// model is read.
 func exportONNX(path, out, input string) error {
+	if dir := filepath.Dir(out); !isDir(dir) {
+		return fmt.Errorf("%s: the folder %s does not exist", out, dir)
+	}
+	if a, err := os.Stat(path); err == nil {
+		if b, err := os.Stat(out); err == nil && os.SameFile(a, b) {
+			return usagef("--onnx %s is the model file itself", out)
+		}
+	}
 	m, meta, err := weights.Load(path)
 	if err != nil {
 		return err
@@ -51,4 +64,9 @@ func exportONNX(path, out, input string) error {
 		return err
 	}
 	return onnx.WriteFile(out, mp)
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,7 @@ func TestExportBadInput(t *testing.T) {
 		{[]string{"export", filepath.Join(dir, "absent.safetensors"), "--onnx", out}, exitFailure, "absent.safetensors", out},
 		{[]string{"export", model, "--onnx", missingDir}, exitFailure, missingDir, missingDir},
 		{[]string{"export", model}, exitUsage, "--onnx", out},
+		{[]string{"export", model, "--onnx", model}, exitUsage, "model file itself", ""},
 		{[]string{"inspect", truncated}, exitFailure, truncated, ""},
 	}
 	for _, c := range cases {
@@ -112,5 +114,8 @@ func TestExportBadInput(t *testing.T) {
 				t.Errorf("segment %s left a temporary file %s", strings.Join(c.args, " "), e.Name())
 			}
 		}
+	}
+	if after, err := os.ReadFile(model); err != nil || !bytes.Equal(after, data) {
+		t.Errorf("the model file changed (%v)", err)
 	}
 }
