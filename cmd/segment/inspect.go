@@ -4,8 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/segment-dev/segment/onnx"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -19,12 +22,16 @@ func init() {
 Inspect reads a model file (safetensors in the segment-unet format), checks it
 as every other command does, and prints its configuration, the mask values its
 predictions are written in, its metadata and, with -tensors, every tensor with
-its shape.`,
+its shape. Given a .onnx file (see export), it prints the opset, the inputs and
+outputs with their dims, and the metadata.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 			tensors := fs.Bool("tensors", false, "list every tensor with its shape")
 			return func(fs *flag.FlagSet, out, _ io.Writer) error {
 				if fs.NArg() != 1 {
 					return usagef("want one model file, got %d arguments", fs.NArg())
+				}
+				if strings.EqualFold(filepath.Ext(fs.Arg(0)), ".onnx") {
+					return inspectONNX(out, fs.Arg(0))
 				}
 				return inspect(out, fs.Arg(0), *tensors)
 			}
@@ -70,5 +77,16 @@ func inspect(out io.Writer, path string, tensors bool) error {
 		}
 		tw.Flush()
 	}
+	return nil
+}
+
+// inspectONNX describes an ONNX model, such as export writes.
+func inspectONNX(out io.Writer, path string) error {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", path)
+	onnx.Describe(out, m)
 	return nil
 }
