@@ -82,7 +82,7 @@ func (j *evalJob) Load() (Source, error) {
 }
 
 func (j *evalJob) Band(b Band) error {
-	Classes(b, j.pred[b.Y*b.Width:(b.Y+b.Rows)*b.Width])
+	Decide(b, j.pred[b.Y*b.Width:(b.Y+b.Rows)*b.Width])
 	return nil
 }
 

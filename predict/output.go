@@ -109,7 +109,7 @@ func (o *Outputs) Band(b Band) error {
 		o.classes = make([]uint8, n)
 	}
 	cls := o.classes[:n]
-	Classes(b, cls)
+	Decide(b, cls)
 	for _, k := range cls {
 		if int(k) >= len(o.values) {
 			return fmt.Errorf("class %d of %d", k, len(o.values))
