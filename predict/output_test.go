@@ -1,12 +1,17 @@
 package predict
 
 import (
+	"bytes"
+	"fmt"
 	"image"
 	"image/color"
+	"image/png"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -97,5 +102,43 @@ func TestClassColourDistinct(t *testing.T) {
 			t.Fatalf("colour %d (%v) repeats", i, c)
 		}
 		seen[c] = true
+	}
+}
+
+// TestMaskReadsBack writes the mask of a prediction in 8-bit, 16-bit and colour values, and
+// reads it back as the data set reads masks: the classes decided come back.
+func TestMaskReadsBack(t *testing.T) {
+	cfg := unet.Config{InChannels: 1, Classes: 3, Depth: 1, BaseChannels: 2, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}
+	// Three pixels: classes 2, 0 and 1.
+	b := Band{Rows: 1, Width: 3, Planes: 3, Probs: []float32{0.1, 0.7, 0.2, 0.2, 0.1, 0.5, 0.7, 0.2, 0.3}}
+	dir := t.TempDir()
+	for i, meta := range []weights.Meta{
+		{MaskValues: []int{0, 128, 255}},
+		{MaskValues: []int{0, 1000, 40000}},
+		{MaskValues: []int{0x000000, 0x00ff00, 0x8040c0}, MaskColour: true},
+	} {
+		o, err := NewOutputs(cfg, meta, 3, 1, OutputOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Band(b); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, o.Mask); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("m%d.png", i))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := dataset.Classes{Values: meta.MaskValues, Colour: meta.MaskColour}
+		got, w, h, err := c.ReadMask(p, 0)
+		if err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if w != 3 || h != 1 || !slices.Equal(got, []int32{2, 0, 1}) {
+			t.Errorf("%v: read back %dx%d %v, want 3x1 [2 0 1]", c, w, h, got)
+		}
 	}
 }
