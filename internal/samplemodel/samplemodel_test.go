@@ -17,7 +17,7 @@ func TestSampleModelSegments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := meta.MaskValuesFor(m.Config); len(v) != 2 || v[1] != 255 {
+	if v := meta.ClassesFor(m.Config).Values; len(v) != 2 || v[1] != 255 {
 		t.Fatalf("mask values %v", v)
 	}
 	ds, err := dataset.Open(filepath.Join("..", "..", "sample_data"), dataset.Options{})
