@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -487,5 +488,37 @@ func TestLoadBytes(t *testing.T) {
 	}
 	if _, _, err := LoadBytes(data[:len(data)-3], "embedded"); err == nil || !strings.Contains(err.Error(), "embedded") {
 		t.Errorf("truncated bytes: %v", err)
+	}
+}
+
+// TestClassesMetadata pins how Meta.Classes is written: the keys mask_values (a JSON list),
+// ignore_value and mask_colour of the format, each only when set.
+func TestClassesMetadata(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Classes = 3
+	m := newModel(t, cfg, 1)
+	for _, tt := range []struct {
+		classes dataset.Classes
+		want    map[string]string
+	}{
+		{dataset.Classes{}, map[string]string{}},
+		{dataset.Classes{Values: []int{0, 0x808000, 0xFFFFFF}, Ignore: intPtr(7), Colour: true},
+			map[string]string{"mask_values": "[0,8421376,16777215]", "ignore_value": "7", "mask_colour": "true"}},
+		{dataset.Classes{Values: []int{10, 20, 30}}, map[string]string{"mask_values": "[10,20,30]"}},
+	} {
+		b := savedBytes(t, m, Meta{Classes: tt.classes})
+		f, err := Decode(bytes.NewReader(b), int64(len(b)), "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, k := range []string{"mask_values", "ignore_value", "mask_colour"} {
+			if v, ok := f.Metadata[k]; ok {
+				got[k] = v
+			}
+		}
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("%+v written as %v, want %v", tt.classes, got, tt.want)
+		}
 	}
 }
