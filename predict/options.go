@@ -52,7 +52,8 @@ type Options struct {
 	// foreground; 0 means DefaultThreshold. Multi-class models take the most probable class.
 	Threshold float64
 	// Memory bounds the memory of the network, in bytes, which decides between whole images
-	// and tiles; 0 means DefaultMemory.
+	// and tiles, and how many graphs of shapes run before a Predictor keeps; 0 means
+	// DefaultMemory.
 	Memory int64
 }
 

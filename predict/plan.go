@@ -8,8 +8,8 @@ import (
 
 // Plan is how an image is cut into tiles: tiles of TileW x TileH whose top-left corners are
 // every combination of Xs and Ys. The image is mirrored into a margin up to a multiple of
-// 2^depth, split evenly on both sides (PadFor), so the first start is
-// negative when there is a margin, and the last tile may end beyond the image.
+// 2^depth, split evenly on both sides (PadFor), so the first start is negative when there
+// is a margin, and the last tile may end beyond the image.
 type Plan struct {
 	TileW, TileH int
 	Xs, Ys       []int
@@ -44,9 +44,9 @@ func plan(cfg unet.Config, o Options, w, h int) Plan {
 
 // positions gives the starts of the tiles of side t along a side of length n. The image is
 // taken mirrored to a multiple of mul with the margin split evenly before and after
-// (PadFor), and every start lies on that padded image's grid of mul
-// pixels: a U-Net's 2^depth pooling makes its output equivariant to shifts of multiples of
-// 2^depth only, so tiles on the grid see what the whole image would show them. The starts are
+// (PadFor), and every start lies on that padded image's grid of mul pixels: a U-Net's
+// 2^depth pooling makes its output equivariant to shifts of multiples of 2^depth only, so
+// tiles on the grid see what the whole image would show them. The starts are
 // evenly spaced from the first pixel of the padded side to the last tile's place, as few as
 // keep neighbours overlapping by at least overlap*t (nnU-Net's sliding-window steps), each
 // rounded to the grid.
