@@ -118,7 +118,7 @@ func TestEvaluateSampleModel(t *testing.T) {
 	if err := json.Unmarshal(meta.Train, &rec); err != nil || rec.BestValDice == 0 {
 		t.Fatalf("the sample model records no validation Dice: %s (%v)", meta.Train, err)
 	}
-	d, err := dataset.Open(val, dataset.Options{Channels: 1, MaskValues: meta.MaskValuesFor(m.Config), ValFraction: -1, CacheBytes: -1})
+	d, err := dataset.Open(val, dataset.Options{Channels: 1, MaskValues: meta.ClassesFor(m.Config).Values, ValFraction: -1, CacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,10 +222,10 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, err
 	}
 	if len(mv) == 0 {
-		mv = meta.MaskValuesFor(m.Config)
+		mv = meta.ClassesFor(m.Config).Values
 	}
 	if ign == nil {
-		ign = meta.IgnoreValue
+		ign = meta.Classes.Ignore
 	}
 	folder, err := evalFolder(dir)
 	if err != nil {
@@ -265,9 +265,9 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		if err != nil {
 			return nil, none, err
 		}
-		mv = meta.MaskValuesFor(m.Config)
+		mv = meta.ClassesFor(m.Config).Values
 		if ign == nil {
-			ign = meta.IgnoreValue
+			ign = meta.Classes.Ignore
 		}
 	}
 	paths := make([]string, 0, 2*len(pairs))

@@ -53,9 +53,9 @@ func inspect(out io.Writer, path string, tensors bool) error {
 	fmt.Fprintf(out, "  U-Net: %d input channels, %d classes, depth %d, base %d channels, skip %s, norm %s, %s blocks, up %s\n",
 		c.InChannels, c.Classes, c.Depth, c.BaseChannels, c.Skip, c.Norm, block, c.Up)
 	fmt.Fprintf(out, "  learned parameters: %d\n", m.NumWeights())
-	fmt.Fprintf(out, "  mask values: %v\n", meta.MaskValuesFor(c))
-	if meta.IgnoreValue != nil {
-		fmt.Fprintf(out, "  ignore value: %d\n", *meta.IgnoreValue)
+	fmt.Fprintf(out, "  mask values: %v\n", meta.ClassesFor(c).Values)
+	if meta.Classes.Ignore != nil {
+		fmt.Fprintf(out, "  ignore value: %d\n", *meta.Classes.Ignore)
 	}
 	if len(meta.Preprocess) > 0 {
 		fmt.Fprintf(out, "  preprocess: %s\n", meta.Preprocess)
