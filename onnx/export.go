@@ -248,7 +248,7 @@ func docString(cfg unet.Config, meta weights.Meta, input string) string {
 	}
 	fmt.Fprintf(&b, ". Height and width must be multiples of 2^depth = %d: pad other sizes (segment reflect-pads and crops the output back).\n", cfg.Multiple())
 	fmt.Fprintf(&b, "Outputs %q and %q: float32 [batch, %d, height, width]. ", OutputLogits, OutputProbabilities, cfg.Classes)
-	values := meta.MaskValuesFor(cfg)
+	values := meta.ClassesFor(cfg).Values
 	if cfg.Classes == 1 {
 		fmt.Fprintf(&b, "One class: a pixel is foreground (mask value %d) where the probability (the sigmoid of the logit) is above 0.5, else background (mask value %d).", values[1], values[0])
 	} else {
@@ -261,19 +261,24 @@ func docString(cfg unet.Config, meta weights.Meta, input string) string {
 // in class order, the ignore value, preprocessing, the config and the training summary.
 func metadataProps(cfg unet.Config, meta weights.Meta) [][2]string {
 	jsonOf := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	classes := meta.ClassesFor(cfg)
 	props := [][2]string{
 		{"format", weights.FormatName},
 		{"format_version", weights.FormatVersion},
 		{"config", cfg.String()},
-		{"mask_values", jsonOf(meta.MaskValuesFor(cfg))},
+		{"mask_values", jsonOf(classes.Values)},
 	}
 	if _, ok := meta.Extra["class_names"]; !ok {
-		props = append(props, [2]string{"class_names", jsonOf(classNames(cfg))})
+		names := make([]string, len(classes.Values))
+		for i := range names {
+			names[i] = classes.Name(i)
+		}
+		props = append(props, [2]string{"class_names", jsonOf(names)})
 	}
-	if meta.IgnoreValue != nil {
-		props = append(props, [2]string{"ignore_value", fmt.Sprint(*meta.IgnoreValue)})
+	if classes.Ignore != nil {
+		props = append(props, [2]string{"ignore_value", fmt.Sprint(*classes.Ignore)})
 	}
-	props = append(props, [2]string{"mask_colour", fmt.Sprint(meta.MaskColour)})
+	props = append(props, [2]string{"mask_colour", fmt.Sprint(classes.Colour)})
 	if len(meta.Preprocess) > 0 {
 		props = append(props, [2]string{"preprocess", string(meta.Preprocess)})
 	}
@@ -286,15 +291,3 @@ func metadataProps(cfg unet.Config, meta weights.Meta) [][2]string {
 	return props
 }
 
-// classNames are the names of the mask values, in their order, where the model file gives
-// none: a model file knows its classes only by their mask values.
-func classNames(cfg unet.Config) []string {
-	if cfg.Classes == 1 {
-		return []string{"background", "foreground"}
-	}
-	names := make([]string, cfg.Classes)
-	for i := range names {
-		names[i] = fmt.Sprintf("class %d", i)
-	}
-	return names
-}
