@@ -290,4 +290,3 @@ func metadataProps(cfg unet.Config, meta weights.Meta) [][2]string {
 	}
 	return props
 }
-
