@@ -154,7 +154,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			"seed": o.Seed, "date": time.Now().UTC().Format(time.RFC3339),
 		})
 		pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": cfg.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
-		return weights.Meta{Preprocess: pre, Train: tr, MaskValues: ds.Classes.Values, IgnoreValue: ds.Classes.Ignore, MaskColour: ds.Classes.Colour}
+		return weights.Meta{Preprocess: pre, Train: tr, Classes: ds.Classes}
 	}
 	checkpoint := func() error {
 		st.Schedule = *sched
