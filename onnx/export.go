@@ -64,38 +64,67 @@ func Export(m *unet.Model, meta weights.Meta, opts Options) (*ModelProto, error)
 	return mp, nil
 }
 
-// exporter emits the nodes of one model into its graph. Its methods each write one kind of
-// module (a convolution with its norm, a pooling, an up-convolution, a skip join, a residual
-// shortcut, the head); forward alone knows how the U-Net strings them together.
+// exporter emits the nodes of one model into its graph: one or a few ONNX nodes for each
+// layer of the model's module tree (unet.Arch), in the tree's forward order.
 type exporter struct {
 	g *Graph
 	m *unet.Model
 }
 
-// forward is the walk over the model's structure: encoder levels with their poolings, the
-// bottleneck, decoder levels from the bottom up with their skip joins, and the head.
+// forward walks the model's layers in forward order (unet.Arch.Steps), each read from the
+// tensors the walk names and written under its output's name: the input is x, the skips
+// x1..x{depth+1}, the head's output OutputLogits. The probabilities follow the head.
 func (e *exporter) forward(x string) {
-	cfg := e.m.Config
-	skips := make([]string, cfg.Depth)
-	in := cfg.InChannels
-	for l := 0; l <= cfg.Depth; l++ {
-		x = e.block(x, fmt.Sprintf("encoder.%d", l), in, cfg.Channels(l))
-		in = cfg.Channels(l)
-		if l < cfg.Depth {
-			skips[l] = x
-			x = e.maxPool(x, fmt.Sprintf("encoder.%d.pool", l))
+	names := map[string]string{unet.InputName: x}
+	for _, s := range e.m.Config.Arch().Steps() {
+		in := make([]string, len(s.In))
+		for i, n := range s.In {
+			in[i] = names[n]
 		}
+		names[s.Out] = e.layer(s.Layer, in, s.Out)
 	}
-	for l := cfg.Depth - 1; l >= 0; l-- {
-		p := fmt.Sprintf("decoder.%d", l)
-		x = e.join(skips[l], e.upConv(x, p+".up"), p+".join")
-		in := cfg.Channels(l)
-		if cfg.Skip == unet.SkipConcat {
-			in *= 2
+	logits := names[unet.OutputName]
+	if e.m.Config.Classes == 1 {
+		e.g.Node("Sigmoid", OutputProbabilities, []string{logits})
+	} else {
+		e.g.Node("Softmax", OutputProbabilities, []string{logits}, Int("axis", 1))
+	}
+}
+
+// layer writes the nodes of one layer reading in, its output called out.
+func (e *exporter) layer(l unet.Layer, in []string, out string) string {
+	switch l := l.(type) {
+	case *unet.Conv:
+		k, p, st := int64(l.Kernel), int64(l.Pad), int64(l.Stride)
+		inputs := []string{in[0], e.param(l.Path + ".weight")}
+		if l.Bias {
+			inputs = append(inputs, e.param(l.Path+".bias"))
 		}
-		x = e.block(x, p, in, cfg.Channels(l))
+		return e.g.Node("Conv", out, inputs, Ints("kernel_shape", k, k), Ints("pads", p, p, p, p), Ints("strides", st, st))
+	case *unet.NormLayer:
+		if l.Kind == unet.NormGroup {
+			return e.groupNorm(in[0], l, out)
+		}
+		return e.batchNorm(in[0], l, out)
+	case *unet.ReLULayer:
+		return e.g.Node("Relu", out, in)
+	case *unet.PoolLayer:
+		k := int64(l.Kernel)
+		return e.g.Node("MaxPool", out, in, Ints("kernel_shape", k, k), Ints("strides", k, k))
+	case *unet.UpConv:
+		k, st := int64(l.Kernel), int64(l.Stride)
+		return e.g.Node("ConvTranspose", out, []string{in[0], e.param(l.Path + ".weight"), e.param(l.Path + ".bias")},
+			Ints("kernel_shape", k, k), Ints("strides", st, st))
+	case *unet.Join:
+		if l.Kind == unet.SkipConcat {
+			return e.g.Node("Concat", out, in, Int("axis", 1))
+		}
+		return e.g.Node("Add", out, in)
+	case *unet.Sum:
+		return e.g.Node("Add", out, in)
 	}
-	e.head(x)
+	e.g.failf("layer %s: no ONNX form for %T", l.Name(), l)
+	return out
 }
 
 // param makes the model tensor name an initializer (once) and returns it.
@@ -111,52 +140,18 @@ func (e *exporter) param(name string) string {
 	return e.g.Float(name, t.Shape(), e.m.Data(name))
 }
 
-// block is a level's pair of 3x3 convolutions, plain or residual, from in to out channels;
-// see unet's doubleConv for the residual block's form.
-func (e *exporter) block(x, prefix string, in, out int) string {
-	residual := e.m.Config.Residual()
-	y := e.convNorm(x, prefix, 1, true)
-	y = e.convNorm(y, prefix, 2, !residual)
-	if residual {
-		y = e.g.Node("Relu", prefix+".relu2", []string{e.shortcut(y, x, prefix, in, out)})
-	}
-	return y
-}
-
-// convNorm is the i-th 3x3 same convolution of a block, its normalisation and, with relu, a
-// ReLU. The convolution has a bias only where no normalisation follows.
-func (e *exporter) convNorm(x, prefix string, i int, relu bool) string {
-	conv := fmt.Sprintf("%s.conv%d", prefix, i)
-	norm := fmt.Sprintf("%s.norm%d", prefix, i)
-	inputs := []string{x, e.param(conv + ".weight")}
-	if e.m.Config.Norm == unet.NormNone {
-		inputs = append(inputs, e.param(conv+".bias"))
-	}
-	y := e.g.Node("Conv", conv, inputs, Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1), Ints("strides", 1, 1))
-	switch e.m.Config.Norm {
-	case unet.NormBatch:
-		y = e.batchNorm(y, norm)
-	case unet.NormGroup:
-		y = e.groupNorm(y, norm)
-	}
-	if relu {
-		y = e.g.Node("Relu", fmt.Sprintf("%s.relu%d", prefix, i), []string{y})
-	}
-	return y
-}
-
 // batchNorm is batch norm at inference: the running statistics, PyTorch's epsilon.
-func (e *exporter) batchNorm(x, norm string) string {
-	return e.g.Node("BatchNormalization", norm, []string{x, e.param(norm + ".weight"), e.param(norm + ".bias"),
-		e.param(norm + ".running_mean"), e.param(norm + ".running_var")}, FloatAttr("epsilon", unet.BatchNormEps))
+func (e *exporter) batchNorm(x string, l *unet.NormLayer, out string) string {
+	return e.g.Node("BatchNormalization", out, []string{x, e.param(l.Path + ".weight"), e.param(l.Path + ".bias"),
+		e.param(l.Path + ".running_mean"), e.param(l.Path + ".running_var")}, FloatAttr("epsilon", float32(l.Eps)))
 }
 
 // groupNorm is group norm decomposed into operators of Opset: x [N, C, H, W] reshaped to
 // [N, groups, C/groups*H*W], normalised by InstanceNormalization (mean and biased variance
 // over the last axis, as group norm takes them), reshaped back, then scaled and shifted per
 // channel. The scale and shift are stored as [C, 1, 1] so that they broadcast over H and W.
-func (e *exporter) groupNorm(x, norm string) string {
-	groups := e.m.Config.NumGroups()
+func (e *exporter) groupNorm(x string, l *unet.NormLayer, out string) string {
+	groups := l.Groups
 	if !e.g.Has("group_norm.shape") {
 		ones, zeros := make([]float32, groups), make([]float32, groups)
 		for i := range ones {
@@ -166,12 +161,12 @@ func (e *exporter) groupNorm(x, norm string) string {
 		e.g.Float("group_norm.ones", []int{groups}, ones)
 		e.g.Float("group_norm.zeros", []int{groups}, zeros)
 	}
-	r := e.g.Node("Reshape", norm+".grouped", []string{x, "group_norm.shape"})
-	r = e.g.Node("InstanceNormalization", norm+".normalised", []string{r, "group_norm.ones", "group_norm.zeros"},
-		FloatAttr("epsilon", unet.GroupNormEps))
-	r = e.g.Node("Reshape", norm+".ungrouped", []string{r, e.g.Node("Shape", norm+".shape", []string{x})})
-	r = e.g.Node("Mul", norm+".scaled", []string{r, e.channelParam(norm + ".weight")})
-	return e.g.Node("Add", norm, []string{r, e.channelParam(norm + ".bias")})
+	r := e.g.Node("Reshape", out+".grouped", []string{x, "group_norm.shape"})
+	r = e.g.Node("InstanceNormalization", out+".normalised", []string{r, "group_norm.ones", "group_norm.zeros"},
+		FloatAttr("epsilon", float32(l.Eps)))
+	r = e.g.Node("Reshape", out+".ungrouped", []string{r, e.g.Node("Shape", out+".shape", []string{x})})
+	r = e.g.Node("Mul", out+".scaled", []string{r, e.channelParam(l.Path + ".weight")})
+	return e.g.Node("Add", out, []string{r, e.channelParam(l.Path + ".bias")})
 }
 
 // channelParam is the [C] model tensor name as a [C, 1, 1] initializer of the same name.
@@ -185,50 +180,6 @@ func (e *exporter) channelParam(name string) string {
 		return name
 	}
 	return e.g.Float(name, []int{len(data), 1, 1}, data)
-}
-
-// maxPool is the encoder's 2x2 stride-2 max pooling.
-func (e *exporter) maxPool(x, name string) string {
-	return e.g.Node("MaxPool", name, []string{x}, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2))
-}
-
-// upConv is the decoder's 2x2 stride-2 transposed convolution with its bias; the weight is
-// [in, out, 2, 2] in both PyTorch and ONNX.
-func (e *exporter) upConv(x, prefix string) string {
-	return e.g.Node("ConvTranspose", prefix, []string{x, e.param(prefix + ".weight"), e.param(prefix + ".bias")},
-		Ints("kernel_shape", 2, 2), Ints("strides", 2, 2))
-}
-
-// join is the long skip: the encoder's tensor first, then the upsampled one, on the channel
-// axis (torch.cat([skip, up], 1)); their sum; or the upsampled tensor alone.
-func (e *exporter) join(skip, up, name string) string {
-	switch e.m.Config.Skip {
-	case unet.SkipConcat:
-		return e.g.Node("Concat", name, []string{skip, up}, Int("axis", 1))
-	case unet.SkipAdd:
-		return e.g.Node("Add", name, []string{skip, up})
-	}
-	return up
-}
-
-// shortcut adds the residual block's input x in to its branch's output y, through the 1x1
-// projection with bias where the block changes the channel count from in to out.
-func (e *exporter) shortcut(y, x, prefix string, in, out int) string {
-	if in != out {
-		x = e.g.Node("Conv", prefix+".proj", []string{x, e.param(prefix + ".proj.weight"), e.param(prefix + ".proj.bias")},
-			Ints("kernel_shape", 1, 1))
-	}
-	return e.g.Node("Add", prefix+".add", []string{y, x})
-}
-
-// head is the 1x1 convolution to the logits, and the probabilities from them.
-func (e *exporter) head(x string) {
-	logits := e.g.Node("Conv", OutputLogits, []string{x, e.param("head.weight"), e.param("head.bias")}, Ints("kernel_shape", 1, 1))
-	if e.m.Config.Classes == 1 {
-		e.g.Node("Sigmoid", OutputProbabilities, []string{logits})
-	} else {
-		e.g.Node("Softmax", OutputProbabilities, []string{logits}, Int("axis", 1))
-	}
 }
 
 func probabilitiesDoc(cfg unet.Config) string {
