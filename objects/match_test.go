@@ -187,6 +187,13 @@ func TestScoresByHand(t *testing.T) {
 	if want := (4*1.0 + 6*(1.0/3)) / 10; math.Abs(s.DSB-want) > 1e-12 || s.F1 != 1 {
 		t.Fatalf("DSB %v, want %v; F1 %v", s.DSB, want, s.F1)
 	}
+	// A prediction that holds exactly half of each of two objects merges them.
+	gt = label(t, "11.22", "11.22")
+	pred = label(t, "11111", ".....")
+	m, _ = Match(pred, gt)
+	if s := m.Scores(); s.Merges != 1 || s.Splits != 0 {
+		t.Fatalf("half of each: %d merges, %d splits, want 1 and 0", s.Merges, s.Splits)
+	}
 	// Two empty images agree perfectly.
 	empty := label(t, "...")
 	m, _ = Match(empty, empty)

@@ -175,22 +175,24 @@ func TestRingWithHole(t *testing.T) {
 
 func TestMinSizeRemovesSpeck(t *testing.T) {
 	l := label(t,
-		"1....",
+		"1...1",
+		"....1",
 		"...22",
 		".1.22")
-	if l.N() != 3 {
-		t.Fatalf("%d objects, want 3", l.N())
+	if l.N() != 4 {
+		t.Fatalf("%d objects, want 4", l.N())
 	}
-	l.MinSize(2)
+	l.MinSize(2) // removes the specks, keeps the object of 2 pixels
 	wantPicture(t, l,
-		".....",
-		"...11",
-		"...11")
-	if want := []int{0, 2}; !equalInts(l.Class, want) {
+		"....1",
+		"....1",
+		"...22",
+		"...22")
+	if want := []int{0, 1, 2}; !equalInts(l.Class, want) {
 		t.Fatalf("classes %v, want %v", l.Class, want)
 	}
 	l.MinSize(5)
-	if l.N() != 0 || l.picture() != ".....\n.....\n.....\n" {
+	if l.N() != 0 || l.picture() != ".....\n.....\n.....\n.....\n" {
 		t.Fatalf("MinSize(5) left\n%s", l.picture())
 	}
 }
@@ -297,6 +299,11 @@ func TestSplitTwoTouchingDiscs(t *testing.T) {
 	l, _ = Label(m, w, h)
 	if l.Split(30); l.N() != 1 {
 		t.Fatalf("Split(30) made %d objects", l.N())
+	}
+	for i := range m { // the maximum that is no seed is flooded from the other
+		if (m[i] != 0) != (l.Pix[i] == 1) {
+			t.Fatalf("Split(30) left pixel (%d,%d) as %d:\n%s", i%w, i/w, l.Pix[i], l.picture())
+		}
 	}
 	m = make([]uint8, w*h)
 	disc(m, w, 40, 25, 18, 2)

@@ -514,3 +514,12 @@ func TestStackMemoryIsOnePage(t *testing.T) {
 	}
 	t.Logf("per page: %d bytes of pixels; peak heap over the base while reading %d", pageBytes, peak-base)
 }
+
+// Colour planes stored apart would decode as interleaved samples, wrongly: refused.
+func TestPlanarRefused(t *testing.T) {
+	data := encode(t, None, rgb(4, 4, 1))
+	e := entryAt(t, data, ifdOffsets(data)[0], 284)
+	binary.LittleEndian.PutUint16(data[e+8:], 2)
+	_, err := open(t, data).Page(0)
+	wantErr(t, err, ErrUnsupported, 1, "PlanarConfiguration 2")
+}
