@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -442,6 +443,78 @@ func TestDistancesMatchBruteForce(t *testing.T) {
 			}
 			if got[i] != want {
 				t.Fatalf("trial %d (%dx%d): pixel (%d,%d) at squared distance %d, want %d", trial, w, h, i%w, i/w, got[i], want)
+			}
+		}
+	}
+}
+
+// With no least seed distance, every regional maximum of the distance transform seeds one
+// object: Split makes as many objects as a plain search finds maxima, and each holds one.
+func TestSplitSeedsAreRegionalMaxima(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for trial := range 100 {
+		w, h := 5+r.IntN(40), 5+r.IntN(40)
+		l, err := Label(randomMap(r, w, h, 2, 1+r.IntN(8)), w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := l.SquaredDistances()
+		orig := slices.Clone(l.Pix)
+		// The plateaus: 8-connected pixels of one object and one distance, by flood fill.
+		plateau := make([]int, w*h)
+		var isMax []bool
+		for s := range orig {
+			if orig[s] == 0 || plateau[s] != 0 {
+				continue
+			}
+			isMax = append(isMax, true)
+			k := len(isMax)
+			plateau[s] = k
+			queue := []int{s}
+			for len(queue) > 0 {
+				p := queue[0]
+				queue = queue[1:]
+				for dy := -1; dy <= 1; dy++ {
+					for dx := -1; dx <= 1; dx++ {
+						x, y := p%w+dx, p/w+dy
+						if x < 0 || y < 0 || x >= w || y >= h || orig[y*w+x] != orig[p] {
+							continue
+						}
+						j := y*w + x
+						if d[j] > d[p] {
+							isMax[k-1] = false
+						}
+						if d[j] == d[p] && plateau[j] == 0 {
+							plateau[j] = k
+							queue = append(queue, j)
+						}
+					}
+				}
+			}
+		}
+		maxima := 0
+		for _, m := range isMax {
+			if m {
+				maxima++
+			}
+		}
+		if err := l.Split(0); err != nil {
+			t.Fatal(err)
+		}
+		if l.N() != maxima {
+			t.Fatalf("trial %d: %d objects, %d regional maxima", trial, l.N(), maxima)
+		}
+		held := make([]int, l.N()+1)
+		counted := map[int]bool{}
+		for i, k := range plateau {
+			if k != 0 && isMax[k-1] && !counted[k] {
+				counted[k] = true
+				held[l.Pix[i]]++
+			}
+		}
+		for id := 1; id <= l.N(); id++ {
+			if held[id] != 1 {
+				t.Fatalf("trial %d: object %d holds %d maxima", trial, id, held[id])
 			}
 		}
 	}
