@@ -24,8 +24,9 @@
 // uncompressed or Deflate-compressed, in strips of about 64 KiB, little-endian, classic
 // (not Big) TIFF.
 //
-// No maintained pure-Go module reads and writes multi-page TIFF with bounded memory:
-// golang.org/x/image/tiff reads and writes the first page only, and the other Go TIFF
-// packages found either load whole files or are unmaintained; hence this package, which
-// keeps x/image/tiff's decoders and adds the page layer around them.
+// Why a package of its own: golang.org/x/image/tiff, the maintained decoder, reads and
+// writes the first page only. github.com/chai2010/tiff reads every page, but its API
+// (DecodeAll, as its README shows) returns them all at once, the whole stack in memory, and
+// it writes one image per file. So this package keeps x/image/tiff's decoders and adds the
+// page layer around them, with its own small writer.
 package tiffstack
