@@ -11,7 +11,9 @@
 // watershed on the distance transform. Objects gives the table of objects (area, centroid,
 // bounding box, perimeter, mean probability), and Match with Matching.Scores the
 // object-level scores: precision, recall and F1 at IoU 0.5, the 2018 Data Science Bowl
-// score, merges and splits.
+// score, merges and splits. Labels.Gray16 and FromGray16 convert to and from the 16-bit
+// images in which label images are saved; CSVHeader and Object.CSVRecord give the rows of
+// the objects table.
 //
 // Coordinates are pixel indices: the pixel at column x and row y covers the square from
 // (x, y) to (x+1, y+1), and its centre is taken to be (x, y), so that the centroid of a
