@@ -112,3 +112,15 @@ func (l *Labels) FillHoles() {
 		}
 	}
 }
+
+// OfClass returns a copy holding only the objects of class c, renumbered in order: to score
+// each class apart, match OfClass(c) of the prediction with OfClass(c) of the ground truth.
+func (l *Labels) OfClass(c int) *Labels {
+	out := &Labels{W: l.W, H: l.H, Pix: append([]uint16(nil), l.Pix...), Class: append([]int(nil), l.Class...)}
+	keep := make([]bool, len(l.Class))
+	for id := 1; id < len(keep); id++ {
+		keep[id] = l.Class[id] == c
+	}
+	out.keep(keep)
+	return out
+}

@@ -8,7 +8,8 @@
 //
 // Labels can then be cleaned: MinSize removes small objects, FillHoles fills the holes of
 // objects, KeepLargest keeps the largest object, and Split separates touching objects by a
-// watershed on the distance transform. Objects gives the table of objects (area, centroid,
+// watershed on the distance transform; OfClass keeps one class, and ClassMap turns the
+// objects back into a class-index map. Objects gives the table of objects (area, centroid,
 // bounding box, perimeter, mean probability), and Match with Matching.Scores the
 // object-level scores: precision, recall and F1 at IoU 0.5, the 2018 Data Science Bowl
 // score, merges and splits. Labels.Gray16 and FromGray16 convert to and from the 16-bit

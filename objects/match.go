@@ -24,7 +24,8 @@ type Matching struct {
 var DSBThresholds = []float64{0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95}
 
 // Match finds the overlaps between predicted objects and ground-truth objects of the same
-// image size, in one pass over the pixels.
+// image size, in one pass over the pixels. Classes are not compared: an object matches
+// whatever it overlaps. To score one class of several, match the OfClass of both.
 func Match(pred, gt *Labels) (*Matching, error) {
 	if pred.W != gt.W || pred.H != gt.H {
 		return nil, fmt.Errorf("objects: prediction is %dx%d, ground truth %dx%d", pred.W, pred.H, gt.W, gt.H)

@@ -221,6 +221,19 @@ func TestKeepLargest(t *testing.T) {
 		".....")
 }
 
+func TestOfClass(t *testing.T) {
+	l := label(t,
+		"1.2.1",
+		"..2..")
+	two := l.OfClass(2)
+	wantPicture(t, two, "..1..", "..1..")
+	if !equalInts(two.Class, []int{0, 2}) {
+		t.Fatalf("classes %v", two.Class)
+	}
+	wantPicture(t, l.OfClass(1), "1...2", ".....")
+	wantPicture(t, l, "1.2.3", "..2..") // the original is untouched
+}
+
 func TestFromLabelImage(t *testing.T) {
 	pix := []uint16{0, 7, 7, 300, 0, 7}
 	l, err := FromLabelImage(pix, 3, 2)
