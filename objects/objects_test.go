@@ -417,6 +417,9 @@ func TestLabelMatchesFloodFill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if cm := l.ClassMap(); string(cm) != string(m) {
+			t.Fatalf("trial %d: ClassMap does not give back the class map", trial)
+		}
 		want := floodLabel(m, w, h)
 		for i := range want {
 			if l.Pix[i] != want[i] || l.Class[l.Pix[i]] != int(m[i]) {
