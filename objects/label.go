@@ -73,7 +73,8 @@ func FromLabelImage(pix []uint16, w, h int) (*Labels, error) {
 }
 
 // ClassMap returns the class-index map of the objects: each pixel holds its object's class,
-// 0 for background. It turns cleaned objects back into a semantic mask.
+// 0 for background. It turns cleaned objects back into a semantic mask. Classes are bytes,
+// as predict's class maps are (at most 256 classes).
 func (l *Labels) ClassMap() []uint8 {
 	m := make([]uint8, len(l.Pix))
 	for i, id := range l.Pix {
