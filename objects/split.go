@@ -22,7 +22,8 @@ const levelsPerPixel = 4
 //
 // Each new object keeps its original's class; ids follow the objects' first pixels. The
 // time is linear in the pixels, plus sorting each object's maxima; objects are flooded one
-// at a time, so that the work stays in the cache.
+// at a time, so that the work stays in the cache. On error (more than MaxObjects objects)
+// l is unchanged.
 func (l *Labels) Split(minSeedDist float64) error {
 	s := splitter{w: l.W, h: l.H, orig: l.Pix, d: l.SquaredDistances(), minDist: minSeedDist}
 	n := s.w * s.h
