@@ -232,7 +232,7 @@ func cropText(c int) string {
 
 func lossText(l string) string {
 	if l == "" {
-		return "bce+dice (ce+dice for several classes)"
+		return fmt.Sprintf("%s (%s for several classes)", unet.DefaultLoss(1).Name, unet.DefaultLoss(2).Name)
 	}
 	return l
 }

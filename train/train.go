@@ -62,11 +62,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	loss, err := lossFunc(lossName(o.Loss, cfg), cfg.Classes == 1)
+	loss, err := unet.LossFor(o.Loss, cfg.Classes)
 	if err != nil {
 		return nil, err
 	}
-	o.Loss = lossName(o.Loss, cfg)
+	o.Loss = loss.Name
 	crop := o.Crop
 	if crop == 0 {
 		crop = defaultCrop(ds.Train, cfg.Multiple())
@@ -115,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	net, err := unet.NewTrainNet(m, batch, crop, crop, loss)
+	net, err := unet.NewTrainNet(m, batch, crop, crop, loss.Func)
 	if err != nil {
 		return nil, err
 	}
@@ -329,17 +329,6 @@ func lastGood(p Paths, st *state) string {
 		return "none (no epoch finished)"
 	}
 	return fmt.Sprintf("%s (epoch %d)", p.Last, len(st.History))
-}
-
-// lossName gives the default loss for the model when name is empty.
-func lossName(name string, cfg unet.Config) string {
-	if name != "" {
-		return name
-	}
-	if cfg.Classes == 1 {
-		return "bce+dice"
-	}
-	return "ce+dice"
 }
 
 // defaultCrop is the largest image side rounded up to a multiple of mul, at most 256.
