@@ -52,6 +52,9 @@ type Options struct {
 
 	// Log receives one line per epoch; Progress the progress bar. Nil discards them.
 	Log, Progress io.Writer
+
+	// Hooks run besides the built-in ones, at the events of the run (see Hook).
+	Hooks []Hook
 }
 
 // withDefaults fills the zero fields.
