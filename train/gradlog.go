@@ -171,6 +171,12 @@ func (g *gradLog) write() error {
 // formatLogged is how the gradient log writes a number: six significant digits.
 func formatLogged(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
+// asLogged is v as the gradient log holds it, read back.
+func asLogged(v float64) float64 {
+	x, _ := strconv.ParseFloat(formatLogged(v), 64)
+	return x
+}
+
 func norm2(v []float32) float64 {
 	var s float64
 	for _, x := range v {
