@@ -100,7 +100,7 @@ var Losses = []Loss{
 	{Name: "bce", Tasks: Binary, Func: BCEWithLogits,
 		Help: "binary cross-entropy of the foreground's sigmoid"},
 	{Name: "dice", Tasks: Binary | MultiClass, Func: SoftDice,
-		Help: "1 - soft Dice over the batch (mean over the classes if several)"},
+		Help: "1 - soft Dice over the batch, mean over the classes"},
 	{Name: "bce+dice", Tasks: Binary, Default: Binary, Func: plus(BCEWithLogits, SoftDice),
 		Help: "bce + dice: per-pixel and overlap terms together"},
 	{Name: "ce", Tasks: MultiClass, Func: CrossEntropy,
@@ -108,7 +108,7 @@ var Losses = []Loss{
 	{Name: "ce+dice", Tasks: MultiClass, Default: MultiClass, Func: plus(CrossEntropy, SoftDice),
 		Help: "ce + dice"},
 	{Name: "focal", Tasks: Binary | MultiClass, Func: focal,
-		Help: "focal loss (gamma 2): cross-entropy weighing easy pixels less"},
+		Help: "focal loss (gamma 2): easy pixels weigh less"},
 	{Name: "focal+dice", Tasks: Binary | MultiClass, Func: plus(focal, SoftDice),
 		Help: "focal + dice"},
 }
