@@ -21,8 +21,9 @@ import (
 type AblateOptions struct {
 	// Train is what every variant shares: data, time budget or epochs, batch, crop, seed,
 	// learning rate, and the model's depth, base channels and block. Each variant sets its
-	// own Model.Skip, Model.Norm (and Model.Depth with Deep) and Out; GradLog 0 means 10,
-	// since the table needs the gradient log.
+	// own Model.Skip, Model.Norm (and Model.Depth with Deep) and Out, and gets a hook that
+	// hands the table its gradient norms. GradLog 0 means 10: the table takes the norms at
+	// the steps the gradient log records, and each variant keeps its log.
 	Train Options
 	// Dir is the output folder: one subfolder per variant holding its run's files, and
 	// ablation.md, ablation.csv and ablation_loss.png; "ablation".
