@@ -25,7 +25,7 @@ var ErrStop = errors.New("training stopped early")
 // log (50), the best model (60), the CSV log and curves (70), and the progress bar with the
 // log lines (80). An error from a hook ends the run with that error.
 type Hook struct {
-	Name     string // says what the hook is for, in messages
+	Name     string // says what the hook is for, to a reader of the hook list; the loop does not use it
 	Priority int
 
 	// Start runs once before the first step, when the model has been made (or loaded, when
