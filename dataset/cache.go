@@ -17,8 +17,6 @@ type cache struct {
 	used  int64
 	order *list.List // front: most recently used; values are *cacheEntry
 	byKey map[string]*list.Element
-	hits  int64
-	miss  int64
 }
 
 type cacheEntry struct {
@@ -43,10 +41,8 @@ func (c *cache) get(key string) (any, bool) {
 	defer c.mu.Unlock()
 	e, ok := c.byKey[key]
 	if !ok {
-		c.miss++
 		return nil, false
 	}
-	c.hits++
 	c.order.MoveToFront(e)
 	return e.Value.(*cacheEntry).val, true
 }
@@ -75,20 +71,4 @@ func (c *cache) put(key string, val any, size int64) {
 		delete(c.byKey, old.key)
 		c.used -= old.size
 	}
-}
-
-// CacheStats says how the decoded-sample cache has fared.
-type CacheStats struct {
-	Bytes, Limit int64 // bytes held, and the bound
-	Entries      int   // images and masks held
-	Hits, Misses int64 // lookups that found a decoded file, and those that had to decode it
-}
-
-func (c *cache) stats() CacheStats {
-	if c == nil {
-		return CacheStats{}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return CacheStats{Bytes: c.used, Limit: c.limit, Entries: len(c.byKey), Hits: c.hits, Misses: c.miss}
 }

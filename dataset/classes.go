@@ -15,7 +15,9 @@ const IgnoreIndex = -1
 // infers them; more usually means the masks are images or instance labels.
 const MaxInferredClasses = 256
 
-// Classes says how mask values become class indices, and back.
+// Classes is the label map of a segmentation task: how mask values become class indices,
+// and back, what each class is called, and which value is void. The data set, the model
+// file's metadata, prediction and scoring all read it from here.
 type Classes struct {
 	// Values[i] is the mask value of class i: a gray level, a palette index, or a colour
 	// 0xRRGGBB when Colour is set. A model file stores it (as its mask values) so that
@@ -54,6 +56,15 @@ func (c Classes) Index(v int) (int32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Name gives the name of class i: "background" and "foreground" for a binary task, "class i"
+// otherwise.
+func (c Classes) Name(i int) string {
+	if c.Binary() && (i == 0 || i == 1) {
+		return [2]string{"background", "foreground"}[i]
+	}
+	return fmt.Sprintf("class %d", i)
 }
 
 // formatValue writes a mask value as its masks store it.

@@ -70,3 +70,17 @@ func TestClassesString(t *testing.T) {
 		}
 	}
 }
+
+func TestClassNames(t *testing.T) {
+	bin := Classes{Values: []int{0, 255}}
+	multi := Classes{Values: []int{0, 1, 2}}
+	for _, c := range []struct {
+		c    Classes
+		i    int
+		want string
+	}{{bin, 0, "background"}, {bin, 1, "foreground"}, {multi, 0, "class 0"}, {multi, 2, "class 2"}} {
+		if got := c.c.Name(c.i); got != c.want {
+			t.Errorf("%v: class %d is %q, want %q", c.c, c.i, got, c.want)
+		}
+	}
+}

@@ -191,7 +191,3 @@ func (d *Dataset) ClassPixels(pairs []Pair) (perClass []int64, ignored int64) {
 	}
 	return perClass, ignored
 }
-
-// CacheStats says how much the cache of decoded images and masks holds and how often it
-// was used.
-func (d *Dataset) CacheStats() CacheStats { return d.cache.stats() }

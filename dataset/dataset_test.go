@@ -104,8 +104,8 @@ func TestCacheLRU(t *testing.T) {
 	if _, ok := c.get("huge"); ok {
 		t.Error("value larger than the limit kept")
 	}
-	if st := c.stats(); st.Bytes != 80 || st.Entries != 2 {
-		t.Errorf("stats %+v", st)
+	if c.used != 80 || len(c.byKey) != 2 || c.order.Len() != 2 {
+		t.Errorf("cache holds %d bytes in %d entries (%d in order), want 80 in 2", c.used, len(c.byKey), c.order.Len())
 	}
 	var none *cache
 	none.put("a", 1, 1)

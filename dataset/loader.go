@@ -33,10 +33,6 @@ type LoaderOptions struct {
 	// image smaller than the crop is mirror-padded to it). 0 takes whole images, and
 	// batches only images of the same size together.
 	Crop int
-	// PadMultiple, with whole images, pads each on the right and bottom (by mirroring)
-	// up to a multiple of it, as a U-Net of depth d needs multiples of 2^d. Padded pixels
-	// get IgnoreIndex targets. 0 pads nothing.
-	PadMultiple int
 	// Augment transforms every sample; nil leaves them as they are.
 	Augment *augment.Pipeline
 	// Shuffle draws a new order of the pairs every epoch.
@@ -79,7 +75,7 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 	switch {
 	case len(pairs) == 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: no pairs to load", ErrBadOptions))
-	case o.BatchSize < 0, o.Crop < 0, o.PadMultiple < 0, o.Epochs < 0, o.Workers < 0, o.Prefetch < 0, o.StartEpoch < 0, o.StartStep < 0:
+	case o.BatchSize < 0, o.Crop < 0, o.Epochs < 0, o.Workers < 0, o.Prefetch < 0, o.StartEpoch < 0, o.StartStep < 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: negative loader option in %+v", ErrBadOptions, o))
 	}
 	o.BatchSize = max(o.BatchSize, 1)
@@ -237,14 +233,6 @@ func (l *Loader) plan(epoch int) [][]int {
 	return batches
 }
 
-// roundUp gives the least multiple of m that is at least n (n itself when m is 0).
-func roundUp(n, m int) int {
-	if m <= 1 {
-		return n
-	}
-	return (n + m - 1) / m * m
-}
-
 // build makes the batch of pairs idx, the step-th of the epoch.
 func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 	first := l.pairs[idx[0]]
@@ -252,7 +240,7 @@ func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 	if l.o.Crop > 0 {
 		b.W, b.H = l.o.Crop, l.o.Crop
 	} else {
-		b.W, b.H = roundUp(first.Width, l.o.PadMultiple), roundUp(first.Height, l.o.PadMultiple)
+		b.W, b.H = first.Width, first.Height
 	}
 	plane := b.H * b.W
 	b.Inputs = make([]float32, b.N*b.C*plane)
@@ -274,13 +262,6 @@ func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 			continue
 		}
 		l.o.Augment.ApplyAt(r, dst, src, 0, 0)
-		for y := range b.H {
-			for x := range b.W {
-				if x >= src.W || y >= src.H {
-					dst.Mask[y*b.W+x] = IgnoreIndex
-				}
-			}
-		}
 	}
 	return b, nil
 }

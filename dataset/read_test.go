@@ -134,10 +134,7 @@ func TestReadMask(t *testing.T) {
 		{Values: []int{0, 1000, 40000}, Ignore: intp(5)},
 		{Values: []int{0x000000, 0xff0000, 0x00ff00}, Ignore: intp(0xffffff), Colour: true},
 	} {
-		m, err := c.MaskImage(idx, w, h)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := maskImage(t, c, idx, w, h)
 		p := filepath.Join(dir, "m"+string(rune('0'+i))+".png")
 		writeFile(t, p, pngBytes(t, m))
 		got, gw, gh, err := c.ReadMask(p, 0)

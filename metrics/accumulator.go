@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -22,34 +23,6 @@ type Class struct {
 // (value 0) and index 1 "foreground" (value 255).
 func Binary() []Class {
 	return []Class{{Value: 0, Name: "background"}, {Value: 255, Name: "foreground"}}
-}
-
-// Scores holds one class's metrics for one image; NaN marks an undefined value (see the
-// package documentation for when).
-type Scores struct {
-	Dice, IoU, Precision, Recall, Specificity, Accuracy, HD95 float64
-}
-
-// metricNames are the JSON and CSV names of the metrics, in the order of Scores.values.
-var metricNames = [numMetrics]string{"dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95"}
-
-const numMetrics = 7
-
-func (s Scores) values() [numMetrics]float64 {
-	return [numMetrics]float64{s.Dice, s.IoU, s.Precision, s.Recall, s.Specificity, s.Accuracy, s.HD95}
-}
-
-// ScoresOf returns the confusion metrics of counts c under policy p, with HD95 set to hd.
-func ScoresOf(c Confusion, hd float64, p EmptyPolicy) Scores {
-	return Scores{
-		Dice:        c.Dice(p),
-		IoU:         c.IoU(p),
-		Precision:   c.Precision(p),
-		Recall:      c.Recall(p),
-		Specificity: c.Specificity(p),
-		Accuracy:    c.Accuracy(p),
-		HD95:        hd,
-	}
 }
 
 // ImageResult is the evaluation of one image: for each class index, its counts and scores.
@@ -224,32 +197,47 @@ type ClassSummary struct {
 	// Counts is the sum of the class's counts over the images.
 	Counts Confusion `json:"counts"`
 
-	Dice        Stat `json:"dice"`
-	IoU         Stat `json:"iou"`
-	Precision   Stat `json:"precision"`
-	Recall      Stat `json:"recall"`
-	Specificity Stat `json:"specificity"`
-	Accuracy    Stat `json:"accuracy"`
-	HD95        Stat `json:"hd95"`
+	// Stats holds the class's reduction of each metric, indexed by [Metric]; in JSON each
+	// is a key of the class's object, named after its metric.
+	Stats [numMetrics]Stat `json:"-"`
 }
 
-func (c *ClassSummary) stats() [numMetrics]*Stat {
-	return [numMetrics]*Stat{&c.Dice, &c.IoU, &c.Precision, &c.Recall, &c.Specificity, &c.Accuracy, &c.HD95}
+// classFields are the fields of a ClassSummary's JSON before its metrics.
+type classFields struct {
+	Index  int       `json:"index"`
+	Value  int       `json:"value"`
+	Name   string    `json:"name"`
+	Empty  int       `json:"empty"`
+	Counts Confusion `json:"counts"`
 }
 
-// Means holds one number per metric: a macro mean over classes.
-type Means struct {
-	Dice        Float `json:"dice"`
-	IoU         Float `json:"iou"`
-	Precision   Float `json:"precision"`
-	Recall      Float `json:"recall"`
-	Specificity Float `json:"specificity"`
-	Accuracy    Float `json:"accuracy"`
-	HD95        Float `json:"hd95"`
+// MarshalJSON writes the class's fields and then one key per metric, in metric order.
+func (c ClassSummary) MarshalJSON() ([]byte, error) {
+	head, err := json.Marshal(classFields{c.Index, c.Value, c.Name, c.Empty, c.Counts})
+	if err != nil {
+		return nil, err
+	}
+	b := bytes.NewBuffer(head[:len(head)-1])
+	b.WriteByte(',')
+	if err := writeMetrics(b, func(k Metric) any { return c.Stats[k] }); err != nil {
+		return nil, err
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
-func (m *Means) fields() [numMetrics]*Float {
-	return [numMetrics]*Float{&m.Dice, &m.IoU, &m.Precision, &m.Recall, &m.Specificity, &m.Accuracy, &m.HD95}
+// UnmarshalJSON reads what MarshalJSON writes; a metric absent from the object has a NaN
+// mean, standard deviation and dataset value.
+func (c *ClassSummary) UnmarshalJSON(data []byte) error {
+	var f classFields
+	if err := json.Unmarshal(data, &f); err != nil {
+		return err
+	}
+	c.Index, c.Value, c.Name, c.Empty, c.Counts = f.Index, f.Value, f.Name, f.Empty, f.Counts
+	return readMetrics(data, func(k Metric, raw json.RawMessage) error { return json.Unmarshal(raw, &c.Stats[k]) },
+		func(k Metric) {
+			c.Stats[k] = Stat{Mean: Float(math.NaN()), Std: Float(math.NaN()), Dataset: Float(math.NaN())}
+		})
 }
 
 // Summary is the reduction of all the images, ready for encoding/json (undefined values
@@ -284,7 +272,7 @@ type Summary struct {
 func (a *Accumulator) Summary() Summary {
 	images := a.Images()
 	s := Summary{Images: len(images), EmptyPolicy: a.policy, Ignore: a.ignore, Classes: make([]ClassSummary, len(a.classes))}
-	vals := make([][numMetrics]float64, len(images))
+	vals := make([]Scores, len(images))
 	col := make([]float64, len(images))
 	for c, cl := range a.classes {
 		cs := &s.Classes[c]
@@ -294,25 +282,25 @@ func (a *Accumulator) Summary() Summary {
 			if im.Counts[c].Empty() {
 				cs.Empty++
 			}
-			vals[i] = im.Scores[c].values()
+			vals[i] = im.Scores[c]
 		}
-		dataset := ScoresOf(cs.Counts, math.NaN(), a.policy).values()
-		for m, st := range cs.stats() {
+		dataset := ScoresOf(cs.Counts, math.NaN(), a.policy)
+		for m := range cs.Stats {
 			for i := range vals {
 				col[i] = vals[i][m]
 			}
-			*st = newStat(col, dataset[m])
+			cs.Stats[m] = newStat(col, dataset[m])
 		}
 	}
-	for m := 0; m < numMetrics; m++ {
+	for m := range numMetrics {
 		var mean, data []float64
 		for c := 1; c < len(s.Classes); c++ {
-			st := s.Classes[c].stats()[m]
+			st := s.Classes[c].Stats[m]
 			mean = append(mean, float64(st.Mean))
 			data = append(data, float64(st.Dataset))
 		}
-		*s.ForegroundMean.fields()[m] = Float(nanMean(mean))
-		*s.ForegroundDataset.fields()[m] = Float(nanMean(data))
+		s.ForegroundMean[m] = Float(nanMean(mean))
+		s.ForegroundDataset[m] = Float(nanMean(data))
 	}
 	return s
 }
@@ -343,26 +331,33 @@ func (a *Accumulator) WriteJSON(w io.Writer) error {
 	return err
 }
 
-// CSVHeader is the header row [Accumulator.WriteCSV] writes.
-var CSVHeader = []string{"image", "class_index", "class_value", "class", "tp", "fp", "fn", "tn",
-	"dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95"}
+// CSVHeader gives the header row [Accumulator.WriteCSV] writes: the image, the class, its
+// counts, and one column per [Metric].
+func CSVHeader() []string {
+	h := []string{"image", "class_index", "class_value", "class", "tp", "fp", "fn", "tn"}
+	for _, m := range Metrics() {
+		h = append(h, m.String())
+	}
+	return h
+}
 
 // WriteCSV writes one row per image and class, after the header [CSVHeader]: the image name,
 // the class's index, pixel value and name, its counts and its metrics. Numbers are written
 // with strconv's shortest representation; NaN is written "nan".
 func (a *Accumulator) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	header := CSVHeader()
+	if err := cw.Write(header); err != nil {
 		return err
 	}
-	row := make([]string, len(CSVHeader))
+	row := make([]string, len(header))
 	for _, im := range a.Images() {
 		for c, cl := range a.classes {
 			k := im.Counts[c]
 			row = append(row[:0], im.Name, strconv.Itoa(c), strconv.Itoa(cl.Value), cl.Name,
 				strconv.FormatInt(k.TP, 10), strconv.FormatInt(k.FP, 10),
 				strconv.FormatInt(k.FN, 10), strconv.FormatInt(k.TN, 10))
-			for _, v := range im.Scores[c].values() {
+			for _, v := range im.Scores[c] {
 				row = append(row, formatFloat(v))
 			}
 			if err := cw.Write(row); err != nil {

@@ -125,25 +125,25 @@ func TestSummaryPolicies(t *testing.T) {
 			if fg.Empty != 1 {
 				t.Errorf("empty images %d, want 1", fg.Empty)
 			}
-			checkStat(t, "dice", fg.Dice, tc.dice)
-			checkStat(t, "iou", fg.IoU, tc.iou)
-			checkStat(t, "recall", fg.Recall, tc.recall)
-			checkStat(t, "hd95", fg.HD95, tc.hd95)
-			checkStat(t, "accuracy", fg.Accuracy, tc.accuracy)
-			if got := float64(s.ForegroundMean.Dice); !same(got, tc.foregroundDice) {
+			checkStat(t, "dice", fg.Stats[Dice], tc.dice)
+			checkStat(t, "iou", fg.Stats[IoU], tc.iou)
+			checkStat(t, "recall", fg.Stats[Recall], tc.recall)
+			checkStat(t, "hd95", fg.Stats[HD95], tc.hd95)
+			checkStat(t, "accuracy", fg.Stats[Accuracy], tc.accuracy)
+			if got := float64(s.ForegroundMean[Dice]); !same(got, tc.foregroundDice) {
 				t.Errorf("foreground mean dice %v, want %v", got, tc.foregroundDice)
 			}
-			if got := float64(s.ForegroundMean.IoU); !same(got, tc.foreIoU) {
+			if got := float64(s.ForegroundMean[IoU]); !same(got, tc.foreIoU) {
 				t.Errorf("foreground mean iou %v, want %v", got, tc.foreIoU)
 			}
-			if got := float64(s.ForegroundMean.HD95); !same(got, tc.foreHD95) {
+			if got := float64(s.ForegroundMean[HD95]); !same(got, tc.foreHD95) {
 				t.Errorf("foreground mean hd95 %v, want %v", got, tc.foreHD95)
 			}
-			if got := float64(s.ForegroundDataset.Dice); !same(got, tc.foreDatasetDice) {
+			if got := float64(s.ForegroundDataset[Dice]); !same(got, tc.foreDatasetDice) {
 				t.Errorf("foreground dataset dice %v, want %v", got, tc.foreDatasetDice)
 			}
-			if !s.ForegroundDataset.HD95.IsNaN() {
-				t.Errorf("foreground dataset hd95 %v, want NaN", s.ForegroundDataset.HD95)
+			if !s.ForegroundDataset[HD95].IsNaN() {
+				t.Errorf("foreground dataset hd95 %v, want NaN", s.ForegroundDataset[HD95])
 			}
 		})
 	}
@@ -167,10 +167,10 @@ func TestDatasetVersusMean(t *testing.T) {
 	}
 	a := accumulate(t, Binary(), -1, EmptyNaN, imgs, "big", "small")
 	fg := a.Summary().Classes[1]
-	checkStat(t, "dice", fg.Dice, Stat{Mean: 0.5, Std: 0.5, Dataset: 16.0 / 18, N: 2})
-	checkStat(t, "iou", fg.IoU, Stat{Mean: 0.5, Std: 0.5, Dataset: 8.0 / 10, N: 2})
-	checkStat(t, "precision", fg.Precision, Stat{Mean: 0.5, Std: 0.5, Dataset: 8.0 / 9, N: 2})
-	checkStat(t, "recall", fg.Recall, Stat{Mean: 0.5, Std: 0.5, Dataset: 8.0 / 9, N: 2})
+	checkStat(t, "dice", fg.Stats[Dice], Stat{Mean: 0.5, Std: 0.5, Dataset: 16.0 / 18, N: 2})
+	checkStat(t, "iou", fg.Stats[IoU], Stat{Mean: 0.5, Std: 0.5, Dataset: 8.0 / 10, N: 2})
+	checkStat(t, "precision", fg.Stats[Precision], Stat{Mean: 0.5, Std: 0.5, Dataset: 8.0 / 9, N: 2})
+	checkStat(t, "recall", fg.Stats[Recall], Stat{Mean: 0.5, Std: 0.5, Dataset: 8.0 / 9, N: 2})
 }
 
 // TestMultiClassSummary runs the three-class case of TestCountAndScores (ignore 255) through
@@ -194,12 +194,12 @@ func TestMultiClassSummary(t *testing.T) {
 	// Dice: class 0 3/4, class 1 3/4, class 2 4/5; foreground (1, 2): 31/40.
 	// IoU: 3/5, 3/5, 4/6; foreground: (3/5 + 2/3)/2 = 19/30.
 	for c, want := range []float64{3.0 / 4, 3.0 / 4, 4.0 / 5} {
-		checkStat(t, fmt.Sprint("dice ", c), s.Classes[c].Dice, Stat{Mean: Float(want), Std: 0, Dataset: Float(want), N: 1})
+		checkStat(t, fmt.Sprint("dice ", c), s.Classes[c].Stats[Dice], Stat{Mean: Float(want), Std: 0, Dataset: Float(want), N: 1})
 	}
-	if got := float64(s.ForegroundMean.Dice); !same(got, 31.0/40) {
+	if got := float64(s.ForegroundMean[Dice]); !same(got, 31.0/40) {
 		t.Errorf("foreground dice %v, want 31/40", got)
 	}
-	if got := float64(s.ForegroundMean.IoU); !same(got, 19.0/30) {
+	if got := float64(s.ForegroundMean[IoU]); !same(got, 19.0/30) {
 		t.Errorf("foreground iou %v, want 19/30", got)
 	}
 	if s.Ignore != 255 || s.Classes[2].Value != 255 || s.Classes[1].Name != "liver" {
@@ -217,16 +217,16 @@ func TestForegroundSkipsUndefined(t *testing.T) {
 	}
 	a := accumulate(t, []Class{{0, "bg"}, {1, "a"}, {2, "b"}}, -1, EmptyNaN, imgs, "x")
 	s := a.Summary()
-	if !s.Classes[2].Dice.Mean.IsNaN() || s.Classes[2].Dice.Excluded != 1 {
-		t.Errorf("absent class dice %+v, want NaN with 1 excluded", s.Classes[2].Dice)
+	if !s.Classes[2].Stats[Dice].Mean.IsNaN() || s.Classes[2].Stats[Dice].Excluded != 1 {
+		t.Errorf("absent class dice %+v, want NaN with 1 excluded", s.Classes[2].Stats[Dice])
 	}
-	if got := float64(s.ForegroundMean.Dice); !same(got, 2.0/3) {
+	if got := float64(s.ForegroundMean[Dice]); !same(got, 2.0/3) {
 		t.Errorf("foreground dice %v, want 2/3", got)
 	}
 	// With a single class there is no foreground.
 	b := accumulate(t, []Class{{0, "only"}}, -1, EmptyNaN, map[string][2][]string{"y": {{"0"}, {"0"}}}, "y")
-	if fm := b.Summary().ForegroundMean; !fm.Dice.IsNaN() {
-		t.Errorf("single-class foreground dice %v, want NaN", fm.Dice)
+	if fm := b.Summary().ForegroundMean; !fm[Dice].IsNaN() {
+		t.Errorf("single-class foreground dice %v, want NaN", fm[Dice])
 	}
 }
 
@@ -298,7 +298,9 @@ func TestSummaryJSON(t *testing.T) {
 	if fg["value"] != 255.0 || fg["name"] != "foreground" || fg["index"] != 1.0 || fg["empty"] != 1.0 {
 		t.Errorf("class 1 = value %v name %v index %v empty %v", fg["value"], fg["name"], fg["index"], fg["empty"])
 	}
-	for _, metric := range metricNames {
+	// The names eval.json has always had: a literal list, not the registry, so that a
+	// renamed or dropped metric fails here.
+	for _, metric := range []string{"dice", "iou", "precision", "recall", "specificity", "accuracy", "hd95"} {
 		st, ok := fg[metric].(map[string]any)
 		if !ok {
 			t.Errorf("class 1 lacks %q", metric)
@@ -328,7 +330,7 @@ func TestSummaryJSON(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.EmptyPolicy != EmptyNaN || !s.Classes[1].HD95.Dataset.IsNaN() || s.Classes[1].Dice.Mean != 0.375 {
+	if s.EmptyPolicy != EmptyNaN || !s.Classes[1].Stats[HD95].Dataset.IsNaN() || s.Classes[1].Stats[Dice].Mean != 0.375 {
 		t.Errorf("round trip: %+v", s.Classes[1])
 	}
 }
@@ -421,7 +423,7 @@ func TestConcurrentAdd(t *testing.T) {
 	}
 	wg.Wait()
 	s := a.Summary()
-	if s.Images != 16 || s.Classes[1].Dice.Mean != 0.75 || s.Classes[1].Counts.TP != 48 {
-		t.Errorf("%d images, dice %v, TP %d", s.Images, s.Classes[1].Dice.Mean, s.Classes[1].Counts.TP)
+	if s.Images != 16 || s.Classes[1].Stats[Dice].Mean != 0.75 || s.Classes[1].Counts.TP != 48 {
+		t.Errorf("%d images, dice %v, TP %d", s.Images, s.Classes[1].Stats[Dice].Mean, s.Classes[1].Counts.TP)
 	}
 }

@@ -38,10 +38,9 @@ func same(a, b float64) bool {
 
 func checkScores(t *testing.T, what string, got, want Scores) {
 	t.Helper()
-	g, w := got.values(), want.values()
-	for m := range g {
-		if !same(g[m], w[m]) {
-			t.Errorf("%s: %s = %v, want %v", what, metricNames[m], g[m], w[m])
+	for m := range got {
+		if !same(got[m], want[m]) {
+			t.Errorf("%s: %s = %v, want %v", what, Metric(m), got[m], want[m])
 		}
 	}
 }
@@ -193,7 +192,7 @@ func TestCountAndScores(t *testing.T) {
 					t.Errorf("class %d: uint8 counts %+v, int32 %+v", c, got8[c], got[c])
 				}
 				want := tc.scores[c]
-				want.HD95 = nan
+				want[HD95] = nan
 				for _, p := range []EmptyPolicy{EmptyNaN, EmptyOne} {
 					// No case here has a zero denominator: both policies agree.
 					checkScores(t, "class "+strconv.Itoa(c)+" "+p.String(), ScoresOf(got[c], nan, p), want)

@@ -1,6 +1,6 @@
 // Package metrics scores segmentations against ground truth: per image and per class it
-// computes Dice, IoU (Jaccard), precision, recall, specificity, pixel accuracy and the 95th
-// percentile Hausdorff distance (HD95), and over a set of images it reduces them to a mean
+// computes the metrics [Metric] lists (Dice, IoU, precision, recall, specificity, pixel
+// accuracy and the 95th-percentile Hausdorff distance, HD95), and over a set of images it reduces them to a mean
 // with a standard deviation, a dataset-level value and a macro mean over the foreground
 // classes, written as per-image CSV rows and a JSON summary.
 //
@@ -10,7 +10,7 @@
 // width*height class indices 0..classes-1, one for the prediction and one for the ground
 // truth. An optional ignore index (negative means none) removes every pixel whose ground
 // truth equals it from all counts and from the masks HD95 measures, prediction included.
-// [Count] and [HD95] treat any other value outside 0..classes-1 as "no class" (a predicted
+// [Count] and [Hausdorff95] treat any other value outside 0..classes-1 as "no class" (a predicted
 // pixel of no class is a false negative of the ground truth's class); [Evaluate] and the
 // [Accumulator] reject such values as caller errors (typically raw pixel values such as 255
 // passed instead of class indices), except the ignore index in the prediction, which stays
@@ -19,14 +19,9 @@
 //
 // # Confusion metrics and empty masks
 //
-// From a class's [Confusion] counts (TP, FP, FN, TN):
-//
-//	Dice        = 2TP / (2TP + FP + FN)
-//	IoU         = TP / (TP + FP + FN)
-//	Precision   = TP / (TP + FP)
-//	Recall      = TP / (TP + FN)
-//	Specificity = TN / (TN + FP)
-//	Accuracy    = (TP + TN) / (TP + FP + FN + TN)
+// From a class's [Confusion] counts (TP, FP, FN, TN) come the metrics that [Metric] lists,
+// with their formulas (Dice = 2TP / (2TP + FP + FN), IoU, precision, recall, specificity,
+// accuracy); that list is the one place a metric is added.
 //
 // When a denominator is zero the value is decided by one rule, the same for every metric:
 //

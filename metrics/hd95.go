@@ -9,12 +9,12 @@ import (
 // maxPixels bounds width*height: boundary pixels are held as int32 row-major indices.
 const maxPixels = math.MaxInt32
 
-// HD95 returns the 95th-percentile Hausdorff distance, in pixels, between the boundaries of
+// Hausdorff95 returns the 95th-percentile Hausdorff distance, in pixels, between the boundaries of
 // one class in a predicted and a ground-truth class-index map of width w and height h (see
 // the package documentation for the boundary, the percentile and the empty-mask rule).
 // Pixels whose ground truth equals ignore (ignore >= 0) belong to neither mask. It panics if
 // the lengths are not w*h or w*h does not fit in an int32.
-func HD95[T Label](pred, gt []T, w, h, class, ignore int, policy EmptyPolicy) float64 {
+func Hausdorff95[T Label](pred, gt []T, w, h, class, ignore int, policy EmptyPolicy) float64 {
 	checkShape(len(pred), len(gt), w, h)
 	pb, gb := boundaries(pred, gt, w, h, class, class+1, ignore)
 	var s hdScratch

@@ -120,11 +120,11 @@ func TestHD95Known(t *testing.T) {
 				rect(pred, tc.w, r.x0, r.y0, r.x1, r.y1, 1)
 			}
 			for _, p := range []EmptyPolicy{EmptyNaN, EmptyOne} {
-				if got := HD95(pred, gt, tc.w, tc.h, 1, -1, p); !same(got, tc.want) {
+				if got := Hausdorff95(pred, gt, tc.w, tc.h, 1, -1, p); !same(got, tc.want) {
 					t.Errorf("%v: HD95 = %v, want %v", p, got, tc.want)
 				}
 				// Symmetric.
-				if got := HD95(gt, pred, tc.w, tc.h, 1, -1, p); !same(got, tc.want) {
+				if got := Hausdorff95(gt, pred, tc.w, tc.h, 1, -1, p); !same(got, tc.want) {
 					t.Errorf("%v: swapped HD95 = %v, want %v", p, got, tc.want)
 				}
 			}
@@ -258,10 +258,10 @@ func TestHD95Brute(t *testing.T) {
 			}
 			for c := range classes {
 				want := bruteHD95(pred, gt, w, h, c, ignore, p)
-				if got := HD95(pred, gt, w, h, c, ignore, p); !same(got, want) {
+				if got := Hausdorff95(pred, gt, w, h, c, ignore, p); !same(got, want) {
 					t.Fatalf("trial %d (%dx%d, ignore %d, %v) class %d: HD95 = %v, brute force %v", trial, w, h, ignore, p, c, got, want)
 				}
-				if got := res.Scores[c].HD95; !same(got, want) {
+				if got := res.Scores[c][HD95]; !same(got, want) {
 					t.Fatalf("trial %d class %d: Evaluate HD95 = %v, brute force %v", trial, c, got, want)
 				}
 				// Emptiness in the counts and in HD95 agree.
@@ -336,7 +336,7 @@ func TestHD95Large(t *testing.T) {
 			pred[y*n+x+7] = 1
 		}
 	}
-	if got := HD95(pred, gt, n, n, 1, -1, EmptyNaN); got != 7 {
+	if got := Hausdorff95(pred, gt, n, n, 1, -1, EmptyNaN); got != 7 {
 		t.Errorf("HD95 = %v, want 7", got)
 	}
 }
@@ -347,7 +347,7 @@ func TestHD95Panics(t *testing.T) {
 			t.Error("HD95 with a wrong size did not panic")
 		}
 	}()
-	HD95(make([]int32, 5), make([]int32, 6), 2, 3, 1, -1, EmptyNaN)
+	Hausdorff95(make([]int32, 5), make([]int32, 6), 2, 3, 1, -1, EmptyNaN)
 }
 
 // disc paints class 1 on the disc of radius rad centred at (cx, cy).
@@ -370,7 +370,7 @@ func BenchmarkHD95(b *testing.B) {
 	disc(pred, n, n, 530, 510, 290)
 	b.ReportAllocs()
 	for b.Loop() {
-		HD95(pred, gt, n, n, 1, -1, EmptyNaN)
+		Hausdorff95(pred, gt, n, n, 1, -1, EmptyNaN)
 	}
 }
 
@@ -388,6 +388,6 @@ func BenchmarkHD95Noisy(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		HD95(pred, gt, n, n, 1, -1, EmptyNaN)
+		Hausdorff95(pred, gt, n, n, 1, -1, EmptyNaN)
 	}
 }

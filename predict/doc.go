@@ -17,7 +17,11 @@
 // and handed out as a Band, and their memory is reused. The memory a prediction needs is
 // therefore that of the network at the tile size, an input band and an accumulator band of
 // one tile's height, not the image's. An image small enough for the memory budget is run
-// whole, as one tile, which gives exactly what unet.Predictor gives.
+// whole, as one tile: exactly the network's output on the image mirrored out to a multiple
+// of 2^depth (PadFor), cropped back.
+//
+// Everything that runs a trained model goes through a Predictor: predict, eval, and the
+// validation during training, so that they cannot disagree.
 //
 // Test-time augmentation (Options.TTA) runs every tile as it is and flipped left-right,
 // top-bottom and both, and averages the four predictions, flipped back, in probability.

@@ -8,32 +8,33 @@ import (
 	"github.com/segment-dev/segment/metrics"
 )
 
-// MetricClasses describes c's classes for the scores: their mask values, and the names
-// "background" and "foreground" for a binary task, "class i" otherwise.
+// MetricClasses describes c's classes for the scores: their mask values and names.
 func MetricClasses(c dataset.Classes) []metrics.Class {
 	out := make([]metrics.Class, len(c.Values))
 	for i, v := range c.Values {
-		out[i] = metrics.Class{Value: v, Name: fmt.Sprintf("class %d", i)}
-	}
-	if c.Binary() {
-		out[0].Name, out[1].Name = "background", "foreground"
+		out[i] = metrics.Class{Value: v, Name: c.Name(i)}
 	}
 	return out
 }
 
 // NewAccumulator makes the accumulator of scores that Evaluate and ScoreMasks fill for the
-// classes c. Package metrics takes a non-negative ignore index, so when c ignores a value its
-// pixels (dataset.IgnoreIndex) are given the index len(c.Values), past every class; without
-// one the accumulator ignores nothing.
+// classes c, ignoring what metricIgnore says.
 func NewAccumulator(c dataset.Classes, policy metrics.EmptyPolicy) (*metrics.Accumulator, error) {
-	ignore := -1
-	if c.Ignore != nil {
-		ignore = len(c.Values)
-	}
-	return metrics.NewAccumulator(MetricClasses(c), ignore, policy)
+	return metrics.NewAccumulator(MetricClasses(c), metricIgnore(c), policy)
 }
 
-// forMetrics moves dataset.IgnoreIndex to the ignore index NewAccumulator gives, in place.
+// metricIgnore is the class index package metrics leaves out for the classes c. It takes a
+// non-negative ignore index, so when c ignores a value its pixels (dataset.IgnoreIndex) are
+// given the index len(c.Values), past every class (see forMetrics); without one it is -1,
+// which ignores nothing.
+func metricIgnore(c dataset.Classes) int {
+	if c.Ignore != nil {
+		return len(c.Values)
+	}
+	return -1
+}
+
+// forMetrics moves dataset.IgnoreIndex to the ignore index metricIgnore gives, in place.
 func forMetrics(idx []int32, classes int) {
 	for i, v := range idx {
 		if v < 0 {
@@ -82,7 +83,7 @@ func (j *evalJob) Load() (Source, error) {
 }
 
 func (j *evalJob) Band(b Band) error {
-	Classes(b, j.pred[b.Y*b.Width:(b.Y+b.Rows)*b.Width])
+	Decide(b, j.pred[b.Y*b.Width:(b.Y+b.Rows)*b.Width])
 	return nil
 }
 

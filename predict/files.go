@@ -25,7 +25,7 @@ type FileOptions struct {
 	Rows func(path string, done, total int)
 }
 
-// Files predicts the image files at paths and writes their outputs (see PathsFor), through
+// Files predicts the image files at paths and writes their outputs (see OutputPaths), through
 // Run's pipeline. meta gives the mask values the masks are written in. done(i, err) is
 // called for every file in order; err names the file. Two inputs whose outputs would have
 // the same names (a.png and a.jpg, or two folders' a.png into one Dir) are an error for the
@@ -38,11 +38,12 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 	if cfg.InChannels != 1 && cfg.InChannels != 3 {
 		return fmt.Errorf("the model takes %d input channels; images are read as 1 (gray) or 3 (RGB)", cfg.InChannels)
 	}
+	classes := meta.ClassesFor(cfg)
 	outs := make([]Paths, len(paths))
 	clash := make([]error, len(paths))
 	first := make(map[string]string, len(paths))
 	for i, in := range paths {
-		outs[i] = PathsFor(in, o.Dir, cfg, meta)
+		outs[i] = OutputPaths(in, o.Dir, classes)
 		key := filepath.Clean(outs[i].Mask)
 		if prev, ok := first[key]; ok {
 			clash[i] = fmt.Errorf("%s: its outputs would overwrite those of %s (same name); skipped", in, prev)
@@ -51,19 +52,19 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 		first[key] = in
 	}
 	job := func(i int) Job {
-		return &fileJob{path: paths[i], out: outs[i], clash: clash[i], p: p, meta: meta, o: o}
+		return &fileJob{path: paths[i], out: outs[i], clash: clash[i], p: p, classes: classes, o: o}
 	}
 	return p.Run(ctx, len(paths), job, func(i int, err error) { done(i, named(paths[i], err)) })
 }
 
 // fileJob predicts one image file and writes its outputs.
 type fileJob struct {
-	path  string
-	out   Paths
-	clash error
-	p     *Predictor
-	meta  weights.Meta
-	o     FileOptions
+	path    string
+	out     Paths
+	clash   error
+	p       *Predictor
+	classes dataset.Classes
+	o       FileOptions
 
 	img     *dataset.Image
 	outputs *Outputs
@@ -102,7 +103,7 @@ func (j *fileJob) Band(b Band) error {
 			oo.Display = FromImage(&colour)
 		}
 		var err error
-		if j.outputs, err = NewOutputs(j.p.model.Config, j.meta, img.Width, img.Height, oo); err != nil {
+		if j.outputs, err = NewOutputs(j.classes, img.Width, img.Height, oo); err != nil {
 			return err
 		}
 	}

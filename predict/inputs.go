@@ -14,7 +14,7 @@ import (
 // imageExts are the file name extensions of the formats read, as a folder is listed.
 var imageExts = []string{".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
 
-// outputStem matches the stems PathsFor gives, so that predicting a folder a second time
+// outputStem matches the stems OutputPaths gives, so that predicting a folder a second time
 // does not predict the first run's outputs.
 var outputStem = regexp.MustCompile(`_(mask|overlay|probs(_[0-9a-f]+)?)$`)
 

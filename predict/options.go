@@ -20,7 +20,7 @@ const (
 	// fourth decimal (the package tests measure the differences in probability).
 	DefaultOverlap = 0.25
 	// DefaultThreshold is the foreground probability above which a pixel of a binary model
-	// is foreground: the logit's sign, as training's validation decides.
+	// is foreground: the logit's sign. Training's validation decides with it too.
 	DefaultThreshold = 0.5
 	// DefaultMemory is the memory the network may take, in bytes, when Options.Memory is 0:
 	// enough to run a base-32 depth-4 model on a 512x512 image whole.
@@ -52,7 +52,8 @@ type Options struct {
 	// foreground; 0 means DefaultThreshold. Multi-class models take the most probable class.
 	Threshold float64
 	// Memory bounds the memory of the network, in bytes, which decides between whole images
-	// and tiles; 0 means DefaultMemory.
+	// and tiles, and how many graphs of shapes run before a Predictor keeps; 0 means
+	// DefaultMemory.
 	Memory int64
 }
 

@@ -8,8 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/segment-dev/segment/unet"
-	"github.com/segment-dev/segment/weights"
+	"github.com/segment-dev/segment/dataset"
 )
 
 // OverlayAlpha is the weight of a class's colour over the image in an overlay.
@@ -51,10 +50,10 @@ type OutputOptions struct {
 // indices are kept in a byte.
 const MaxClasses = 256
 
-// NewOutputs makes the empty output images of a w x h prediction of a model of cfg whose
-// mask values meta holds.
-func NewOutputs(cfg unet.Config, meta weights.Meta, w, h int, o OutputOptions) (*Outputs, error) {
-	values := meta.MaskValuesFor(cfg)
+// NewOutputs makes the empty output images of a w x h prediction of a model of the classes
+// c (the model's, weights.Meta.ClassesFor).
+func NewOutputs(c dataset.Classes, w, h int, o OutputOptions) (*Outputs, error) {
+	values := c.Values
 	if len(values) > MaxClasses {
 		return nil, fmt.Errorf("the model has %d classes; at most %d can be written", len(values), MaxClasses)
 	}
@@ -66,7 +65,7 @@ func NewOutputs(cfg unet.Config, meta weights.Meta, w, h int, o OutputOptions) (
 		out.lut[k] = uint8(v)
 	}
 	switch {
-	case meta.MaskColour:
+	case c.Colour:
 		out.Mask = image.NewRGBA(r)
 	case maxV < 1<<8:
 		out.Mask = image.NewGray(r)
@@ -83,10 +82,10 @@ func NewOutputs(cfg unet.Config, meta weights.Meta, w, h int, o OutputOptions) (
 		out.drawn = make([]bool, len(values))
 		for k, v := range values {
 			switch {
-			case cfg.Classes == 1 && k == 0: // a binary model's background stays as it is
-			case meta.MaskColour:
+			case c.Binary() && k == 0: // a binary model's background stays as it is
+			case c.Colour:
 				out.colours[k], out.drawn[k] = color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255}, true
-			case cfg.Classes == 1:
+			case c.Binary():
 				out.colours[k], out.drawn[k] = classColour(0), true
 			default:
 				out.colours[k], out.drawn[k] = classColour(k), true
@@ -94,7 +93,7 @@ func NewOutputs(cfg unet.Config, meta weights.Meta, w, h int, o OutputOptions) (
 		}
 	}
 	if o.Probs {
-		out.Probs = make([]*image.Gray16, cfg.Classes)
+		out.Probs = make([]*image.Gray16, c.ModelClasses())
 		for k := range out.Probs {
 			out.Probs[k] = image.NewGray16(r)
 		}
@@ -109,7 +108,7 @@ func (o *Outputs) Band(b Band) error {
 		o.classes = make([]uint8, n)
 	}
 	cls := o.classes[:n]
-	Classes(b, cls)
+	Decide(b, cls)
 	for _, k := range cls {
 		if int(k) >= len(o.values) {
 			return fmt.Errorf("class %d of %d", k, len(o.values))
@@ -193,23 +192,24 @@ type Paths struct {
 	Probs []string
 }
 
-// PathsFor names the outputs of the image at input: <stem>_mask.png, <stem>_overlay.png and
-// <stem>_probs.png (binary) or <stem>_probs_<value>.png (one per class, colours as hex
-// rrggbb), in dir, or beside the input when dir is "".
-func PathsFor(input, dir string, cfg unet.Config, meta weights.Meta) Paths {
+// OutputPaths names the outputs of the image at input for a model of the classes c:
+// <stem>_mask.png, <stem>_overlay.png and <stem>_probs.png (binary) or
+// <stem>_probs_<value>.png (one per class, colours as hex rrggbb), in dir, or beside the
+// input when dir is "".
+func OutputPaths(input, dir string, c dataset.Classes) Paths {
 	if dir == "" {
 		dir = filepath.Dir(input)
 	}
 	base := filepath.Base(input)
 	stem := filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base)))
 	p := Paths{Mask: stem + "_mask.png", Overlay: stem + "_overlay.png"}
-	if cfg.Classes == 1 {
+	if c.Binary() {
 		p.Probs = []string{stem + "_probs.png"}
 		return p
 	}
-	for _, v := range meta.MaskValuesFor(cfg) {
+	for _, v := range c.Values {
 		name := strconv.Itoa(v)
-		if meta.MaskColour {
+		if c.Colour {
 			name = fmt.Sprintf("%06x", v)
 		}
 		p.Probs = append(p.Probs, stem+"_probs_"+name+".png")

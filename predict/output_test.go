@@ -1,12 +1,17 @@
 package predict
 
 import (
+	"bytes"
+	"fmt"
 	"image"
 	"image/color"
+	"image/png"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -16,7 +21,7 @@ import (
 func TestOutputsByHand(t *testing.T) {
 	cfg := unet.Config{InChannels: 1, Classes: 1, Depth: 1, BaseChannels: 2, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}
 	gray := []float32{0.4, 0.4, 0.4, 1, 1, 1} // the image, drawn under the overlay
-	o, err := NewOutputs(cfg, weights.Meta{}, 3, 2, OutputOptions{Overlay: true, Display: FromPlanes(append(append(slices.Clone(gray), gray...), gray...), 3, 2, 3), Probs: true})
+	o, err := NewOutputs(weights.Meta{}.ClassesFor(cfg), 3, 2, OutputOptions{Overlay: true, Display: FromPlanes(append(append(slices.Clone(gray), gray...), gray...), 3, 2, 3), Probs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +56,9 @@ func TestOutputsByHand(t *testing.T) {
 
 // TestOutputsValues writes multi-class predictions in 16-bit and colour mask values.
 func TestOutputsValues(t *testing.T) {
-	cfg := unet.Config{InChannels: 1, Classes: 3, Depth: 1, BaseChannels: 2, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}
 	// Two pixels: class 2, then class 0.
 	b := Band{Rows: 1, Width: 2, Planes: 3, Probs: []float32{0.1, 0.7, 0.2, 0.2, 0.7, 0.1}}
-	o, err := NewOutputs(cfg, weights.Meta{MaskValues: []int{0, 1000, 40000}}, 2, 1, OutputOptions{Probs: true})
+	o, err := NewOutputs(dataset.Classes{Values: []int{0, 1000, 40000}}, 2, 1, OutputOptions{Probs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,7 @@ func TestOutputsValues(t *testing.T) {
 	if len(o.Probs) != 3 || o.Probs[2].Gray16At(0, 0).Y != 45875 { // 0.7 * 65535 = 45874.5
 		t.Errorf("class 2 probability of pixel 0: %d, want 45875", o.Probs[2].Gray16At(0, 0).Y)
 	}
-	o, err = NewOutputs(cfg, weights.Meta{MaskValues: []int{0x000000, 0x00ff00, 0x8040c0}, MaskColour: true}, 2, 1, OutputOptions{})
+	o, err = NewOutputs(dataset.Classes{Values: []int{0x000000, 0x00ff00, 0x8040c0}, Colour: true}, 2, 1, OutputOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +83,12 @@ func TestOutputsValues(t *testing.T) {
 	if !ok || rgba.RGBAAt(0, 0) != (color.RGBA{0x80, 0x40, 0xc0, 0xff}) {
 		t.Errorf("colour mask %T, pixel 0 %v, want #8040c0", o.Mask, rgba.RGBAAt(0, 0))
 	}
-	p := PathsFor("/data/img/a.tif", "", cfg, weights.Meta{MaskValues: []int{0, 1000, 40000}})
+	p := OutputPaths("/data/img/a.tif", "", dataset.Classes{Values: []int{0, 1000, 40000}})
 	want := []string{"/data/img/a_probs_0.png", "/data/img/a_probs_1000.png", "/data/img/a_probs_40000.png"}
 	if p.Mask != "/data/img/a_mask.png" || !slices.Equal(p.Probs, want) {
 		t.Errorf("paths %+v", p)
 	}
-	if p := PathsFor("/data/img/a.tif", "out", unet.DefaultConfig(), weights.Meta{}); p.Overlay != filepath.Join("out", "a_overlay.png") || p.Probs[0] != filepath.Join("out", "a_probs.png") {
+	if p := OutputPaths("/data/img/a.tif", "out", weights.Meta{}.ClassesFor(unet.DefaultConfig())); p.Overlay != filepath.Join("out", "a_overlay.png") || p.Probs[0] != filepath.Join("out", "a_probs.png") {
 		t.Errorf("paths in out: %+v", p)
 	}
 }
@@ -97,5 +101,41 @@ func TestClassColourDistinct(t *testing.T) {
 			t.Fatalf("colour %d (%v) repeats", i, c)
 		}
 		seen[c] = true
+	}
+}
+
+// TestMaskReadsBack writes the mask of a prediction in 8-bit, 16-bit and colour values, and
+// reads it back as the data set reads masks: the classes decided come back.
+func TestMaskReadsBack(t *testing.T) {
+	// Three pixels: classes 2, 0 and 1.
+	b := Band{Rows: 1, Width: 3, Planes: 3, Probs: []float32{0.1, 0.7, 0.2, 0.2, 0.1, 0.5, 0.7, 0.2, 0.3}}
+	dir := t.TempDir()
+	for i, c := range []dataset.Classes{
+		{Values: []int{0, 128, 255}},
+		{Values: []int{0, 1000, 40000}},
+		{Values: []int{0x000000, 0x00ff00, 0x8040c0}, Colour: true},
+	} {
+		o, err := NewOutputs(c, 3, 1, OutputOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Band(b); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, o.Mask); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("m%d.png", i))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, w, h, err := c.ReadMask(p, 0)
+		if err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if w != 3 || h != 1 || !slices.Equal(got, []int32{2, 0, 1}) {
+			t.Errorf("%v: read back %dx%d %v, want 3x1 [2 0 1]", c, w, h, got)
+		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // Plan is how an image is cut into tiles: tiles of TileW x TileH whose top-left corners are
 // every combination of Xs and Ys. The image is mirrored into a margin up to a multiple of
-// 2^depth, split evenly on both sides as unet.Predictor pads it, so the first start is
-// negative when there is a margin, and the last tile may end beyond the image.
+// 2^depth, split evenly on both sides (PadFor), so the first start is negative when there
+// is a margin, and the last tile may end beyond the image.
 type Plan struct {
 	TileW, TileH int
 	Xs, Ys       []int
@@ -19,9 +19,6 @@ type Plan struct {
 
 // Whole reports whether the image is run in one piece.
 func (p Plan) Whole() bool { return len(p.Xs) == 1 && len(p.Ys) == 1 }
-
-// Tiles is the number of tiles.
-func (p Plan) Tiles() int { return len(p.Xs) * len(p.Ys) }
 
 // plan cuts a w x h image for a model of cfg, as o asks (o has its defaults).
 func plan(cfg unet.Config, o Options, w, h int) Plan {
@@ -46,15 +43,15 @@ func plan(cfg unet.Config, o Options, w, h int) Plan {
 }
 
 // positions gives the starts of the tiles of side t along a side of length n. The image is
-// taken as unet.Predictor pads it, mirrored to a multiple of mul with the margin split
-// evenly (before and after), and every start lies on that padded image's grid of mul
-// pixels: a U-Net's 2^depth pooling makes its output equivariant to shifts of multiples of
-// 2^depth only, so tiles on the grid see what the whole image would show them. The starts are
+// taken mirrored to a multiple of mul with the margin split evenly before and after
+// (PadFor), and every start lies on that padded image's grid of mul pixels: a U-Net's
+// 2^depth pooling makes its output equivariant to shifts of multiples of 2^depth only, so
+// tiles on the grid see what the whole image would show them. The starts are
 // evenly spaced from the first pixel of the padded side to the last tile's place, as few as
 // keep neighbours overlapping by at least overlap*t (nnU-Net's sliding-window steps), each
 // rounded to the grid.
 func positions(n, t, mul int, overlap float64) []int {
-	before, after := unet.PadFor(n, mul)
+	before, after := PadFor(n, mul)
 	span := n + before + after - t // the last tile's start, from the padded side's start
 	if span <= 0 {
 		return []int{-before}

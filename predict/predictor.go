@@ -3,22 +3,31 @@ package predict
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/segment-dev/segment/unet"
 )
 
 // Predictor runs a model over images of any size, tile by tile (see the package
-// documentation). It keeps the network graph of the last tile shape, so that images of one
-// size, or tiles of one size, build it once. It is not safe for concurrent use.
+// documentation). It keeps the network graphs of the shapes it has run (a whole image's, or
+// a batch of tiles'), so that images of one size, or tiles of one size, build their graph
+// once; the model's tensors are shared with the graphs, so training the model afterwards is
+// seen by the next prediction. It is not safe for concurrent use.
 type Predictor struct {
 	model *unet.Model
 	opts  Options
 
-	net          *unet.Net
-	netN         int
-	netH, netW   int
+	graphs       []graph   // most recently used first
 	flipped, tmp []float32 // scratch of one batch of inputs and of logits
 	probs        []float32 // a batch of probabilities, averaged over the flips
+}
+
+// graph is the inference graph of batches of n inputs of h x w, and the memory NetBytes
+// gives it.
+type graph struct {
+	n, h, w int
+	net     *unet.Net
+	bytes   int64
 }
 
 // New makes a Predictor for model m, with o's defaults filled in. It refuses options out
@@ -40,12 +49,12 @@ func (p *Predictor) Options() Options { return p.opts }
 // Plan says how an image of w x h is cut into tiles.
 func (p *Predictor) Plan(w, h int) Plan { return plan(p.model.Config, p.opts, w, h) }
 
-// Close releases the network graph.
+// Close releases the network graphs.
 func (p *Predictor) Close() {
-	if p.net != nil {
-		p.net.Close()
-		p.net = nil
+	for _, g := range p.graphs {
+		g.net.Close()
 	}
+	p.graphs = nil
 }
 
 // Band is a strip of finished rows of a prediction: rows Y to Y+Rows-1 of an image Width
@@ -64,10 +73,10 @@ type Band struct {
 // Label is the element type of a class-index map.
 type Label interface{ ~uint8 | ~int32 }
 
-// Classes writes the class index of every pixel of b into dst (Rows*Width, row-major): 1
+// Decide writes the class index of every pixel of b into dst (Rows*Width, row-major): 1
 // where the foreground probability of a binary model is above the threshold, else 0; the
 // most probable class of a multi-class model (the first on ties).
-func Classes[T Label](b Band, dst []T) {
+func Decide[T Label](b Band, dst []T) {
 	n := b.Rows * b.Width
 	if b.Planes == 1 {
 		for i, v := range b.Probs[:n] {
@@ -121,7 +130,7 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 		// margin. Mirroring maps the th rows onto at most th rows, so seg holds them.
 		s0, s1 := H, 0
 		for r := range rowOf {
-			rowOf[r] = unet.ReflectIndex(y0+r, H)
+			rowOf[r] = ReflectIndex(y0+r, H)
 			s0, s1 = min(s0, rowOf[r]), max(s1, rowOf[r]+1)
 		}
 		segRows := s1 - s0
@@ -140,7 +149,7 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 			for b := 0; b < nb; b++ {
 				x0 := pl.Xs[min(j+b, len(pl.Xs)-1)]
 				for c := range cols {
-					cols[c] = unet.ReflectIndex(x0+c, W)
+					cols[c] = ReflectIndex(x0+c, W)
 				}
 				inside := x0 >= 0 && x0+tw <= W
 				for c := 0; c < C; c++ {
@@ -213,20 +222,46 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 	return nil
 }
 
-// graph gives the inference graph for batches of n tiles of h x w, building it when the
-// shape changed since the last call.
+// graph gives the inference graph for batches of n inputs of h x w, building it when that
+// shape has not been run. The graphs of other shapes are kept, the most recently used
+// first, as long as together they fit Options.Memory: validation during training runs the
+// same images every epoch, and must not build their graphs again.
 func (p *Predictor) graph(n, h, w int) (*unet.Net, error) {
-	if p.net != nil && p.netN == n && p.netH == h && p.netW == w {
-		return p.net, nil
+	cfg := p.model.Config
+	i := slices.IndexFunc(p.graphs, func(g graph) bool { return g.n == n && g.h == h && g.w == w })
+	if i < 0 {
+		net, err := unet.NewInferNet(p.model, n, h, w)
+		if err != nil {
+			return nil, err
+		}
+		p.graphs = append(p.graphs, graph{n: n, h: h, w: w, net: net, bytes: NetBytes(cfg, n, h, w)})
+		i = len(p.graphs) - 1
 	}
-	p.Close()
-	net, err := unet.NewInferNet(p.model, n, h, w)
-	if err != nil {
-		return nil, err
+	g := p.graphs[i]
+	copy(p.graphs[1:i+1], p.graphs[:i])
+	p.graphs[0] = g
+	total := int64(0)
+	for k, o := range p.graphs {
+		total += o.bytes
+		if k > 0 && total > p.opts.Memory {
+			for _, d := range p.graphs[k:] {
+				d.net.Close()
+			}
+			clear(p.graphs[k:])
+			p.graphs = p.graphs[:k]
+			break
+		}
 	}
-	p.net, p.netN, p.netH, p.netW = net, n, h, w
-	size := n * p.model.Config.Classes * h * w
-	p.tmp, p.probs = make([]float32, size), make([]float32, size)
-	p.flipped = make([]float32, n*p.model.Config.InChannels*h*w)
-	return net, nil
+	size := n * cfg.Classes * h * w
+	p.tmp, p.probs = resize(p.tmp, size), resize(p.probs, size)
+	p.flipped = resize(p.flipped, n*cfg.InChannels*h*w)
+	return g.net, nil
+}
+
+// resize gives s with n elements, reusing its memory when it has room.
+func resize(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }

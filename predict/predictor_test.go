@@ -90,16 +90,25 @@ func predictAll(t *testing.T, p *Predictor, x []float32, c, h, w int) []float32 
 	return out
 }
 
-// whole gives unet.Predictor's probabilities of the image, the reference.
+// whole gives the reference probabilities of an image, computed the long way: the image
+// mirrored out to a multiple of 2^depth (split as PadFor says), one pass of an inference
+// graph of that size, the logits cropped back and turned into probabilities.
 func whole(t *testing.T, m *unet.Model, x []float32, h, w int) []float32 {
 	t.Helper()
-	up := unet.NewPredictor(m)
-	defer up.Close()
-	l, err := up.Logits(x, 1, h, w)
+	cfg := m.Config
+	top, bottom := PadFor(h, cfg.Multiple())
+	left, right := PadFor(w, cfg.Multiple())
+	ph, pw := h+top+bottom, w+left+right
+	net, err := unet.NewInferNet(m, 1, ph, pw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unet.Probabilities(l, 1, m.Config.Classes)
+	defer net.Close()
+	if err := net.Forward(reflectPad(x, cfg.InChannels, h, w, top, bottom, left, right)); err != nil {
+		t.Fatal(err)
+	}
+	l := crop(net.Logits(), cfg.Classes, ph, pw, top, left, h, w)
+	probabilities(l, 1, cfg.Classes)
 	return l
 }
 
@@ -126,7 +135,7 @@ func TestPositionsByHand(t *testing.T) {
 		{64, 32, 16, 0, []int{0, 32}},
 		{32, 32, 16, 0.5, []int{0}},
 		{20, 32, 16, 0.5, []int{-6}}, // 12 pixels of margin, 6 before
-		{21, 32, 16, 0.5, []int{-5}}, // 11: 5 before, 6 after, as unet.PadFor
+		{21, 32, 16, 0.5, []int{-5}}, // 11: 5 before, 6 after, as PadFor
 	} {
 		if got := positions(c.n, c.t, c.mul, c.overlap); !slices.Equal(got, c.want) {
 			t.Errorf("positions(%d, %d, %d, %g) = %v, want %v", c.n, c.t, c.mul, c.overlap, got, c.want)
@@ -156,7 +165,7 @@ func TestGaussian(t *testing.T) {
 }
 
 // TestWholeMatchesUnet: an image that fits the budget is run in one piece, and gives
-// exactly unet.Predictor's probabilities, for sizes that need padding and for several
+// exactly the probabilities of the network run once on the padded image, for sizes that need padding and for several
 // classes.
 func TestWholeMatchesUnet(t *testing.T) {
 	for _, c := range []struct{ in, classes, h, w int }{{1, 1, 37, 29}, {2, 3, 16, 40}} {
@@ -172,7 +181,7 @@ func TestWholeMatchesUnet(t *testing.T) {
 		got := predictAll(t, p, x, c.in, c.h, c.w)
 		p.Close()
 		if d := maxDiff(got, whole(t, m, x, c.h, c.w)); d > 1e-6 {
-			t.Errorf("%d classes, %dx%d: whole-image prediction differs from unet.Predictor by %g", c.classes, c.w, c.h, d)
+			t.Errorf("%d classes, %dx%d: whole-image prediction differs from the padded network's by %g", c.classes, c.w, c.h, d)
 		}
 	}
 }
@@ -239,7 +248,7 @@ func TestBatchSameAsOne(t *testing.T) {
 }
 
 // TestTTA: with TTA the prediction is the mean of the four flipped images' predictions,
-// each flipped back, computed here the long way with unet.Predictor.
+// each flipped back, computed here the long way with whole.
 func TestTTA(t *testing.T) {
 	const h, w = 24, 20
 	m := randomModel(t, 1, 2, 2, 4)
@@ -287,22 +296,22 @@ func TestFlipPlanes(t *testing.T) {
 	}
 }
 
-func TestClasses(t *testing.T) {
+func TestDecide(t *testing.T) {
 	bin := Band{Rows: 1, Width: 3, Planes: 1, Probs: []float32{0.2, 0.5, 0.7}, Threshold: 0.5}
 	got := make([]uint8, 3)
-	Classes(bin, got)
+	Decide(bin, got)
 	if !slices.Equal(got, []uint8{0, 0, 1}) {
 		t.Errorf("binary classes %v, want [0 0 1] (0.5 is not above 0.5)", got)
 	}
 	bin.Threshold = 0.1
-	Classes(bin, got)
+	Decide(bin, got)
 	if !slices.Equal(got, []uint8{1, 1, 1}) {
 		t.Errorf("threshold 0.1: %v", got)
 	}
 	// Two pixels, three classes: (0.2, 0.5, 0.3) and (0.4, 0.2, 0.4).
 	multi := Band{Rows: 1, Width: 2, Planes: 3, Probs: []float32{0.2, 0.4, 0.5, 0.2, 0.3, 0.4}}
 	idx := make([]int32, 2)
-	Classes(multi, idx)
+	Decide(multi, idx)
 	if !slices.Equal(idx, []int32{1, 0}) {
 		t.Errorf("multi-class %v, want [1 0] (first on ties)", idx)
 	}

@@ -140,11 +140,7 @@ func ScoreMasks(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy
 		}
 		forMetrics(gt, k)
 		forMetrics(pred, k)
-		ignore := -1
-		if c.Ignore != nil {
-			ignore = k
-		}
-		r, err := metrics.Evaluate(mp.Name, pred, gt, gw, gh, k, ignore, policy)
+		r, err := metrics.Evaluate(mp.Name, pred, gt, gw, gh, k, metricIgnore(c), policy)
 		if err != nil {
 			return r, fmt.Errorf("%s: %w", mp.Pred, err)
 		}

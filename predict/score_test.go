@@ -78,13 +78,13 @@ func TestScoreMasksByHand(t *testing.T) {
 			t.Errorf("%s: %g, want %g", what, got, want)
 		}
 	}
-	near("image a foreground Dice", im[0].Scores[1].Dice, 0.5)
-	near("image a foreground IoU", im[0].Scores[1].IoU, 1.0/3)
-	near("image a background Dice", im[0].Scores[0].Dice, 20.0/24)
+	near("image a foreground Dice", im[0].Scores[1][metrics.Dice], 0.5)
+	near("image a foreground IoU", im[0].Scores[1][metrics.IoU], 1.0/3)
+	near("image a background Dice", im[0].Scores[0][metrics.Dice], 20.0/24)
 	s := acc.Summary()
-	near("mean foreground Dice", float64(s.Classes[1].Dice.Mean), 0.75)
+	near("mean foreground Dice", float64(s.Classes[1].Stats[metrics.Dice].Mean), 0.75)
 	// Data set level: TP 3, FP 2, FN 2 over both images: 6/10.
-	near("data-set foreground Dice", float64(s.Classes[1].Dice.Dataset), 0.6)
+	near("data-set foreground Dice", float64(s.Classes[1].Stats[metrics.Dice].Dataset), 0.6)
 	if s.Classes[1].Value != 255 || s.Classes[1].Name != "foreground" || s.Classes[0].Name != "background" {
 		t.Errorf("classes %+v", s.Classes)
 	}
@@ -118,7 +118,7 @@ func TestEvaluateSampleModel(t *testing.T) {
 	if err := json.Unmarshal(meta.Train, &rec); err != nil || rec.BestValDice == 0 {
 		t.Fatalf("the sample model records no validation Dice: %s (%v)", meta.Train, err)
 	}
-	d, err := dataset.Open(val, dataset.Options{Channels: 1, MaskValues: meta.MaskValuesFor(m.Config), ValFraction: -1, CacheBytes: -1})
+	d, err := dataset.Open(val, dataset.Options{Channels: 1, MaskValues: meta.ClassesFor(m.Config).Values, ValFraction: -1, CacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestEvaluateSampleModel(t *testing.T) {
 	if s.Images != 8 {
 		t.Errorf("%d images scored, want 8", s.Images)
 	}
-	if got := float64(s.ForegroundMean.Dice); math.Abs(got-rec.BestValDice) > 1e-4 {
+	if got := float64(s.ForegroundMean[metrics.Dice]); math.Abs(got-rec.BestValDice) > 1e-4 {
 		t.Errorf("foreground Dice %.6f, training recorded %.6f", got, rec.BestValDice)
 	}
 }

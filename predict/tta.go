@@ -1,6 +1,6 @@
 package predict
 
-import "github.com/segment-dev/segment/unet"
+import "math"
 
 // flip is one test-time augmentation: a mirror image left-right (X), top-bottom (Y) or both.
 // Each is its own inverse, so the same flip brings the prediction back.
@@ -63,7 +63,7 @@ func (p *Predictor) run(x []float32, n, h, w int) ([]float32, error) {
 		} else {
 			flipPlanes(p.tmp, logits, n*cfg.Classes, h, w, f)
 		}
-		unet.Probabilities(p.tmp, n, cfg.Classes)
+		probabilities(p.tmp, n, cfg.Classes)
 		for i, v := range p.tmp {
 			p.probs[i] += v
 		}
@@ -75,4 +75,40 @@ func (p *Predictor) run(x []float32, n, h, w int) ([]float32, error) {
 		}
 	}
 	return p.probs, nil
+}
+
+// probabilities turns logits [n, classes, h, w] into probabilities in place: the sigmoid of
+// the single logit of a binary model, the softmax over classes otherwise.
+func probabilities(logits []float32, n, classes int) {
+	if classes == 1 {
+		for i, v := range logits {
+			x := float64(v)
+			if x >= 0 {
+				logits[i] = float32(1 / (1 + math.Exp(-x)))
+			} else {
+				e := math.Exp(x)
+				logits[i] = float32(e / (1 + e))
+			}
+		}
+		return
+	}
+	hw := len(logits) / (n * classes)
+	for i := 0; i < n; i++ {
+		base := logits[i*classes*hw : (i+1)*classes*hw]
+		for p := 0; p < hw; p++ {
+			m := math.Inf(-1)
+			for c := 0; c < classes; c++ {
+				m = math.Max(m, float64(base[c*hw+p]))
+			}
+			var s float64
+			for c := 0; c < classes; c++ {
+				e := math.Exp(float64(base[c*hw+p]) - m)
+				base[c*hw+p] = float32(e)
+				s += e
+			}
+			for c := 0; c < classes; c++ {
+				base[c*hw+p] = float32(float64(base[c*hw+p]) / s)
+			}
+		}
+	}
 }

@@ -160,6 +160,5 @@ func (l *Loop) meta() weights.Meta {
 		"seed": o.Seed, "date": time.Now().UTC().Format(time.RFC3339),
 	})
 	pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
-	c := l.Data.Classes
-	return weights.Meta{Preprocess: pre, Train: tr, MaskValues: c.Values, IgnoreValue: c.Ignore, MaskColour: c.Colour}
+	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes}
 }

@@ -131,7 +131,7 @@ func TestTrainingLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := meta.MaskValuesFor(m.Config); len(v) != 2 || v[0] != 0 || v[1] != 255 {
+	if v := meta.ClassesFor(m.Config).Values; len(v) != 2 || v[0] != 0 || v[1] != 255 {
 		t.Errorf("model file records mask values %v, want [0 255]", v)
 	}
 }

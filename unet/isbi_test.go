@@ -1,6 +1,7 @@
 package unet_test
 
 import (
+	"context"
 	"image"
 	_ "image/png"
 	"math"
@@ -9,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/segment-dev/segment/internal/sharedtest"
-	"github.com/segment-dev/segment/unet"
+	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/weights"
 )
 
@@ -53,8 +54,8 @@ func dice(pred []int32, gt []uint8, cls int32, value uint8) float64 {
 	return 2 * tp / (2*tp + fp + fn)
 }
 
-// TestISBIReferenceModel predicts the six ISBI test images with the PyTorch-trained model and
-// requires the per-image Dice that PyTorch reported (../shared/models/README.md) within 1e-3.
+// TestISBIReferenceModel predicts the six ISBI test images with the PyTorch-trained model,
+// through the Predictor that predict, eval and training's validation use, and requires the per-image Dice that PyTorch reported (../shared/models/README.md) within 1e-3.
 func TestISBIReferenceModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: six 512x512 predictions with a base-32 model")
@@ -69,7 +70,10 @@ func TestISBIReferenceModel(t *testing.T) {
 		"24": {0.9523, 0.7910}, "25": {0.9518, 0.7927}, "26": {0.9542, 0.8181},
 		"27": {0.9498, 0.8081}, "28": {0.9537, 0.8181}, "29": {0.9466, 0.7651},
 	}
-	p := unet.NewPredictor(m)
+	p, err := predict.New(m, predict.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer p.Close()
 	for _, name := range []string{"24", "25", "26", "27", "28", "29"} {
 		img, w, h := readGray(t, filepath.Join(data, "images", name+".png"))
@@ -78,11 +82,14 @@ func TestISBIReferenceModel(t *testing.T) {
 		for i, v := range img {
 			x[i] = float32(v) / 255
 		}
-		logits, err := p.Logits(x, 1, h, w)
+		pred := make([]int32, w*h)
+		err := p.Predict(context.Background(), predict.FromPlanes(x, 1, h, w), func(b predict.Band) error {
+			predict.Decide(b, pred[b.Y*w:(b.Y+b.Rows)*w])
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		pred := unet.Classes(logits, 1, 1)
 		fg, bg := dice(pred, mask, 1, 255), dice(pred, mask, 0, 0)
 		t.Logf("%s.png: Dice(255) %.4f (PyTorch %.4f), Dice(0) %.4f (PyTorch %.4f)", name, fg, want[name][0], bg, want[name][1])
 		if math.Abs(fg-want[name][0]) > 1e-3 || math.Abs(bg-want[name][1]) > 1e-3 {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 	"gorgonia.org/tensor"
 )
@@ -36,7 +37,7 @@ const (
 var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue, keyMaskColour}
 
 // MaxMaskValue is the largest mask pixel value a Meta may name: a 16-bit gray level, or with
-// MaskColour an RGB colour 0xRRGGBB.
+// Classes.Colour an RGB colour 0xRRGGBB.
 const MaxMaskValue = 0xFFFFFF
 
 // maxGrayValue is the largest value of a gray mask (16 bits).
@@ -49,48 +50,51 @@ type Meta struct {
 	Preprocess json.RawMessage
 	// Train (key "train") is JSON recording what training produced the model.
 	Train json.RawMessage
-	// MaskValues (key "mask_values", a JSON list) gives the mask pixel value of each class in
-	// class order: background then foreground when Classes is 1, one per class otherwise.
-	// Empty means the default; see MaskValuesFor.
-	MaskValues []int
-	// IgnoreValue (key "ignore_value"), if not nil, is a mask pixel value that belongs to no
-	// class: such pixels are left out of losses and scores.
-	IgnoreValue *int
-	// MaskColour (key "mask_colour", "true" when set) says the masks are RGB images and the
-	// mask values colours 0xRRGGBB, so that predictions are written back in colour.
-	MaskColour bool
+	// Classes is how the model's classes are stored in mask images. Values (key
+	// "mask_values", a JSON list) gives the mask pixel value of each class in class order:
+	// background then foreground when the config's Classes is 1, one per class otherwise;
+	// empty means the default (see ClassesFor). Ignore (key "ignore_value"), if not nil, is a
+	// mask pixel value that belongs to no class: such pixels are left out of losses and
+	// scores. Colour (key "mask_colour", "true" when set) says the masks are RGB images and
+	// the values colours 0xRRGGBB, so that predictions are written back in colour.
+	Classes dataset.Classes
 	// Extra holds every other metadata key, kept unchanged from Load to Save.
 	Extra map[string]string
 }
 
-// MaskValuesFor gives the mask pixel value of each class of a model of configuration cfg:
-// MaskValues if set, else [0, 255] for a binary model (Classes 1) and 0..Classes-1 otherwise.
-func (m Meta) MaskValuesFor(cfg unet.Config) []int {
-	if len(m.MaskValues) > 0 {
-		return slices.Clone(m.MaskValues)
+// ClassesFor gives the classes of a model of configuration cfg: m.Classes, with the mask
+// values [0, 255] for a binary model (Classes 1) and 0..Classes-1 otherwise when the file
+// names none.
+func (m Meta) ClassesFor(cfg unet.Config) dataset.Classes {
+	c := m.Classes
+	if len(c.Values) > 0 {
+		c.Values = slices.Clone(c.Values)
+		return c
 	}
 	if cfg.Classes == 1 {
-		return []int{0, 255}
+		c.Values = []int{0, 255}
+		return c
 	}
-	vs := make([]int, max(cfg.Classes, 0))
-	for i := range vs {
-		vs[i] = i
+	c.Values = make([]int, max(cfg.Classes, 0))
+	for i := range c.Values {
+		c.Values[i] = i
 	}
-	return vs
+	return c
 }
 
-// maxValue is the largest mask value of gray masks, or of colour masks with MaskColour.
+// maxValue is the largest mask value of gray masks, or of colour masks (Classes.Colour).
 func (m Meta) maxValue() int {
-	if m.MaskColour {
+	if m.Classes.Colour {
 		return MaxMaskValue
 	}
 	return maxGrayValue
 }
 
 // Validate reports the first thing that makes m unfit for a model of configuration cfg:
-// Preprocess or Train that are not JSON, MaskValues of the wrong length (2 for a binary
-// model, Classes otherwise), out of 0..65535 (0..MaxMaskValue for colour masks) or repeated, an IgnoreValue out of range
-// or equal to a class's value, or an Extra key that Save writes itself.
+// Preprocess or Train that are not JSON, mask values of the wrong length (2 for a binary
+// model, Classes otherwise), out of 0..65535 (0..MaxMaskValue for colour masks) or
+// repeated, an ignore value out of range or equal to a class's value, or an Extra key that
+// Save writes itself.
 func (m Meta) Validate(cfg unet.Config) error {
 	if len(m.Preprocess) > 0 && !json.Valid(m.Preprocess) {
 		return errors.New("preprocess is not valid JSON")
@@ -98,29 +102,30 @@ func (m Meta) Validate(cfg unet.Config) error {
 	if len(m.Train) > 0 && !json.Valid(m.Train) {
 		return errors.New("train is not valid JSON")
 	}
-	if len(m.MaskValues) > 0 {
+	mv := m.Classes.Values
+	if len(mv) > 0 {
 		want := cfg.Classes
 		if want == 1 {
 			want = 2
 		}
-		if len(m.MaskValues) != want {
-			return fmt.Errorf("mask_values %v has %d values, a model of %d classes needs %d", m.MaskValues, len(m.MaskValues), cfg.Classes, want)
+		if len(mv) != want {
+			return fmt.Errorf("mask_values %v has %d values, a model of %d classes needs %d", mv, len(mv), cfg.Classes, want)
 		}
-		for i, v := range m.MaskValues {
+		for i, v := range mv {
 			if v < 0 || v > m.maxValue() {
-				return fmt.Errorf("mask_values %v: %d is out of 0..%d", m.MaskValues, v, m.maxValue())
+				return fmt.Errorf("mask_values %v: %d is out of 0..%d", mv, v, m.maxValue())
 			}
-			if slices.Contains(m.MaskValues[:i], v) {
-				return fmt.Errorf("mask_values %v: %d appears twice", m.MaskValues, v)
+			if slices.Contains(mv[:i], v) {
+				return fmt.Errorf("mask_values %v: %d appears twice", mv, v)
 			}
 		}
 	}
-	if m.IgnoreValue != nil {
-		v := *m.IgnoreValue
+	if m.Classes.Ignore != nil {
+		v := *m.Classes.Ignore
 		if v < 0 || v > m.maxValue() {
 			return fmt.Errorf("ignore_value %d is out of 0..%d", v, m.maxValue())
 		}
-		if slices.Contains(m.MaskValuesFor(cfg), v) {
+		if slices.Contains(m.ClassesFor(cfg).Values, v) {
 			return fmt.Errorf("ignore_value %d is also the mask value of a class", v)
 		}
 	}
@@ -166,15 +171,15 @@ func Save(path string, m *unet.Model, meta Meta) error {
 	if len(meta.Train) > 0 {
 		md[keyTrain] = string(meta.Train)
 	}
-	if len(meta.MaskValues) > 0 {
-		b, _ := json.Marshal(meta.MaskValues)
+	if len(meta.Classes.Values) > 0 {
+		b, _ := json.Marshal(meta.Classes.Values)
 		md[keyMaskValues] = string(b)
 	}
-	if meta.MaskColour {
+	if meta.Classes.Colour {
 		md[keyMaskColour] = "true"
 	}
-	if meta.IgnoreValue != nil {
-		md[keyIgnoreValue] = strconv.Itoa(*meta.IgnoreValue)
+	if meta.Classes.Ignore != nil {
+		md[keyIgnoreValue] = strconv.Itoa(*meta.Classes.Ignore)
 	}
 	f := &File{Metadata: md, Tensors: make(map[string]Tensor)}
 	for _, p := range m.Config.Params() {
@@ -315,21 +320,21 @@ func parseMeta(md map[string]string) (Meta, error) {
 			if err := strictUnmarshal(v, &vs); err != nil || len(vs) == 0 || slices.Contains(vs, nil) {
 				return Meta{}, fmt.Errorf("mask_values %q is not a non-empty JSON list of integers", v)
 			}
-			m.MaskValues = make([]int, len(vs))
+			m.Classes.Values = make([]int, len(vs))
 			for i, p := range vs {
-				m.MaskValues[i] = *p
+				m.Classes.Values[i] = *p
 			}
 		case keyMaskColour:
 			if v != "true" && v != "false" {
 				return Meta{}, fmt.Errorf("mask_colour %q is not true or false", v)
 			}
-			m.MaskColour = v == "true"
+			m.Classes.Colour = v == "true"
 		case keyIgnoreValue:
 			var iv *int
 			if err := strictUnmarshal(v, &iv); err != nil || iv == nil {
 				return Meta{}, fmt.Errorf("ignore_value %q is not an integer", v)
 			}
-			m.IgnoreValue = iv
+			m.Classes.Ignore = iv
 		default:
 			if m.Extra == nil {
 				m.Extra = make(map[string]string)

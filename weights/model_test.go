@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 	"gorgonia.org/tensor"
 )
@@ -114,10 +116,10 @@ func TestLoadReference(t *testing.T) {
 			if tt.numWeights != 0 && m.NumWeights() != tt.numWeights {
 				t.Errorf("NumWeights() = %d, want %d", m.NumWeights(), tt.numWeights)
 			}
-			if got := meta.MaskValuesFor(m.Config); !slices.Equal(got, tt.masks) {
+			if got := meta.ClassesFor(m.Config).Values; !slices.Equal(got, tt.masks) {
 				t.Errorf("mask values %v, want %v", got, tt.masks)
 			}
-			if meta.MaskValues != nil || meta.IgnoreValue != nil || meta.Extra != nil {
+			if meta.Classes.Values != nil || meta.Classes.Ignore != nil || meta.Classes.Colour || meta.Extra != nil {
 				t.Errorf("meta %+v: the reference files have no mask_values, ignore_value or other keys", meta)
 			}
 			if tt.preprocess != "" && string(meta.Preprocess) != tt.preprocess {
@@ -139,10 +141,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		return unet.Config{InChannels: in, Classes: classes, Depth: depth, BaseChannels: base, Skip: skip, Norm: norm, Up: unet.UpTranspose, Groups: groups}
 	}
 	full := Meta{
-		Preprocess:  json.RawMessage(`{"scale": "1/255", "pad": "reflect"}`),
-		Train:       json.RawMessage(`{"epochs":3,"dice":0.5,"note":"<&>"}`),
-		IgnoreValue: intPtr(254),
-		Extra:       map[string]string{"author": "test", "notes": "çà ✓", "empty": ""},
+		Preprocess: json.RawMessage(`{"scale": "1/255", "pad": "reflect"}`),
+		Train:      json.RawMessage(`{"epochs":3,"dice":0.5,"note":"<&>"}`),
+		Classes:    dataset.Classes{Ignore: intPtr(254)},
+		Extra:      map[string]string{"author": "test", "notes": "çà ✓", "empty": ""},
 	}
 	tests := []struct {
 		name string
@@ -151,9 +153,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}{
 		{"batch concat", cfg(1, 1, 2, 4, unet.SkipConcat, unet.NormBatch, 0), full},
 		{"batch concat, no meta", cfg(1, 1, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{}},
-		{"group add", cfg(3, 2, 3, 8, unet.SkipAdd, unet.NormGroup, 0), Meta{MaskValues: []int{0, 255}}},
-		{"group none, 2 groups", cfg(1, 3, 2, 4, unet.SkipNone, unet.NormGroup, 2), Meta{MaskValues: []int{10, 20, 30}, IgnoreValue: intPtr(0)}},
-		{"colour masks", cfg(3, 3, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{MaskValues: []int{0x000000, 0x808000, 0xFFFFFF}, MaskColour: true}},
+		{"group add", cfg(3, 2, 3, 8, unet.SkipAdd, unet.NormGroup, 0), Meta{Classes: dataset.Classes{Values: []int{0, 255}}}},
+		{"group none, 2 groups", cfg(1, 3, 2, 4, unet.SkipNone, unet.NormGroup, 2), Meta{Classes: dataset.Classes{Values: []int{10, 20, 30}, Ignore: intPtr(0)}}},
+		{"colour masks", cfg(3, 3, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{Classes: dataset.Classes{Values: []int{0x000000, 0x808000, 0xFFFFFF}, Colour: true}}},
 		{"no norm, concat", cfg(3, 4, 1, 2, unet.SkipConcat, unet.NormNone, 0), full},
 		{"no norm, add", cfg(1, 1, 3, 2, unet.SkipAdd, unet.NormNone, 0), Meta{Train: json.RawMessage(`null`)}},
 	}
@@ -319,7 +321,7 @@ func TestLoadAccepts(t *testing.T) {
 }
 
 func TestLoadRejects(t *testing.T) {
-	base := savedBytes(t, newModel(t, tinyConfig(), 2), Meta{MaskValues: []int{0, 1}})
+	base := savedBytes(t, newModel(t, tinyConfig(), 2), Meta{Classes: dataset.Classes{Values: []int{0, 1}}})
 	md := func(key, value string) []byte {
 		return encodeFile(t, base, func(f *File) {
 			if value == "<delete>" {
@@ -403,10 +405,10 @@ func TestSaveRefuses(t *testing.T) {
 		}(), Meta{}, "want float32"},
 		{"reserved extra key", good(), Meta{Extra: map[string]string{"format": "x"}}, `extra metadata key "format" is reserved`},
 		{"preprocess not JSON", good(), Meta{Preprocess: json.RawMessage("{")}, "preprocess is not valid JSON"},
-		{"mask values wrong length", good(), Meta{MaskValues: []int{1}}, "mask_values [1] has 1 values"},
-		{"ignore value in mask values", good(), Meta{IgnoreValue: intPtr(255)}, "ignore_value 255 is also"},
-		{"ignore value out of range", good(), Meta{IgnoreValue: intPtr(-1)}, "ignore_value -1 is out of"},
-		{"colour value without mask_colour", good(), Meta{MaskValues: []int{0, 0xFF0000}}, "out of 0..65535"},
+		{"mask values wrong length", good(), Meta{Classes: dataset.Classes{Values: []int{1}}}, "mask_values [1] has 1 values"},
+		{"ignore value in mask values", good(), Meta{Classes: dataset.Classes{Ignore: intPtr(255)}}, "ignore_value 255 is also"},
+		{"ignore value out of range", good(), Meta{Classes: dataset.Classes{Ignore: intPtr(-1)}}, "ignore_value -1 is out of"},
+		{"colour value without mask_colour", good(), Meta{Classes: dataset.Classes{Values: []int{0, 0xFF0000}}}, "out of 0..65535"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,7 +447,7 @@ func TestSaveView(t *testing.T) {
 	}
 }
 
-func TestMaskValuesFor(t *testing.T) {
+func TestClassesFor(t *testing.T) {
 	c := func(classes int) unet.Config { cfg := tinyConfig(); cfg.Classes = classes; return cfg }
 	tests := []struct {
 		meta Meta
@@ -455,18 +457,20 @@ func TestMaskValuesFor(t *testing.T) {
 		{Meta{}, c(1), []int{0, 255}},
 		{Meta{}, c(2), []int{0, 1}},
 		{Meta{}, c(5), []int{0, 1, 2, 3, 4}},
-		{Meta{MaskValues: []int{0, 1}}, c(1), []int{0, 1}},
-		{Meta{MaskValues: []int{7, 3, 9}}, c(3), []int{7, 3, 9}},
+		{Meta{Classes: dataset.Classes{Values: []int{0, 1}}}, c(1), []int{0, 1}},
+		{Meta{Classes: dataset.Classes{Values: []int{7, 3, 9}, Ignore: intPtr(4), Colour: true}}, c(3), []int{7, 3, 9}},
+		{Meta{Classes: dataset.Classes{Ignore: intPtr(4)}}, c(1), []int{0, 255}},
 	}
 	for _, tt := range tests {
-		got := tt.meta.MaskValuesFor(tt.cfg)
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("%+v.MaskValuesFor(classes %d) = %v, want %v", tt.meta, tt.cfg.Classes, got, tt.want)
+		c := tt.meta.ClassesFor(tt.cfg)
+		got := c.Values
+		if !slices.Equal(got, tt.want) || c.Ignore != tt.meta.Classes.Ignore || c.Colour != tt.meta.Classes.Colour {
+			t.Errorf("%+v.ClassesFor(classes %d) = %+v, want values %v and the same ignore and colour", tt.meta, tt.cfg.Classes, c, tt.want)
 		}
 		if len(got) > 0 {
 			got[0] = -99 // the result is the caller's own
-			if again := tt.meta.MaskValuesFor(tt.cfg); again[0] == -99 {
-				t.Error("MaskValuesFor gives the Meta's own slice")
+			if again := tt.meta.ClassesFor(tt.cfg).Values; again[0] == -99 {
+				t.Error("ClassesFor gives the Meta's own slice")
 			}
 		}
 	}
@@ -474,15 +478,47 @@ func TestMaskValuesFor(t *testing.T) {
 
 func TestLoadBytes(t *testing.T) {
 	m := newModel(t, tinyConfig(), 3)
-	data := savedBytes(t, m, Meta{MaskValues: []int{0, 255}})
+	data := savedBytes(t, m, Meta{Classes: dataset.Classes{Values: []int{0, 255}}})
 	got, meta, err := LoadBytes(data, "embedded")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Config != m.Config || meta.MaskValues[1] != 255 {
-		t.Errorf("LoadBytes gave %v %v", got.Config, meta.MaskValues)
+	if got.Config != m.Config || meta.Classes.Values[1] != 255 {
+		t.Errorf("LoadBytes gave %v %v", got.Config, meta.Classes)
 	}
 	if _, _, err := LoadBytes(data[:len(data)-3], "embedded"); err == nil || !strings.Contains(err.Error(), "embedded") {
 		t.Errorf("truncated bytes: %v", err)
+	}
+}
+
+// TestClassesMetadata pins how Meta.Classes is written: the keys mask_values (a JSON list),
+// ignore_value and mask_colour of the format, each only when set.
+func TestClassesMetadata(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Classes = 3
+	m := newModel(t, cfg, 1)
+	for _, tt := range []struct {
+		classes dataset.Classes
+		want    map[string]string
+	}{
+		{dataset.Classes{}, map[string]string{}},
+		{dataset.Classes{Values: []int{0, 0x808000, 0xFFFFFF}, Ignore: intPtr(7), Colour: true},
+			map[string]string{"mask_values": "[0,8421376,16777215]", "ignore_value": "7", "mask_colour": "true"}},
+		{dataset.Classes{Values: []int{10, 20, 30}}, map[string]string{"mask_values": "[10,20,30]"}},
+	} {
+		b := savedBytes(t, m, Meta{Classes: tt.classes})
+		f, err := Decode(bytes.NewReader(b), int64(len(b)), "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, k := range []string{"mask_values", "ignore_value", "mask_colour"} {
+			if v, ok := f.Metadata[k]; ok {
+				got[k] = v
+			}
+		}
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("%+v written as %v, want %v", tt.classes, got, tt.want)
+		}
 	}
 }

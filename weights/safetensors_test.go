@@ -303,6 +303,9 @@ func brokenSafetensors(t *testing.T, base []byte) []brokenCase {
 		{"truncated after the header", base[:8+n], "out of range"},
 		{"truncated in the data", base[:8+n+dataLen/2], "out of range"},
 		{"last 4 bytes cut", base[:len(base)-4], "out of range"},
+		// One byte short: the last tensor's end offset is exactly one past the data, the
+		// edge an off-by-one in the range check lets through.
+		{"last byte cut", base[:len(base)-1], fmt.Sprintf("run past the end of the data (%d bytes)", dataLen-1)},
 		{"header length huge", withLen(1 << 40), "absurd"},
 		{"header length max uint64", withLen(math.MaxUint64), "absurd"},
 		{"header length just past the file", withLen(uint64(len(base) - 7)), "runs past the end of the file"},

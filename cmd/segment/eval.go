@@ -222,10 +222,10 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, err
 	}
 	if len(mv) == 0 {
-		mv = meta.MaskValuesFor(m.Config)
+		mv = meta.ClassesFor(m.Config).Values
 	}
 	if ign == nil {
-		ign = meta.IgnoreValue
+		ign = meta.Classes.Ignore
 	}
 	folder, err := evalFolder(dir)
 	if err != nil {
@@ -265,9 +265,9 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		if err != nil {
 			return nil, none, err
 		}
-		mv = meta.MaskValuesFor(m.Config)
+		mv = meta.ClassesFor(m.Config).Values
 		if ign == nil {
-			ign = meta.IgnoreValue
+			ign = meta.Classes.Ignore
 		}
 	}
 	paths := make([]string, 0, 2*len(pairs))
@@ -311,15 +311,15 @@ func printEvalTable(w io.Writer, s metrics.Summary) {
 	fmt.Fprintln(tw, "class\tvalue\tname\tDice (mean ± std)\tDice (data set)\tIoU\tprecision\trecall\tHD95 (px)\timages")
 	for _, c := range s.Classes {
 		excluded := ""
-		if c.Dice.Excluded > 0 {
-			excluded = fmt.Sprintf(" (%d empty)", c.Dice.Excluded)
+		if c.Stats[metrics.Dice].Excluded > 0 {
+			excluded = fmt.Sprintf(" (%d empty)", c.Stats[metrics.Dice].Excluded)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d%s\n", c.Index, c.Value, c.Name, pm(c.Dice), num(c.Dice.Dataset),
-			num(c.IoU.Mean), num(c.Precision.Mean), num(c.Recall.Mean), hd(c.HD95.Mean), c.Dice.N, excluded)
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d%s\n", c.Index, c.Value, c.Name, pm(c.Stats[metrics.Dice]), num(c.Stats[metrics.Dice].Dataset),
+			num(c.Stats[metrics.IoU].Mean), num(c.Stats[metrics.Precision].Mean), num(c.Stats[metrics.Recall].Mean), hd(c.Stats[metrics.HD95].Mean), c.Stats[metrics.Dice].N, excluded)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "foreground mean: Dice %s, IoU %s; %d images, empty masks score %s\n",
-		num(s.ForegroundMean.Dice), num(s.ForegroundMean.IoU), s.Images, emptyWord(s.EmptyPolicy))
+		num(s.ForegroundMean[metrics.Dice]), num(s.ForegroundMean[metrics.IoU]), s.Images, emptyWord(s.EmptyPolicy))
 }
 
 func emptyWord(p metrics.EmptyPolicy) string {

@@ -4,8 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/segment-dev/segment/onnx"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -19,12 +22,16 @@ func init() {
 Inspect reads a model file (safetensors in the segment-unet format), checks it
 as every other command does, and prints its configuration, the mask values its
 predictions are written in, its metadata and, with -tensors, every tensor with
-its shape.`,
+its shape. Given a .onnx file (see export), it prints the opset, the inputs and
+outputs with their dims, and the metadata.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 			tensors := fs.Bool("tensors", false, "list every tensor with its shape")
 			return func(fs *flag.FlagSet, out, _ io.Writer) error {
 				if fs.NArg() != 1 {
 					return usagef("want one model file, got %d arguments", fs.NArg())
+				}
+				if strings.EqualFold(filepath.Ext(fs.Arg(0)), ".onnx") {
+					return inspectONNX(out, fs.Arg(0))
 				}
 				return inspect(out, fs.Arg(0), *tensors)
 			}
@@ -46,9 +53,9 @@ func inspect(out io.Writer, path string, tensors bool) error {
 	fmt.Fprintf(out, "  U-Net: %d input channels, %d classes, depth %d, base %d channels, skip %s, norm %s, %s blocks, up %s\n",
 		c.InChannels, c.Classes, c.Depth, c.BaseChannels, c.Skip, c.Norm, block, c.Up)
 	fmt.Fprintf(out, "  learned parameters: %d\n", m.NumWeights())
-	fmt.Fprintf(out, "  mask values: %v\n", meta.MaskValuesFor(c))
-	if meta.IgnoreValue != nil {
-		fmt.Fprintf(out, "  ignore value: %d\n", *meta.IgnoreValue)
+	fmt.Fprintf(out, "  mask values: %v\n", meta.ClassesFor(c).Values)
+	if meta.Classes.Ignore != nil {
+		fmt.Fprintf(out, "  ignore value: %d\n", *meta.Classes.Ignore)
 	}
 	if len(meta.Preprocess) > 0 {
 		fmt.Fprintf(out, "  preprocess: %s\n", meta.Preprocess)
@@ -70,5 +77,16 @@ func inspect(out io.Writer, path string, tensors bool) error {
 		}
 		tw.Flush()
 	}
+	return nil
+}
+
+// inspectONNX describes an ONNX model, such as export writes.
+func inspectONNX(out io.Writer, path string) error {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", path)
+	onnx.Describe(out, m)
 	return nil
 }
