@@ -1,7 +1,8 @@
 // Package bench measures how fast the U-Net trains and predicts: the median time of a
-// training step (forward, loss, backward and an Adam update) and of an inference pass, the
-// GFLOP/s they reach, and the peak memory of the process. segment bench runs it on the
-// configurations the project compares with PyTorch and onnxruntime.
+// training step (forward, the loss segment train uses by default, backward and an Adam
+// update) and of an inference pass, the GFLOP/s they reach, and the peak memory of the
+// process. segment bench runs it on the configurations the project compares with PyTorch
+// and onnxruntime.
 package bench
 
 import (
@@ -36,6 +37,7 @@ type Result struct {
 	TrainGFLOPS float64 `json:"train_gflops"`
 	InferGFLOPS float64 `json:"infer_gflops"`
 	PeakRSSMiB  float64 `json:"peak_rss_mib"` // of the whole process, read after the training steps
+	Loss        string  `json:"loss"`         // the loss of the training step: unet.DefaultLoss, as segment train
 }
 
 // Measure times steps training steps and steps inference passes of shape s after two
@@ -62,7 +64,9 @@ func Measure(s Shape, steps int) (Result, error) {
 	r := Result{Shape: s}
 	flops := 2 * float64(s.macs()) * float64(s.Batch)
 
-	net, err := unet.NewTrainNet(m, s.Batch, s.Size, s.Size, nil)
+	loss := unet.DefaultLoss(cfg.Classes)
+	r.Loss = loss.Name
+	net, err := unet.NewTrainNet(m, s.Batch, s.Size, s.Size, loss.Func)
 	if err != nil {
 		return r, err
 	}

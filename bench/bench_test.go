@@ -14,7 +14,8 @@ func TestMedian(t *testing.T) {
 }
 
 // TestMeasureSmall measures a tiny configuration and checks the figures hang together: the
-// GFLOP/s follow from the times and the convolution count, and memory is reported.
+// GFLOP/s follow from the times and the convolution count, memory is reported, and the
+// training step's loss is training's default.
 func TestMeasureSmall(t *testing.T) {
 	r, err := Measure(Shape{Base: 4, Size: 32, Batch: 2}, 3)
 	if err != nil {
@@ -22,6 +23,9 @@ func TestMeasureSmall(t *testing.T) {
 	}
 	if !(r.TrainMS > 0 && r.InferMS > 0 && r.PeakRSSMiB > 1) {
 		t.Fatalf("implausible result %+v", r)
+	}
+	if r.Loss != "bce+dice" {
+		t.Errorf("timed the loss %q, want bce+dice, what segment train uses for one class", r.Loss)
 	}
 	// Base 4, 32x32: the forward pass has a known number of multiply-adds (unet.Config.MACs).
 	wantTrain := 3 * 2 * float64(r.macs()) * 2 / (r.TrainMS * 1e6)

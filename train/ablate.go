@@ -21,8 +21,9 @@ import (
 type AblateOptions struct {
 	// Train is what every variant shares: data, time budget or epochs, batch, crop, seed,
 	// learning rate, and the model's depth, base channels and block. Each variant sets its
-	// own Model.Skip, Model.Norm (and Model.Depth with Deep) and Out; GradLog 0 means 10,
-	// since the table needs the gradient log.
+	// own Model.Skip, Model.Norm (and Model.Depth with Deep) and Out, and gets a hook that
+	// hands the table its gradient norms. GradLog 0 means 10: the table takes the norms at
+	// the steps the gradient log records, and each variant keeps its log.
 	Train Options
 	// Dir is the output folder: one subfolder per variant holding its run's files, and
 	// ablation.md, ablation.csv and ablation_loss.png; "ablation".
@@ -123,18 +124,15 @@ func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 	}
 	for i, v := range vs {
 		o := variant(v)
+		var grads []GradRecord
+		o.Hooks = append(o.Hooks[:len(o.Hooks):len(o.Hooks)], edgeGradsHook(o.GradLog, &grads))
 		r, err := Run(ctx, o)
 		if err != nil {
 			return res, fmt.Errorf("variant %s: %w", v.Name, err)
 		}
 		row := AblateRow{Variant: v, BestDice: r.BestDice, FinalLoss: r.LastLoss, Steps: r.Steps, Seconds: r.Elapsed,
 			Weights: r.Model.NumWeights(), History: r.History}
-		csvPath, _ := GradLogPaths(o.Out)
-		rows, err := ReadGradLog(csvPath)
-		if err != nil {
-			return res, fmt.Errorf("variant %s: %w", v.Name, err)
-		}
-		row.FirstGrad, row.LastGrad, row.GradRatio, row.InitRatio = gradSummary(rows, r.Steps)
+		row.FirstGrad, row.LastGrad, row.GradRatio, row.InitRatio = gradSummary(grads, r.Steps)
 		res.Rows = append(res.Rows, row)
 		fmt.Fprintf(a.Log, "[%d/%d] %-20s val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)\n",
 			i+1, len(vs), v.Name, fmtScore(row.BestDice), row.FinalLoss, row.Steps, row.Seconds, row.GradRatio, row.InitRatio)
@@ -145,9 +143,35 @@ func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 	return res, nil
 }
 
+// edgeGradsHook appends to rows, every that many steps, the gradient norms of the first
+// and the last layer the gradient log records, as NAME.grads.csv holds them (six digits),
+// so that the table agrees with the log.
+func edgeGradsHook(every int, rows *[]GradRecord) Hook {
+	var edges []int
+	return Hook{Name: "ablation gradients", Priority: 55,
+		Start: func(l *Loop) error {
+			layers := gradLayers(l.Model.Config, l.Params)
+			if len(layers) > 0 {
+				edges = []int{layers[0], layers[len(layers)-1]}
+			}
+			return nil
+		},
+		Gradients: func(l *Loop) error {
+			if l.Steps()%every != 0 {
+				return nil
+			}
+			for _, i := range edges {
+				p := l.Params[i]
+				*rows = append(*rows, GradRecord{Step: l.Steps(), Layer: p.Name, GradNorm: asLogged(norm2(p.G))})
+			}
+			return nil
+		},
+	}
+}
+
 // gradSummary gives the first and the last layer's mean gradient norms over the recorded
 // steps of the second half of a run of steps steps, their ratio, and the ratio at step 0.
-// The log lists the layers in the model's order, so its first is encoder.0.conv1 and its
+// The rows list the layers in the model's order, so the first is encoder.0.conv1 and the
 // last the head.
 func gradSummary(rows []GradRecord, steps int) (first, last, ratio, init float64) {
 	layers, at, m := GradMatrix(rows, func(r GradRecord) float64 { return r.GradNorm })
@@ -232,7 +256,7 @@ func cropText(c int) string {
 
 func lossText(l string) string {
 	if l == "" {
-		return "bce+dice (ce+dice for several classes)"
+		return fmt.Sprintf("%s (%s for several classes)", unet.DefaultLoss(1).Name, unet.DefaultLoss(2).Name)
 	}
 	return l
 }

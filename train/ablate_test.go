@@ -10,7 +10,7 @@ import (
 )
 
 // TestAblate runs a one-epoch ablation of a tiny model and checks the table, its numbers
-// and the files, and that a crop unfit for the deep variants is refused before training.
+// (the gradient figures against the gradient logs written) and the files, and that a crop unfit for the deep variants is refused before training.
 func TestAblate(t *testing.T) {
 	dir := t.TempDir()
 	o := tiny(t, "")
@@ -38,6 +38,17 @@ func TestAblate(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, r.Name, "model.grads.png")); err != nil {
 			t.Error(err)
+		}
+		// The figures come from a hook during training; the gradient log the run wrote
+		// must give the same ones, to the last bit.
+		logged, err := ReadGradLog(filepath.Join(dir, r.Name, "model.grads.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last, ratio, init := gradSummary(logged, r.Steps)
+		if first != r.FirstGrad || last != r.LastGrad || ratio != r.GradRatio || init != r.InitRatio {
+			t.Errorf("%s: gradient figures %v, %v, %v, %v; the gradient log gives %v, %v, %v, %v",
+				r.Name, r.FirstGrad, r.LastGrad, r.GradRatio, r.InitRatio, first, last, ratio, init)
 		}
 	}
 	if fi, err := os.Stat(res.PNG); err != nil || fi.Size() == 0 {

@@ -2,8 +2,11 @@ package train
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/unet"
@@ -120,4 +123,42 @@ func loadState(path string, opt *Optimizer) (*state, error) {
 	}
 	opt.Steps = st.OptSteps
 	return &st, nil
+}
+
+// checkpointHook saves the last model and the state beside it after every epoch, and when
+// the run finishes or is interrupted, so that Resume continues exactly.
+func checkpointHook() Hook {
+	return Hook{Name: "checkpoint", Priority: 40,
+		EndEpoch: func(l *Loop) error { return l.checkpoint() },
+		End: func(l *Loop, err error) error {
+			if err != nil && !errors.Is(err, ErrInterrupted) {
+				return nil
+			}
+			return l.checkpoint()
+		},
+	}
+}
+
+// checkpoint writes the last model and the run's state.
+func (l *Loop) checkpoint() error {
+	l.st.Schedule = *l.sched
+	l.st.OptSteps = l.opt.Steps
+	if err := weights.Save(l.Paths.Last, l.Model, l.meta()); err != nil {
+		return err
+	}
+	return saveState(l.Paths.State, l.st, l.opt)
+}
+
+// meta is what a model file of the run records beside the weights: how to prepare its
+// input, how it was trained, and the mask values of its classes.
+func (l *Loop) meta() weights.Meta {
+	o, st := l.Options, l.st
+	tr, _ := json.Marshal(map[string]any{
+		"data": st.Key.Data, "epochs": len(st.History), "steps": st.Steps, "time_s": math.Round(st.Elapsed),
+		"best_val_dice": st.BestDice, "best_epoch": st.BestEpoch, "batch": l.Batch, "crop": l.Crop,
+		"loss": o.Loss, "optimizer": o.Optimizer, "lr": o.LR, "schedule": o.Schedule, "augment": o.Augment,
+		"seed": o.Seed, "date": time.Now().UTC().Format(time.RFC3339),
+	})
+	pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
+	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes}
 }

@@ -41,8 +41,7 @@ type GradRecord struct {
 	UpdateRatio float64
 }
 
-// gradLog records the gradient flow of a run every few steps. A nil *gradLog (Options.GradLog
-// 0) records nothing, so the training loop calls it unconditionally.
+// gradLog records the gradient flow of a run every few steps.
 type gradLog struct {
 	every    int
 	layers   []int       // indices into the run's []Param of the recorded weights
@@ -53,24 +52,51 @@ type gradLog struct {
 	csv, png string
 }
 
-// newGradLog makes the recorder of a run with params ps. A resumed run that has done steps
-// updates keeps the rows its earlier part wrote before that step, so that the log and the
-// picture cover the whole run once.
-func newGradLog(o Options, cfg unet.Config, ps []Param, resume bool, steps int) (*gradLog, error) {
-	if o.GradLog <= 0 {
-		return nil, nil
+// gradLogHook records, every Options.GradLog steps, each layer's gradient norm and the
+// size of its update, and writes the log and its picture when the run ends.
+func gradLogHook() Hook {
+	var g *gradLog
+	return Hook{Name: "gradient log", Priority: 50,
+		Start: func(l *Loop) (err error) {
+			g, err = newGradLog(l.Options, l.Model.Config, l.Params, l.Options.Resume, l.Steps())
+			return err
+		},
+		Gradients: func(l *Loop) error { g.beforeUpdate(l.Steps(), l.Params); return nil },
+		AfterStep: func(l *Loop) error { g.afterUpdate(l.Params); return nil },
+		End: func(l *Loop, err error) error {
+			if !halted(err) {
+				return nil
+			}
+			return g.write() // the gradients before a blow-up are worth seeing too
+		},
 	}
-	g := &gradLog{every: o.GradLog, step: -1}
-	g.csv, g.png = GradLogPaths(o.Out)
+}
+
+// gradLayers gives the indices into ps of the layers the gradient log records: the 4-D
+// weights (convolutions, transposed convolutions, residual projections, the head) in the
+// order of cfg.Params, input side first.
+func gradLayers(cfg unet.Config, ps []Param) []int {
 	index := make(map[string]int, len(ps))
 	for i, p := range ps {
 		index[p.Name] = i
 	}
+	var layers []int
 	for _, p := range cfg.Params() {
 		if i, ok := index[p.Name]; ok && len(p.Shape) == 4 {
-			g.layers = append(g.layers, i)
-			g.before = append(g.before, make([]float32, len(ps[i].W)))
+			layers = append(layers, i)
 		}
+	}
+	return layers
+}
+
+// newGradLog makes the recorder of a run with params ps. A resumed run that has done steps
+// updates keeps the rows its earlier part wrote before that step, so that the log and the
+// picture cover the whole run once.
+func newGradLog(o Options, cfg unet.Config, ps []Param, resume bool, steps int) (*gradLog, error) {
+	g := &gradLog{every: o.GradLog, step: -1, layers: gradLayers(cfg, ps)}
+	g.csv, g.png = GradLogPaths(o.Out)
+	for _, i := range g.layers {
+		g.before = append(g.before, make([]float32, len(ps[i].W)))
 	}
 	g.norms = make([]float64, len(g.layers))
 	if resume {
@@ -90,7 +116,7 @@ func newGradLog(o Options, cfg unet.Config, ps []Param, resume bool, steps int) 
 // beforeUpdate notes the gradient norms and the weights of a step that is to be recorded;
 // steps is the number of updates made so far, ps holds this step's gradients.
 func (g *gradLog) beforeUpdate(steps int, ps []Param) {
-	if g == nil || steps%g.every != 0 {
+	if steps%g.every != 0 {
 		return
 	}
 	g.step = steps
@@ -102,7 +128,7 @@ func (g *gradLog) beforeUpdate(steps int, ps []Param) {
 
 // afterUpdate completes the recorded step with the size of the update it made.
 func (g *gradLog) afterUpdate(ps []Param) {
-	if g == nil || g.step < 0 {
+	if g.step < 0 {
 		return
 	}
 	for k, i := range g.layers {
@@ -123,15 +149,11 @@ func (g *gradLog) afterUpdate(ps []Param) {
 
 // write saves the CSV and draws the picture, both atomically.
 func (g *gradLog) write() error {
-	if g == nil {
-		return nil
-	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.Write([]string{"step", "layer", "grad_norm", "update_ratio"})
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	for _, r := range g.rows {
-		w.Write([]string{strconv.Itoa(r.Step), r.Layer, f(r.GradNorm), f(r.UpdateRatio)})
+		w.Write([]string{strconv.Itoa(r.Step), r.Layer, formatLogged(r.GradNorm), formatLogged(r.UpdateRatio)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -144,6 +166,15 @@ func (g *gradLog) write() error {
 		return nil
 	}
 	return DrawGradLog(g.png, g.rows)
+}
+
+// formatLogged is how the gradient log writes a number: six significant digits.
+func formatLogged(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// asLogged is v as the gradient log holds it, read back.
+func asLogged(v float64) float64 {
+	x, _ := strconv.ParseFloat(formatLogged(v), 64)
+	return x
 }
 
 func norm2(v []float32) float64 {

@@ -65,3 +65,13 @@ func drawCurves(p Paths, hist []Epoch) error {
 	}
 	return chart.WritePNG(p.Curves, chart.Grid(2, a, b))
 }
+
+// csvLogHook rewrites the CSV log and redraws the curves after every epoch.
+func csvLogHook() Hook {
+	return Hook{Name: "CSV log", Priority: 70, EndEpoch: func(l *Loop) error {
+		if err := writeLog(l.Paths, l.st.History); err != nil {
+			return err
+		}
+		return drawCurves(l.Paths, l.st.History)
+	}}
+}

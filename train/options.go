@@ -3,12 +3,10 @@ package train
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/unet"
-	G "gorgonia.org/gorgonia"
 )
 
 // Options says what to train and how. The zero value of a field means its default, given
@@ -26,7 +24,7 @@ type Options struct {
 	Optimizer string  // adam, adamw or sgd; adam
 	Decay     float64 // weight decay: L2 for adam and sgd, decoupled for adamw; 0 (1e-2 for adamw)
 	Schedule  string  // cosine, plateau or none; cosine
-	Loss      string  // see Losses; bce+dice for binary data, ce+dice otherwise
+	Loss      string  // a name of unet.Losses; the registry's default for the data (unet.DefaultLoss)
 	Augment   string  // an augment preset; default
 
 	// Model is the network's shape; its InChannels and Classes come from the data. A zero
@@ -54,50 +52,9 @@ type Options struct {
 
 	// Log receives one line per epoch; Progress the progress bar. Nil discards them.
 	Log, Progress io.Writer
-}
 
-// Losses names the losses Options.Loss takes: bce, dice, bce+dice, focal and focal+dice for
-// binary data; ce, dice, ce+dice, focal and focal+dice for several classes.
-var Losses = []string{"bce", "dice", "bce+dice", "ce", "ce+dice", "focal", "focal+dice"}
-
-// focalGamma is the focal loss's exponent, 2 as in the paper.
-const focalGamma = 2
-
-// lossFunc makes the graph's loss from its name, for a binary model or not.
-func lossFunc(name string, binary bool) (unet.LossFunc, error) {
-	base, plusDice := strings.CutSuffix(name, "+dice")
-	unknown := fmt.Errorf("unknown loss %q (want one of %s)", name, strings.Join(Losses, ", "))
-	var f unet.LossFunc
-	switch base {
-	case "bce", "ce":
-		if (base == "bce") != binary {
-			return nil, fmt.Errorf("loss %q does not fit this data: binary data takes bce, multi-class data ce", name)
-		}
-		f = unet.DefaultLoss(unet.Config{Classes: map[bool]int{true: 1, false: 2}[binary]})
-	case "dice":
-		if plusDice {
-			return nil, unknown
-		}
-		f = unet.SoftDice
-	case "focal":
-		f = func(l, t *G.Node) (*G.Node, error) { return unet.Focal(l, t, focalGamma) }
-	default:
-		return nil, unknown
-	}
-	if !plusDice {
-		return f, nil
-	}
-	return func(l, t *G.Node) (*G.Node, error) {
-		a, err := f(l, t)
-		if err != nil {
-			return nil, err
-		}
-		b, err := unet.SoftDice(l, t)
-		if err != nil {
-			return nil, err
-		}
-		return G.Add(a, b)
-	}, nil
+	// Hooks run besides the built-in ones, at the events of the run (see Hook).
+	Hooks []Hook
 }
 
 // withDefaults fills the zero fields.
@@ -162,6 +119,11 @@ func (o Options) check() error {
 	}
 	if _, err := augment.Preset(o.Augment); err != nil {
 		return err
+	}
+	if o.Loss != "" {
+		if _, err := unet.LookupLoss(o.Loss); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -136,17 +136,23 @@ func TestTrainingLearns(t *testing.T) {
 	}
 }
 
-// TestNaNStops requires an exploding run to stop with a message and to write no model.
+// TestNaNStops requires an exploding run to stop with a message naming the last good model,
+// to write no model, and to keep its gradient log.
 func TestNaNStops(t *testing.T) {
 	dir := t.TempDir()
 	o := tiny(t, filepath.Join(dir, "m.safetensors"))
 	o.Optimizer, o.LR, o.Schedule = SGD, 1e30, Fixed
+	o.GradLog = 1
 	_, err := Run(context.Background(), o)
-	if err == nil || !strings.Contains(err.Error(), "loss became") {
+	if err == nil || !strings.Contains(err.Error(), "loss became") || !strings.HasSuffix(err.Error(), "the last good model is none (no epoch finished)") {
 		t.Fatalf("exploding run: %v, want a loss-became-NaN error", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "m.safetensors")); !os.IsNotExist(err) {
 		t.Errorf("an exploding run wrote a model: %v", err)
+	}
+	// The gradients that led there are worth seeing: the log keeps them.
+	if rows, err := ReadGradLog(filepath.Join(dir, "m.grads.csv")); err != nil || len(rows) == 0 {
+		t.Errorf("an exploding run's gradient log: %d rows, %v", len(rows), err)
 	}
 }
 

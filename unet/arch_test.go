@@ -246,7 +246,7 @@ func TestFusedOps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		net, err := newNet(m, 1, 16, 16, training, DefaultLoss(c))
+		net, err := newNet(m, 1, 16, 16, training, DefaultLoss(c.Classes).Func)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,19 +8,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// LossFunc makes the training loss node from logits [N, classes, H, W] and the target node
-// (TargetShape gives its shape).
-type LossFunc func(logits, target *G.Node) (*G.Node, error)
-
-// DefaultLoss is the loss PyTorch's reference fixtures use: binary cross-entropy on the
-// logit for one class, softmax cross-entropy otherwise.
-func DefaultLoss(cfg Config) LossFunc {
-	if cfg.Classes == 1 {
-		return BCEWithLogits
-	}
-	return CrossEntropy
-}
-
 // TargetShape is the shape of a training target for a batch of n images of h x w: the 0/1
 // mask [n, 1, h, w] of a binary model, the class indices [n, h, w] of a multi-class one.
 // Pixels below zero are ignored by the losses.
@@ -50,10 +37,15 @@ type Net struct {
 }
 
 // NewTrainNet builds the training graph for batches of n images of h x w (multiples of
-// 2^depth), with the given loss (nil for DefaultLoss) and the gradient of every weight.
+// 2^depth), with the given loss and the gradient of every weight. A nil loss is plain
+// cross-entropy (BCE for one class, CE otherwise), the loss of PyTorch's reference fixtures;
+// training uses the registry's DefaultLoss instead.
 func NewTrainNet(m *Model, n, h, w int, loss LossFunc) (*Net, error) {
 	if loss == nil {
-		loss = DefaultLoss(m.Config)
+		loss = CrossEntropy
+		if m.Config.Classes == 1 {
+			loss = BCEWithLogits
+		}
 	}
 	return newNet(m, n, h, w, true, loss)
 }

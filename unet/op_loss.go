@@ -10,39 +10,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The losses take logits [N, C, H, W] and a target: for one channel (binary, sigmoid) the
-// 0/1 mask [N, 1, H, W]; for C >= 2 channels (softmax) the class indices [N, H, W] as floats.
-// Target pixels below zero (the data set's ignore value) count for nothing, and means are
-// over the other pixels. Each is computed from the logits directly, so that it stays finite
-// for any logit.
-
-// BCEWithLogits is the mean binary cross-entropy of sigmoid(logits) [N, 1, H, W] against
-// the target.
-func BCEWithLogits(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossBCE, binary: true}, logits, target)
-}
-
-// CrossEntropy is the mean softmax cross-entropy of logits [N, C, H, W] against class
-// indices [N, H, W], as PyTorch's CrossEntropyLoss with ignore_index.
-func CrossEntropy(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossCE}, logits, target)
-}
-
-// SoftDice is 1 minus the soft Dice coefficient (2 sum(p t) + 1) / (sum p + sum t + 1)
-// over the whole batch, with p the sigmoid (one channel) or softmax probabilities and t the
-// target; for several classes it is averaged over the classes. It rewards overlap whatever
-// the share of foreground, which cross-entropy alone does not.
-func SoftDice(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1}, logits, target)
-}
-
-// Focal is the mean focal loss of Lin et al. (2017), -(1 - p_t)^gamma log p_t with p_t the
-// probability of the true class: cross-entropy that gives easy pixels less weight (gamma 0
-// is plain cross-entropy).
-func Focal(logits, target *G.Node, gamma float64) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossFocal, binary: logits.Shape()[1] == 1, gamma: gamma}, logits, target)
-}
-
+// lossKind is the loss a lossOp computes; the exported loss functions of loss.go make them.
 type lossKind int
 
 const (

@@ -55,7 +55,7 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 	fs.IntVar(&o.Batch, "batch", 4, "images per step")
 	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
 	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
-	fs.StringVar(&o.Loss, "loss", "", "loss (default bce+dice for binary masks, ce+dice otherwise)")
+	fs.StringVar(&o.Loss, "loss", "", lossUsage())
 	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
 	seed := fs.Uint64("seed", 1, "random seed, the same for every variant: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 10, "record the gradient norms every N steps")
@@ -77,6 +77,9 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		o.Model.Skip, o.Model.Norm, o.Model.Up, o.Model.Block = def.Skip, def.Norm, unet.UpTranspose, unet.Block(*block)
 		if err := o.Model.Validate(); err != nil {
 			return usagef("%v", err)
+		}
+		if err := checkLoss(o.Loss); err != nil {
+			return err
 		}
 		o.Seed = *seed
 		if o.Data == "" {

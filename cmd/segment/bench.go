@@ -14,6 +14,7 @@ import (
 
 	"github.com/segment-dev/segment/bench"
 	"github.com/segment-dev/segment/kernels"
+	"github.com/segment-dev/segment/unet"
 )
 
 func init() {
@@ -26,10 +27,11 @@ Bench measures the U-Net's speed on the configurations the project compares with
 PyTorch and onnxruntime (depth 4, one gray channel, one class): base 16 on
 128x128 batches of 4, base 32 on 256x256 batches of 2, base 64 on 256x256
 batches of 1. For each it prints the median time of a training step (forward,
-loss, backward and an Adam update) and of an inference pass, the GFLOP/s they
-reach (2 FLOPs per multiply-add of the convolutions; a training step counts as
-3 forward passes) and the peak memory while training. Each configuration runs
-in a process of its own, so that its peak memory is its own.`,
+the loss segment train uses by default, ` + unet.DefaultLoss(1).Name + `, backward and an Adam
+update) and of an inference pass, the GFLOP/s they reach (2 FLOPs per
+multiply-add of the convolutions; a training step counts as 3 forward passes)
+and the peak memory while training. Each configuration runs in a process of its
+own, so that its peak memory is its own.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 			steps := fs.Int("steps", 10, "timed steps per configuration, after two warm-up steps")
 			asJSON := fs.Bool("json", false, `print {"configs": [...]} as JSON instead of a table`)
@@ -89,7 +91,7 @@ in a process of its own, so that its peak memory is its own.`,
 					fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t\n", r.Base, r.Size, r.Batch, r.TrainMS, r.InferMS, r.TrainGFLOPS, r.InferGFLOPS, r.PeakRSSMiB)
 				}
 				tw.Flush()
-				fmt.Fprintf(out, "medians of %d steps; GEMM kernels %s on %d threads\n", *steps, kernels.Impl(), kernels.Threads())
+				fmt.Fprintf(out, "medians of %d steps, loss %s; GEMM kernels %s on %d threads\n", *steps, results[0].Loss, kernels.Impl(), kernels.Threads())
 				return nil
 			}
 		},

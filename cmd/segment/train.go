@@ -40,8 +40,7 @@ name and renamed, so an interrupted run never leaves a broken file. Ctrl-C
 saves a checkpoint and stops; --resume then continues exactly where the run
 stopped.
 
-Losses: bce, dice, bce+dice, focal, focal+dice for binary masks; ce, dice,
-ce+dice, focal, focal+dice for several classes.`,
+` + lossHelp(),
 		flags: trainFlags,
 	})
 }
@@ -59,7 +58,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	fs.StringVar(&o.Optimizer, "optimizer", "adam", "adam, adamw or sgd (with momentum 0.9)")
 	fs.Float64Var(&o.Decay, "decay", 0, "weight decay (default 0; 0.01 for adamw)")
 	fs.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule: cosine, plateau or none")
-	fs.StringVar(&o.Loss, "loss", "", "loss (default bce+dice for binary masks, ce+dice otherwise)")
+	fs.StringVar(&o.Loss, "loss", "", lossUsage())
 	fs.IntVar(&o.Model.Depth, "depth", def.Depth, "number of 2x downsamplings")
 	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
 	skip := fs.String("skip", string(def.Skip), "long skip connections: concat (U-Net), add (ResNet) or none")
@@ -86,6 +85,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		o.Model.Block = unet.Block(*block)
 		if err := o.Model.Validate(); err != nil {
 			return usagef("%v", err)
+		}
+		if err := checkLoss(o.Loss); err != nil {
+			return err
 		}
 		o.Seed = *seed
 		var err error
@@ -129,6 +131,34 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		fmt.Fprintf(out, "%d steps in %.0fs\n", res.Steps, res.Elapsed)
 		return nil
 	}
+}
+
+// lossHelp lists the loss registry for the help text: each loss, the masks it suits and
+// what it is.
+func lossHelp() string {
+	var b strings.Builder
+	b.WriteString("Losses (--loss), the masks they suit, and what they are:\n")
+	for _, l := range unet.Losses {
+		fmt.Fprintf(&b, "  %-11s %-12s %s\n", l.Name, l.Tasks, l.Help)
+	}
+	return b.String()
+}
+
+// lossUsage is the --loss flag's line, with the registry's defaults.
+func lossUsage() string {
+	return fmt.Sprintf("loss: %s (default %s for binary masks, %s otherwise)",
+		strings.Join(unet.LossNames(unet.Binary|unet.MultiClass), ", "), unet.DefaultLoss(1).Name, unet.DefaultLoss(2).Name)
+}
+
+// checkLoss refuses a --loss the registry does not know, before any data is read.
+func checkLoss(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := unet.LookupLoss(name); err != nil {
+		return usagef("--loss: %v", err)
+	}
+	return nil
 }
 
 // parseIgnore reads the --ignore flag: no value, or one mask value.

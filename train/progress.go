@@ -1,0 +1,80 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// progressHook shows the run: two lines on what it trains, a progress bar with the loss,
+// the images per second and the time left (on Options.Progress), and a line per epoch
+// with its loss and validation scores (on Options.Log).
+func progressHook() Hook {
+	var bar *progressbar.ProgressBar
+	return Hook{Name: "progress", Priority: 80,
+		Start: func(l *Loop) error {
+			o, ds := l.Options, l.Data
+			bar = newBar(o, l.TotalSteps)
+			fmt.Fprintf(o.Log, "training on %s: %d train / %d val images, %s; %d steps of %d per epoch, crops %dx%d\n",
+				o.Data, len(ds.Train), len(ds.Val), ds.Classes, l.StepsPerEpoch, l.Batch, l.Crop, l.Crop)
+			fmt.Fprintf(o.Log, "model: %s, %d weights; loss %s, %s lr %g (%s)\n", l.Model.Config, l.Model.NumWeights(), o.Loss, o.Optimizer, o.LR, o.Schedule)
+			return nil
+		},
+		AfterStep: func(l *Loop) error {
+			st := l.st
+			bar.Describe(fmt.Sprintf("epoch %d  loss %.4f  %.1f img/s", l.Epoch+1, st.LossSum/float64(st.LossCount), l.Rate))
+			if o := l.Options; o.Time > 0 && o.Epochs == 0 {
+				bar.Set(int(l.Elapsed()))
+			} else {
+				bar.Set(st.Steps)
+			}
+			return nil
+		},
+		EndEpoch: func(l *Loop) error {
+			rec, mark := l.Record, ""
+			if l.Best {
+				mark = "  *best"
+			}
+			bar.Clear()
+			// The unrounded time and rate, as the line has always shown them.
+			fmt.Fprintf(l.Options.Log, "epoch %3d  %6.0fs  loss %.4f  val Dice %s  IoU %s  lr %.2e  %.1f img/s%s\n",
+				rec.Epoch, l.st.Elapsed, rec.Loss, fmtScore(float64(rec.ValDice)), fmtScore(float64(rec.ValIoU)), rec.LR, l.Rate, mark)
+			return nil
+		},
+		End: func(l *Loop, err error) error {
+			switch {
+			case err == nil:
+				bar.Finish()
+				fmt.Fprintln(l.Options.Progress)
+			case halted(err):
+				bar.Exit()
+			}
+			return nil
+		},
+	}
+}
+
+func fmtScore(v float64) string {
+	if math.IsNaN(v) {
+		return "  -   "
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+func newBar(o Options, totalSteps int) *progressbar.ProgressBar {
+	max, unit := totalSteps, "steps"
+	if o.Epochs == 0 {
+		max, unit = int(o.Time.Seconds()), "s"
+	}
+	return progressbar.NewOptions(max,
+		progressbar.OptionSetWriter(o.Progress),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+	)
+}
