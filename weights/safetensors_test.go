@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/sharedtest"
 	"io/fs"
 	"math"
 	"os"
@@ -231,7 +232,7 @@ func TestEncodeRefuses(t *testing.T) {
 // TestFixtureRoundTrip reads every safetensors file of the reference fixtures and models,
 // writes it back and reads it again: same metadata, same tensors byte for byte.
 func TestFixtureRoundTrip(t *testing.T) {
-	shared := sharedDir(t)
+	shared := sharedtest.Dir(t)
 	paths, _ := filepath.Glob(filepath.Join(shared, "fixtures", "torch-reference", "*", "*.safetensors"))
 	paths = append(paths, filepath.Join(shared, "models", "isbi-unet-b32-torch.safetensors"))
 	if len(paths) < 2 {
