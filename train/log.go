@@ -63,5 +63,5 @@ func drawCurves(p Paths, hist []Epoch) error {
 	if err != nil {
 		return err
 	}
-	return chart.WritePNG(p.Curves, chart.Grid(2, a, b))
+	return atomicfile.WritePNG(p.Curves, chart.Grid(2, a, b))
 }
