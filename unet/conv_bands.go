@@ -2,7 +2,8 @@ package unet
 
 import (
 	"sync"
-	"sync/atomic"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // A convolution runs in bands of output rows. Each band's columns matrix (im2col) is about
@@ -37,7 +38,7 @@ func (g convGeom) plan(n int) bandPlan {
 		p.scratch = g.rows() * r * g.OW
 	}
 	// Side by side only with a few bands per core to even out; else each GEMM splits better.
-	if w := workers(); w > 1 && n*p.per >= 2*w {
+	if w := parallel.Workers(); w > 1 && n*p.per >= 2*w {
 		p.workers = w
 	}
 	return p
@@ -49,10 +50,17 @@ func (g convGeom) plan(n int) bandPlan {
 // then run one at a time). With phased, bands of even index run before bands of odd index,
 // so no two bands running at once add into the same input rows.
 func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, img, oy0, oy1 int, cols []T, par bool)) {
-	size := p.scratch
 	phases := 1
 	if phased && p.workers > 1 && p.per > 1 {
 		phases = 2
+	}
+	// One scratch buffer per worker, borrowed once for all phases.
+	scratch := make([][]T, min(p.workers, n*p.per))
+	if p.scratch > 0 {
+		for wk := range scratch {
+			scratch[wk] = borrow[T](p.scratch)
+		}
+		defer release(scratch...)
 	}
 	items := make([]int, 0, n*p.per)
 	for ph := 0; ph < phases; ph++ {
@@ -62,33 +70,11 @@ func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, im
 				items = append(items, img*p.per+b)
 			}
 		}
-		var next atomic.Int64
-		work := func(wk int) {
-			var cols []T
-			if size > 0 {
-				cols = borrow[T](size)
-				defer release(cols)
-			}
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(items) {
-					return
-				}
-				img, b := items[i]/p.per, items[i]%p.per
-				oy0 := b * p.rows
-				f(wk, img, oy0, min(oy0+p.rows, g.OH), cols, p.workers == 1)
-			}
-		}
-		var wg sync.WaitGroup
-		for wk := 1; wk < p.workers; wk++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				work(wk)
-			}()
-		}
-		work(0)
-		wg.Wait()
+		parallel.ForWorker(len(items), p.workers, func(wk, i int) {
+			img, b := items[i]/p.per, items[i]%p.per
+			oy0 := b * p.rows
+			f(wk, img, oy0, min(oy0+p.rows, g.OH), scratch[wk], p.workers == 1)
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/internal/parallel"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -192,7 +193,7 @@ func normStatsDo[T float](op *normStatsOp) kernel[T] {
 			return err
 		}
 		sets := g.sets()
-		parallelFor(sets, workers(), func(set int) {
+		parallel.For(sets, parallel.Workers(), func(set int) {
 			mean, variance := setStats(g, in[0], set)
 			out[set] = T(mean)
 			out[sets+set] = T(1 / math.Sqrt(variance+op.eps))
@@ -268,7 +269,7 @@ func normDo[T float](op *normOp) kernel[T] {
 		}
 		x, gamma, beta, st := in[0], in[1], in[2], in[3]
 		sets := g.sets()
-		parallelFor(sets, workers(), func(set int) {
+		parallel.For(sets, parallel.Workers(), func(set int) {
 			mean, inv := float64(st[set]), float64(st[sets+set])
 			g.blocks(set, func(off, ch int) {
 				a := float64(gamma[ch]) * inv
@@ -375,7 +376,7 @@ func normGradDo[T float](op *normGradOp) kernel[T] {
 			// sum per (set, channel) block into a per-block slot first, then per channel.
 			clear(out)
 			if g.groups == 0 {
-				parallelFor(sets, workers(), func(set int) {
+				parallel.For(sets, parallel.Workers(), func(set int) {
 					mean, inv := float64(st[set]), float64(st[sets+set])
 					var acc float64
 					g.blocks(set, func(off, _ int) { acc += dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean) })
@@ -391,7 +392,7 @@ func normGradDo[T float](op *normGradOp) kernel[T] {
 			}
 			return nil
 		}
-		parallelFor(sets, workers(), func(set int) {
+		parallel.For(sets, parallel.Workers(), func(set int) {
 			mean, inv := float64(st[set]), float64(st[sets+set])
 			var sg, sgx float64
 			g.blocks(set, func(off, ch int) {
