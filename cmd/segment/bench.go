@@ -16,8 +16,9 @@ import (
 	"github.com/segment-dev/segment/kernels"
 )
 
-func init() {
-	register(&command{
+// benchCommand is the table entry of segment bench.
+func benchCommand() *command {
+	return &command{
 		name:  "bench",
 		args:  "",
 		short: "measure training and inference speed",
@@ -93,7 +94,7 @@ in a process of its own, so that its peak memory is its own.`,
 				return nil
 			}
 		},
-	})
+	}
 }
 
 // parseShapes reads "BASE,SIZE,BATCH;BASE,SIZE,BATCH".

@@ -19,8 +19,9 @@ import (
 	"github.com/segment-dev/segment/predict"
 )
 
-func init() {
-	register(&command{
+// evalCommand is the table entry of segment eval.
+func evalCommand() *command {
+	return &command{
 		name:  "eval",
 		args:  "",
 		short: "score a model, or existing masks, against ground truth",
@@ -49,7 +50,7 @@ or 1 (--empty one).
 A pair that cannot be read is reported and skipped; the exit status is then 1,
 after the others are scored.`,
 		flags: evalFlags,
-	})
+	}
 }
 
 // evalReport is eval.json: the metrics summary with what was scored.
@@ -81,8 +82,8 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
-		if fs.NArg() > 0 {
-			return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
+		if err := noArgs(fs); err != nil {
+			return err
 		}
 		masksMode := *pred != "" || *gt != ""
 		switch {

@@ -10,8 +10,9 @@ import (
 	"github.com/segment-dev/segment/weights"
 )
 
-func init() {
-	register(&command{
+// inspectCommand is the table entry of segment inspect.
+func inspectCommand() *command {
+	return &command{
 		name:  "inspect",
 		args:  "MODEL",
 		short: "describe a model file: configuration, tensors, metadata",
@@ -29,7 +30,7 @@ its shape.`,
 				return inspect(out, fs.Arg(0), *tensors)
 			}
 		},
-	})
+	}
 }
 
 func inspect(out io.Writer, path string, tensors bool) error {
