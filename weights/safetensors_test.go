@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/segment-dev/segment/internal/atomicfile"
-	"github.com/segment-dev/segment/internal/sharedtest"
 	"io/fs"
 	"math"
 	"os"
@@ -15,6 +13,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
 func TestDTypeSize(t *testing.T) {
