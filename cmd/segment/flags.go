@@ -209,3 +209,35 @@ func reportLine(w io.Writer, bar *progressbar.ProgressBar, format string, a ...a
 	}
 	fmt.Fprintf(w, format+"\n", a...)
 }
+
+// tally counts the images of a run, shows the progress bar over them and reports each
+// failure in one line.
+type tally struct {
+	cmd           string
+	errOut        io.Writer
+	quiet         bool
+	bar           *progressbar.ProgressBar
+	total, failed int
+}
+
+// start shows the bar for n images.
+func (t *tally) start(n int) {
+	t.total = n
+	t.bar = newImageBar(t.errOut, n, t.quiet)
+}
+
+// problem reports a failure that is not one of the images counted.
+func (t *tally) problem(err error) {
+	reportLine(t.errOut, t.bar, "segment %s: %v", t.cmd, err)
+}
+
+// done records the end of one image.
+func (t *tally) done(_ int, err error) {
+	if err != nil {
+		t.failed++
+		t.problem(err)
+	}
+	if t.bar != nil {
+		t.bar.Add(1)
+	}
+}

@@ -73,8 +73,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 			}
 		}
 		files, problems := predict.Inputs(fs.Args())
+		tally := &tally{cmd: "predict", errOut: errOut, quiet: *quiet}
 		for _, p := range problems {
-			fmt.Fprintf(errOut, "segment predict: %v\n", p)
+			tally.problem(p)
 		}
 		p, err := predict.New(m, o)
 		if err != nil {
@@ -84,23 +85,14 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		ctx, stop := interruptible()
 		defer stop()
 
-		bar := newImageBar(errOut, len(files), *quiet)
-		failed := 0
+		tally.start(len(files))
 		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, Probs: *probs, MaxPixels: maxInputPixels}
-		if bar != nil {
+		if tally.bar != nil {
 			fo.Rows = func(path string, done, total int) {
-				bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
+				tally.bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
 			}
 		}
-		err = p.Files(ctx, files, meta, fo, func(i int, err error) {
-			if err != nil {
-				failed++
-				reportLine(errOut, bar, "segment predict: %v", err)
-			}
-			if bar != nil {
-				bar.Add(1)
-			}
-		})
+		err = p.Files(ctx, files, meta, fo, tally.done)
 		if errors.Is(err, context.Canceled) {
 			return errInterrupted
 		}
@@ -111,9 +103,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *out != "" {
 			where = "in " + *out
 		}
-		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-failed, len(files), name, where)
-		if failed+len(problems) > 0 {
-			return fmt.Errorf("%d of %d inputs failed (listed above)", failed+len(problems), len(files)+len(problems))
+		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-tally.failed, len(files), name, where)
+		if tally.failed+len(problems) > 0 {
+			return fmt.Errorf("%d of %d inputs failed (listed above)", tally.failed+len(problems), len(files)+len(problems))
 		}
 		return nil
 	}
