@@ -26,6 +26,10 @@ var minBandCols = 256
 type bandPlan struct {
 	rows, per, workers int
 	scratch            int // floats of scratch each worker needs
+	// fixed gives worker wk the bands wk, wk+workers, ... instead of the next band free:
+	// for partial sums per worker, which must group the bands the same way on every run
+	// for the result to be the same bit for bit.
+	fixed bool
 }
 
 // plan cuts the convolution of n images into bands. Bands are at least K rows high, so that
@@ -70,10 +74,19 @@ func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, im
 				items = append(items, img*p.per+b)
 			}
 		}
-		parallel.ForWorker(len(items), p.workers, func(wk, i int) {
+		band := func(wk, i int) {
 			img, b := items[i]/p.per, items[i]%p.per
 			oy0 := b * p.rows
 			f(wk, img, oy0, min(oy0+p.rows, g.OH), scratch[wk], p.workers == 1)
+		}
+		if !p.fixed {
+			parallel.ForWorker(len(items), p.workers, band)
+			continue
+		}
+		parallel.Do(len(scratch), func(wk int) {
+			for i := wk; i < len(items); i += len(scratch) {
+				band(wk, i)
+			}
 		})
 	}
 }
@@ -212,10 +225,12 @@ func convData[T float](g convGeom, co, n int, dy, w, dx, bias []T) {
 
 // convFilter computes the gradient with respect to the weight, dw [co, C*K*K], from the input
 // x [n, C, H, W] and the output gradient dy [n, co, OH*OW], summed over the batch. Bands
-// running side by side each add into their own copy of dw, summed at the end.
+// running side by side each add into their own copy of dw, summed at the end in worker
+// order; each worker has a fixed share of the bands, so the sums are the same on every run.
 func convFilter[T float](g convGeom, co, n int, x, dy, dw []T) {
 	big, small := g.C*g.H*g.W, co*g.cols()
 	p := g.plan(n)
+	p.fixed = true
 	acc := make([][]T, p.workers)
 	acc[0] = dw
 	for i := 1; i < len(acc); i++ {
