@@ -1,16 +1,19 @@
-// Package parallel splits loops over the cores. Every worker pool of the project goes
-// through it: the convolution bands, the GEMM panels, the per-channel ops, the optimiser's
-// update and the data-set scan.
+// Package parallel splits loops over the cores: the convolution bands, the GEMM panels, the
+// per-channel ops, the optimiser's update and the data-set scan all go through it.
+// (Pipelines whose results are consumed in order while later items are still running, as
+// the data loader's, are another idea and keep their own goroutines.)
 //
 // A loop runs on the calling goroutine plus workers-1 goroutines started for it, which end
 // with the loop: Go reuses finished goroutines, so starting one costs about as much as
 // waking a parked worker would, no goroutine outlives the call, and loops nest freely (a
-// worker may run a loop of its own without waiting on a shared pool). The bookkeeping of a call comes from a free list, so a loop allocates
-// nothing of its own in the steady state (the closure passed in is the caller's).
+// worker may run a loop of its own without waiting on a shared pool). The bookkeeping of
+// a call comes from a free list, so a loop allocates nothing of its own in the steady
+// state (the closure passed in is the caller's).
 //
 // The package decides which worker runs what, never the order of a reduction: callers that
-// sum partial results (one per worker or per range) add them up in a fixed order after the
-// loop, so results are the same bit for bit however the work was shared out.
+// sum partial results add them up in a fixed order after the loop. For and ForWorker hand
+// items to whichever worker is free, so a partial sum per item is repeatable but one per
+// worker is not; Do and Range give each worker a fixed share.
 package parallel
 
 import (
@@ -53,7 +56,7 @@ func For(n, workers int, f func(i int)) {
 }
 
 // ForWorker is For where f also learns w, the worker running it, in [0, min(workers, n)):
-// for scratch buffers or partial results of one worker's own.
+// for scratch buffers of one worker's own. Which items a worker gets varies from run to run.
 func ForWorker(n, workers int, f func(w, i int)) {
 	workers = min(workers, n)
 	if workers < 2 {
