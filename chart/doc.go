@@ -25,8 +25,9 @@
 // # Output
 //
 // Both kinds of chart render to an [image.Image] of the requested size. [Grid] places several
-// images side by side or stacked into one, and [WritePNG] writes an image atomically: a
-// failed write leaves any existing file untouched and no temporary file behind.
+// images side by side or stacked into one. The package draws and does not write files: the
+// project writes every PNG through internal/atomicfile, so that a failed write leaves any
+// existing file untouched and no temporary file behind.
 //
 // Rendering never panics on odd data (empty or all-NaN series, a degenerate range, a tiny
 // image); it returns an error only for input that cannot be drawn at all, such as a chart

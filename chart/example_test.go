@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/segment-dev/segment/chart"
+	"github.com/segment-dev/segment/internal/atomicfile"
 )
 
 // A training loss chart with a log-scale y axis, and validation Dice beside it in one PNG.
@@ -42,7 +43,7 @@ func ExampleLine() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := chart.WritePNG(filepath.Join(dir, "training.png"), panels); err != nil {
+	if err := atomicfile.WritePNG(filepath.Join(dir, "training.png"), panels); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(lossChart.Bounds().Size(), panels.Bounds().Size())

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"github.com/segment-dev/segment/internal/atomicfile"
 )
 
 var samplesDir = flag.String("samples", "", "write sample charts as PNG files into this directory, to look at")
@@ -166,7 +168,7 @@ func TestSamples(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if *samplesDir != "" {
-			if err := WritePNG(filepath.Join(*samplesDir, name), img); err != nil {
+			if err := atomicfile.WritePNG(filepath.Join(*samplesDir, name), img); err != nil {
 				t.Fatal(err)
 			}
 			fmt.Println("wrote", filepath.Join(*samplesDir, name))

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 
 	"github.com/segment-dev/segment/augment"
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // Batch is a batch of samples, ready for a training or evaluation step.
@@ -80,7 +80,7 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 	}
 	o.BatchSize = max(o.BatchSize, 1)
 	if o.Workers == 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+		o.Workers = parallel.Workers()
 	}
 	if o.Prefetch == 0 {
 		o.Prefetch = 2 * o.Workers

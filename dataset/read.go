@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image"
 	"path/filepath"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // Image is one image file decoded for a model, outside any data set: what prediction reads.
@@ -133,7 +135,7 @@ func MaskClasses(paths []string, opts Options) (Classes, error) {
 	hists := make([]map[int32]int64, len(paths))
 	errs := make([]error, len(paths))
 	nonGray := make([]bool, len(paths))
-	parallel(len(paths), opts.Workers, func(i int) {
+	parallel.For(len(paths), opts.workers(), func(i int) {
 		fi, err := probe(paths[i], opts.MaxPixels)
 		if err != nil {
 			errs[i] = err

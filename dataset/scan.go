@@ -3,9 +3,8 @@ package dataset
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // scanned is everything a scan of a data set found, good and bad.
@@ -18,28 +17,6 @@ type scanned struct {
 	colour   bool      // masks are RGB colours
 	classes  Classes
 	classErr *Error // why there are no classes (also in problems)
-}
-
-// parallel runs f(0) ... f(n-1) on up to workers goroutines.
-func parallel(n, workers int, f func(i int)) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // histogram counts the pixels of each value.
@@ -100,7 +77,7 @@ func scan(dir string, opts Options, decodeImages bool, keep func(path string, pi
 
 	// Headers: sizes, formats, channels. Nothing is decoded yet.
 	headErrs := make([]*Error, 2*len(all))
-	parallel(2*len(all), opts.Workers, func(i int) {
+	parallel.For(2*len(all), opts.workers(), func(i int) {
 		p := all[i/2]
 		var err error
 		if i%2 == 0 {
@@ -134,7 +111,7 @@ func scan(dir string, opts Options, decodeImages bool, keep func(path string, pi
 	// Pixels: every mask's values, and every image when asked.
 	pixErrs := make([]*Error, 2*len(all))
 	nonGray := make([]bool, len(all))
-	parallel(2*len(all), opts.Workers, func(i int) {
+	parallel.For(2*len(all), opts.workers(), func(i int) {
 		p := all[i/2]
 		if p.bad || (i%2 == 0 && !decodeImages) {
 			return
@@ -261,4 +238,12 @@ func pixelStats(pix []float32) imageStats {
 	}
 	st.mean = float32(sum / float64(len(pix)))
 	return st
+}
+
+// workers is the number of goroutines that read files: Workers, or one per core.
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return parallel.Workers()
 }

@@ -33,9 +33,9 @@
 // allocates nothing in the steady state.
 //
 // Large products are split into contiguous ranges of panels along n (or m,
-// whichever has more panels) and run on up to [Threads] goroutines, each
-// with its own packing buffers. [SetThreads] lowers this, for example to
-// 1 when the caller already runs one image per core.
+// whichever has more panels) and run on up to [Threads] goroutines (one
+// per core, GOMAXPROCS), each with its own packing buffers. Callers that
+// already split their work over the cores use [SgemmSerial].
 //
 // # Implementations
 //

@@ -3,9 +3,10 @@ package kernels
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // kernelFunc is the micro-kernel contract. With a packed as k columns of
@@ -90,22 +91,6 @@ func lookup(name string) *impl {
 	return nil
 }
 
-var threads atomic.Int64
-
-// SetThreads sets the number of goroutines one Sgemm call may use. A value
-// below 1 restores the default, runtime.GOMAXPROCS(0).
-func SetThreads(n int) {
-	if n < 1 {
-		n = 0
-	}
-	threads.Store(int64(n))
-}
-
-// Threads returns the number of goroutines one Sgemm call may use: the
-// value given to SetThreads, or runtime.GOMAXPROCS(0) by default.
-func Threads() int {
-	if n := threads.Load(); n > 0 {
-		return int(n)
-	}
-	return runtime.GOMAXPROCS(0)
-}
+// Threads returns the number of goroutines one Sgemm call may use: one per core
+// (GOMAXPROCS), as every loop of the project.
+func Threads() int { return parallel.Workers() }

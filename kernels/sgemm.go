@@ -3,6 +3,8 @@ package kernels
 import (
 	"sync"
 	"unsafe"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // Sgemm computes C = alpha * op(A) * op(B) + beta * C, row-major; op
@@ -53,40 +55,24 @@ func sgemm(p *impl, nt int, transA, transB bool, m, n, k int, alpha float32, a [
 		return
 	}
 
-	var wg sync.WaitGroup
-	for t := nt - 1; t >= 0; t-- {
+	parallel.Do(nt, func(t int) {
 		lo, hi := t*panels/nt, (t+1)*panels/nt
-		var run func()
 		if splitN {
 			j0, j1 := lo*p.nr, min(hi*p.nr, n)
 			bo := j0
 			if transB {
 				bo = j0 * ldb
 			}
-			run = func() {
-				gemmSerial(p, transA, m, j1-j0, k, alpha, a, lda, bOperand{transB: transB, b: b[bo:], ldb: ldb}, beta, c[j0:], ldc)
-			}
-		} else {
-			i0, i1 := lo*p.mr, min(hi*p.mr, m)
-			ao := i0 * lda
-			if transA {
-				ao = i0
-			}
-			run = func() {
-				gemmSerial(p, transA, i1-i0, n, k, alpha, a[ao:], lda, bOperand{transB: transB, b: b, ldb: ldb}, beta, c[i0*ldc:], ldc)
-			}
+			gemmSerial(p, transA, m, j1-j0, k, alpha, a, lda, bOperand{transB: transB, b: b[bo:], ldb: ldb}, beta, c[j0:], ldc)
+			return
 		}
-		if t == 0 {
-			run()
-			break
+		i0, i1 := lo*p.mr, min(hi*p.mr, m)
+		ao := i0 * lda
+		if transA {
+			ao = i0
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
-	}
-	wg.Wait()
+		gemmSerial(p, transA, i1-i0, n, k, alpha, a[ao:], lda, bOperand{transB: transB, b: b, ldb: ldb}, beta, c[i0*ldc:], ldc)
+	})
 }
 
 func checkMatrix(name string, rows, cols int, x []float32, ld int) {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -373,16 +374,16 @@ func TestNoasmEnv(t *testing.T) {
 	}
 }
 
-// TestThreads checks SetThreads and the default.
+// TestThreads checks that Sgemm's thread count follows GOMAXPROCS, the one knob of every
+// loop of the project.
 func TestThreads(t *testing.T) {
-	defer SetThreads(0)
-	SetThreads(3)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	if Threads() != 3 {
-		t.Errorf("Threads() = %d after SetThreads(3)", Threads())
+		t.Errorf("Threads() = %d with GOMAXPROCS 3", Threads())
 	}
-	SetThreads(0)
-	if Threads() < 1 {
-		t.Errorf("default Threads() = %d", Threads())
+	runtime.GOMAXPROCS(1)
+	if Threads() != 1 {
+		t.Errorf("Threads() = %d with GOMAXPROCS 1", Threads())
 	}
 }
 

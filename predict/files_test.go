@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/weights"
 )
 
@@ -19,7 +20,7 @@ func writePNG(t *testing.T, path string, img image.Image) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := WritePNG(path, img); err != nil {
+	if err := atomicfile.WritePNG(path, img); err != nil {
 		t.Fatal(err)
 	}
 }

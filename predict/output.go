@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/atomicfile"
 )
 
 // OverlayAlpha is the weight of a class's colour over the image in an overlay.
@@ -219,11 +220,11 @@ func OutputPaths(input, dir string, c dataset.Classes) Paths {
 
 // Write writes the images that were made to their paths, each atomically (see WritePNG).
 func (o *Outputs) Write(p Paths) error {
-	if err := WritePNG(p.Mask, o.Mask); err != nil {
+	if err := atomicfile.WritePNG(p.Mask, o.Mask); err != nil {
 		return err
 	}
 	if o.Overlay != nil {
-		if err := WritePNG(p.Overlay, o.Overlay); err != nil {
+		if err := atomicfile.WritePNG(p.Overlay, o.Overlay); err != nil {
 			return err
 		}
 	}
@@ -231,7 +232,7 @@ func (o *Outputs) Write(p Paths) error {
 		if k >= len(p.Probs) {
 			return fmt.Errorf("predict: %d probability images, %d paths", len(o.Probs), len(p.Probs))
 		}
-		if err := WritePNG(p.Probs[k], pm); err != nil {
+		if err := atomicfile.WritePNG(p.Probs[k], pm); err != nil {
 			return err
 		}
 	}

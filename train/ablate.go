@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/chart"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -304,7 +305,7 @@ func (r *AblateResult) draw(o Options) error {
 	if err != nil {
 		return err
 	}
-	return chart.WritePNG(r.PNG, chart.Grid(2, a, b))
+	return atomicfile.WritePNG(r.PNG, chart.Grid(2, a, b))
 }
 
 // String gives the Markdown table's rows as plain lines, for a terminal.

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/chart"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -273,5 +274,5 @@ func DrawGradLog(path string, rows []GradRecord) error {
 	if err != nil {
 		return err
 	}
-	return chart.WritePNG(path, chart.Grid(1, a, b))
+	return atomicfile.WritePNG(path, chart.Grid(1, a, b))
 }

@@ -63,7 +63,7 @@ func drawCurves(p Paths, hist []Epoch) error {
 	if err != nil {
 		return err
 	}
-	return chart.WritePNG(p.Curves, chart.Grid(2, a, b))
+	return atomicfile.WritePNG(p.Curves, chart.Grid(2, a, b))
 }
 
 // csvLogHook rewrites the CSV log and redraws the curves after every epoch.

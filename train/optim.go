@@ -3,9 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
-	"sync"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // Optimizer kinds.
@@ -107,22 +107,11 @@ func (o *Optimizer) Step(params []Param, lr float64) {
 // independent of the others, so the result is the same bit for bit on any number of cores;
 // small tensors stay on the caller, where a goroutine would cost more than it saves.
 func split(n int, f func(lo, hi int)) {
-	w := runtime.GOMAXPROCS(0)
-	if w < 2 || n < 1<<15 {
+	if n < 1<<15 {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	step := (n + w - 1) / w
-	for lo := step; lo < n; lo += step {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, min(lo+step, n))
-		}()
-	}
-	f(0, min(step, n))
-	wg.Wait()
+	parallel.Range(n, parallel.Workers(), f)
 }
 
 func (o *Optimizer) buf(name string, n int) []float32 {

@@ -2,7 +2,8 @@ package unet
 
 import (
 	"sync"
-	"sync/atomic"
+
+	"github.com/segment-dev/segment/internal/parallel"
 )
 
 // A convolution runs in bands of output rows. Each band's columns matrix (im2col) is about
@@ -25,6 +26,10 @@ var minBandCols = 256
 type bandPlan struct {
 	rows, per, workers int
 	scratch            int // floats of scratch each worker needs
+	// fixed gives worker wk the bands wk, wk+workers, ... instead of the next band free:
+	// for partial sums per worker, which must group the bands the same way on every run
+	// for the result to be the same bit for bit.
+	fixed bool
 }
 
 // plan cuts the convolution of n images into bands. Bands are at least K rows high, so that
@@ -37,7 +42,7 @@ func (g convGeom) plan(n int) bandPlan {
 		p.scratch = g.rows() * r * g.OW
 	}
 	// Side by side only with a few bands per core to even out; else each GEMM splits better.
-	if w := workers(); w > 1 && n*p.per >= 2*w {
+	if w := parallel.Workers(); w > 1 && n*p.per >= 2*w {
 		p.workers = w
 	}
 	return p
@@ -49,10 +54,17 @@ func (g convGeom) plan(n int) bandPlan {
 // then run one at a time). With phased, bands of even index run before bands of odd index,
 // so no two bands running at once add into the same input rows.
 func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, img, oy0, oy1 int, cols []T, par bool)) {
-	size := p.scratch
 	phases := 1
 	if phased && p.workers > 1 && p.per > 1 {
 		phases = 2
+	}
+	// One scratch buffer per worker, borrowed once for all phases.
+	scratch := make([][]T, min(p.workers, n*p.per))
+	if p.scratch > 0 {
+		for wk := range scratch {
+			scratch[wk] = borrow[T](p.scratch)
+		}
+		defer release(scratch...)
 	}
 	items := make([]int, 0, n*p.per)
 	for ph := 0; ph < phases; ph++ {
@@ -62,33 +74,20 @@ func runBands[T float](g convGeom, n int, p bandPlan, phased bool, f func(wk, im
 				items = append(items, img*p.per+b)
 			}
 		}
-		var next atomic.Int64
-		work := func(wk int) {
-			var cols []T
-			if size > 0 {
-				cols = borrow[T](size)
-				defer release(cols)
-			}
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(items) {
-					return
-				}
-				img, b := items[i]/p.per, items[i]%p.per
-				oy0 := b * p.rows
-				f(wk, img, oy0, min(oy0+p.rows, g.OH), cols, p.workers == 1)
-			}
+		band := func(wk, i int) {
+			img, b := items[i]/p.per, items[i]%p.per
+			oy0 := b * p.rows
+			f(wk, img, oy0, min(oy0+p.rows, g.OH), scratch[wk], p.workers == 1)
 		}
-		var wg sync.WaitGroup
-		for wk := 1; wk < p.workers; wk++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				work(wk)
-			}()
+		if !p.fixed {
+			parallel.ForWorker(len(items), p.workers, band)
+			continue
 		}
-		work(0)
-		wg.Wait()
+		parallel.Do(len(scratch), func(wk int) {
+			for i := wk; i < len(items); i += len(scratch) {
+				band(wk, i)
+			}
+		})
 	}
 }
 
@@ -226,10 +225,12 @@ func convData[T float](g convGeom, co, n int, dy, w, dx, bias []T) {
 
 // convFilter computes the gradient with respect to the weight, dw [co, C*K*K], from the input
 // x [n, C, H, W] and the output gradient dy [n, co, OH*OW], summed over the batch. Bands
-// running side by side each add into their own copy of dw, summed at the end.
+// running side by side each add into their own copy of dw, summed at the end in worker
+// order; each worker has a fixed share of the bands, so the sums are the same on every run.
 func convFilter[T float](g convGeom, co, n int, x, dy, dw []T) {
 	big, small := g.C*g.H*g.W, co*g.cols()
 	p := g.plan(n)
+	p.fixed = true
 	acc := make([][]T, p.workers)
 	acc[0] = dw
 	for i := 1; i < len(acc); i++ {

@@ -1,6 +1,9 @@
 package unet
 
-import "github.com/segment-dev/segment/kernels"
+import (
+	"github.com/segment-dev/segment/internal/parallel"
+	"github.com/segment-dev/segment/kernels"
+)
 
 // A float32 stride-1 convolution never writes its columns matrix (im2col) out. It copies
 // the band's input rows once into a zero-padded buffer, PW = W+2P floats a row; there, row
@@ -41,7 +44,7 @@ func (g convGeom) planPadded(n, co int) bandPlan {
 	r = min(max(r, (2*minBandCols+pw-1)/pw, 1), g.OH)
 	pg := g.pad(r)
 	p := bandPlan{rows: r, per: (g.OH + r - 1) / r, workers: 1, scratch: g.C*pg.rows*pg.PW + co*pg.n}
-	if w := workers(); w > 1 && n*p.per >= 2*w {
+	if w := parallel.Workers(); w > 1 && n*p.per >= 2*w {
 		p.workers = w
 	}
 	return p
@@ -52,9 +55,9 @@ func (g convGeom) planPadded(n, co int) bandPlan {
 func padRows(g convGeom, pg padGeom, x, xp []float32, oy0 int, par bool) {
 	nw := 1
 	if par {
-		nw = workers()
+		nw = parallel.Workers()
 	}
-	parallelFor(g.C, nw, func(c int) {
+	parallel.For(g.C, nw, func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for t := 0; t < pg.rows; t++ {
 			dst := xp[(c*pg.rows+t)*pg.PW:][:pg.PW]
@@ -99,12 +102,12 @@ func convBandPadded(g convGeom, co int, xi, w, yi []float32, oy0, r int, xp, yp 
 	padRows(g, pg, xi, xp, oy0, par)
 	nw := 1
 	if par {
-		nw = workers()
+		nw = parallel.Workers()
 	}
 	if nw > 1 && pg.n >= 256*nw {
 		// Split the columns: each core packs and multiplies its own.
 		step := ((pg.n+nw-1)/nw + 63) / 64 * 64 // whole panels for every implementation
-		parallelFor(nw, nw, func(i int) {
+		parallel.Do(nw, func(i int) {
 			j0, j1 := i*step, min((i+1)*step, pg.n)
 			if j0 < j1 {
 				src := &padSource{g: g, pg: pg, xp: xp, j0: j0}
@@ -115,7 +118,7 @@ func convBandPadded(g convGeom, co int, xi, w, yi []float32, oy0, r int, xp, yp 
 		// Too few columns to share out (deep layers): split the output channels, each
 		// core packing the columns again, which costs little beside its rows of products.
 		step := ((co+nw-1)/nw + 7) / 8 * 8
-		parallelFor(nw, nw, func(i int) {
+		parallel.Do(nw, func(i int) {
 			c0, c1 := i*step, min((i+1)*step, co)
 			if c0 < c1 {
 				src := &padSource{g: g, pg: pg, xp: xp}
@@ -125,9 +128,9 @@ func convBandPadded(g convGeom, co int, xi, w, yi []float32, oy0, r int, xp, yp 
 	}
 	nwc := 1
 	if par {
-		nwc = workers()
+		nwc = parallel.Workers()
 	}
-	parallelFor(co, nwc, func(ch int) {
+	parallel.For(co, nwc, func(ch int) {
 		for t := 0; t < r; t++ {
 			dst := yi[ch*g.cols()+(oy0+t)*g.OW:][:g.OW]
 			copy(dst, yp[ch*pg.n+t*pg.PW:][:g.OW])

@@ -1,8 +1,7 @@
 package unet
 
 import (
-	"runtime"
-
+	"github.com/segment-dev/segment/internal/parallel"
 	"github.com/segment-dev/segment/kernels"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -76,9 +75,9 @@ func im2col[T float](g convGeom, x, cols []T, oy0, oy1 int, par bool) {
 	n := (oy1 - oy0) * g.OW
 	nw := 1
 	if par {
-		nw = workers()
+		nw = parallel.Workers()
 	}
-	parallelFor(g.C, nw, func(c int) {
+	parallel.For(g.C, nw, func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ky := 0; ky < g.K; ky++ {
 			for kx := 0; kx < g.K; kx++ {
@@ -129,9 +128,9 @@ func col2im[T float](g convGeom, cols, x []T, oy0, oy1 int, par, tiled bool, bia
 	n := (oy1 - oy0) * g.OW
 	nw := 1
 	if par {
-		nw = workers()
+		nw = parallel.Workers()
 	}
-	parallelFor(g.C, nw, func(c int) {
+	parallel.For(g.C, nw, func(c int) {
 		xc := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ky := 0; ky < g.K; ky++ {
 			for kx := 0; kx < g.K; kx++ {
@@ -182,50 +181,12 @@ func addTo[T float](dst, src []T) {
 	}
 }
 
-// parallelFor runs f(i) for i in [0, n) on up to workers goroutines.
-func parallelFor(n, workers int, f func(i int)) {
-	if workers <= 1 || n <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	workers = min(workers, n)
-	next := make(chan int, n)
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	done := make(chan struct{})
-	for w := 0; w < workers; w++ {
-		go func() {
-			for i := range next {
-				f(i)
-			}
-			done <- struct{}{}
-		}()
-	}
-	for w := 0; w < workers; w++ {
-		<-done
-	}
-}
-
-// workers is the number of goroutines the ops split their loops over: one per core.
-func workers() int { return runtime.GOMAXPROCS(0) }
-
 // parallelRange splits [0, n) into one contiguous range per core and runs f on each; small
 // n runs on the calling goroutine, where starting goroutines would cost more than it saves.
 func parallelRange(n int, f func(lo, hi int)) {
-	w := workers()
-	if w <= 1 || n < 1<<14 {
+	if n < 1<<14 {
 		f(0, n)
 		return
 	}
-	step := (n + w - 1) / w
-	parallelFor(w, w, func(i int) {
-		lo, hi := i*step, min((i+1)*step, n)
-		if lo < hi {
-			f(lo, hi)
-		}
-	})
+	parallel.Range(n, parallel.Workers(), f)
 }

@@ -5,6 +5,7 @@ import (
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/internal/parallel"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -155,7 +156,7 @@ func convDo[T float](op *convOp) kernel[T] {
 
 func addChannelBias[T float](out, b []T, n, c int) {
 	hw := len(out) / (n * c)
-	parallelFor(n*c, workers(), func(p int) {
+	parallel.For(n*c, parallel.Workers(), func(p int) {
 		v := b[p%c]
 		row := out[p*hw : (p+1)*hw]
 		for k := range row {
@@ -277,7 +278,7 @@ func (op *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
 func channelSumDo[T float](out []T, in [][]T, s []tensor.Shape) error {
 	n, c, h, w := nchw(s[0])
 	hw := h * w
-	parallelFor(c, workers(), func(j int) {
+	parallel.For(c, parallel.Workers(), func(j int) {
 		var acc float64
 		for i := 0; i < n; i++ {
 			off := (i*c + j) * hw

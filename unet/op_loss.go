@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/internal/parallel"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -145,7 +146,7 @@ type lossPart struct {
 // and g of nc elements each. The parts are added up afterwards in image order, so that the
 // loss does not depend on the number of cores.
 func eachImage(op fmt.Stringer, parts []lossPart, nc int, f func(i int, part *lossPart, p, g []float64)) error {
-	parallelFor(len(parts), workers(), func(i int) {
+	parallel.For(len(parts), parallel.Workers(), func(i int) {
 		f(i, &parts[i], make([]float64, nc), make([]float64, nc))
 	})
 	for _, part := range parts {

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/internal/parallel"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -192,7 +193,7 @@ func normStatsDo[T float](op *normStatsOp) kernel[T] {
 			return err
 		}
 		sets := g.sets()
-		parallelFor(sets, workers(), func(set int) {
+		parallel.For(sets, parallel.Workers(), func(set int) {
 			mean, variance := setStats(g, in[0], set)
 			out[set] = T(mean)
 			out[sets+set] = T(1 / math.Sqrt(variance+op.eps))
@@ -268,7 +269,7 @@ func normDo[T float](op *normOp) kernel[T] {
 		}
 		x, gamma, beta, st := in[0], in[1], in[2], in[3]
 		sets := g.sets()
-		parallelFor(sets, workers(), func(set int) {
+		parallel.For(sets, parallel.Workers(), func(set int) {
 			mean, inv := float64(st[set]), float64(st[sets+set])
 			g.blocks(set, func(off, ch int) {
 				a := float64(gamma[ch]) * inv
@@ -306,187 +307,4 @@ func (op *normOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		return nil, err
 	}
 	return G.Nodes{dx, dgamma, dbeta, nil}, nil
-}
-
-// normGradOp is a normalisation's gradient with respect to its input (scale false) or its
-// scale gamma (scale true), from x, gamma, the output gradient dy and the statistics of x.
-type normGradOp struct {
-	opBase
-	eps    float64
-	groups int
-	scale  bool
-}
-
-func (op *normGradOp) String() string {
-	wrt := "input"
-	if op.scale {
-		wrt = "scale"
-	}
-	return fmt.Sprintf("NormGrad{eps=%g,groups=%d,wrt=%s}", op.eps, op.groups, wrt)
-}
-func (op *normGradOp) WriteHash(h hash.Hash) { hashString(h, op) }
-func (op *normGradOp) Hashcode() uint32      { return hashCode(op) }
-func (op *normGradOp) Arity() int            { return 4 }
-func (op *normGradOp) Type() hm.Type {
-	if op.scale {
-		return fnType(4, 1, 4, 1, 1)
-	}
-	return fnType(4, 1, 4, 1, 4)
-}
-
-func (op *normGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapesOf(in)
-	if err != nil {
-		return nil, err
-	}
-	g, err := normGeomOf(op, s[0], op.groups)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkStats(op, g, s[3]); err != nil {
-		return nil, err
-	}
-	if !s[2].Eq(s[0]) {
-		return nil, fmt.Errorf("%v: output gradient %v, input %v", op, s[2], s[0])
-	}
-	if op.scale {
-		return tensor.Shape{s[0][1]}, nil
-	}
-	return s[0].Clone(), nil
-}
-
-func (op *normGradOp) Do(vals ...G.Value) (G.Value, error) {
-	return run(op, vals, normGradDo[float32](op), normGradDo[float64](op))
-}
-
-// normGradDo: with xhat the normalised input and g = dy * gamma, a set of M elements has
-// dx = invstd * (g - mean(g) - xhat * mean(g * xhat)) and dgamma[c] = sum over c of dy * xhat.
-func normGradDo[T float](op *normGradOp) kernel[T] {
-	return func(out []T, in [][]T, s []tensor.Shape) error {
-		g, err := normGeomOf(op, s[0], op.groups)
-		if err != nil {
-			return err
-		}
-		x, gamma, dy, st := in[0], in[1], in[2], in[3]
-		sets := g.sets()
-		m := float64(g.setSize())
-		if op.scale {
-			// Per channel: a channel lies in one set, but a batch-norm set spans images, so
-			// sum per (set, channel) block into a per-block slot first, then per channel.
-			clear(out)
-			if g.groups == 0 {
-				parallelFor(sets, workers(), func(set int) {
-					mean, inv := float64(st[set]), float64(st[sets+set])
-					var acc float64
-					g.blocks(set, func(off, _ int) { acc += dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean) })
-					out[set] = T(acc * inv)
-				})
-				return nil
-			}
-			for set := 0; set < sets; set++ {
-				mean, inv := float64(st[set]), float64(st[sets+set])
-				g.blocks(set, func(off, ch int) {
-					out[ch] += T(dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean) * inv)
-				})
-			}
-			return nil
-		}
-		parallelFor(sets, workers(), func(set int) {
-			mean, inv := float64(st[set]), float64(st[sets+set])
-			var sg, sgx float64
-			g.blocks(set, func(off, ch int) {
-				gm := float64(gamma[ch])
-				sg += gm * sum64(dy[off:off+g.hw])
-				sgx += gm * inv * dotCentred(dy[off:off+g.hw], x[off:off+g.hw], mean)
-			})
-			sg /= m
-			sgx /= m
-			// dx = inv * (dy*gamma - sg - xhat*sgx) = a*dy + b*x + c per block.
-			g.blocks(set, func(off, ch int) {
-				gm := float64(gamma[ch])
-				a := inv * gm
-				b := -inv * inv * sgx
-				c := -inv*sg + inv*inv*sgx*mean
-				dst, d, xs := out[off:off+g.hw], dy[off:off+g.hw], x[off:off+g.hw]
-				ta, tb, tc := T(a), T(b), T(c)
-				for i := range dst {
-					dst[i] = ta*d[i] + tb*xs[i] + tc
-				}
-			})
-		})
-		return nil
-	}
-}
-
-// dotCentred is the sum of d * (x - mean), in float64.
-func dotCentred[T float](d, x []T, mean float64) float64 {
-	var a, b float64
-	i := 0
-	for ; i+2 <= len(d); i += 2 {
-		a += float64(d[i]) * (float64(x[i]) - mean)
-		b += float64(d[i+1]) * (float64(x[i+1]) - mean)
-	}
-	for ; i < len(d); i++ {
-		a += float64(d[i]) * (float64(x[i]) - mean)
-	}
-	return a + b
-}
-
-// bnInferOp is batch norm at inference, on x, gamma, beta, running mean and running variance.
-type bnInferOp struct {
-	opBase
-	eps float64
-}
-
-func (op *bnInferOp) String() string        { return fmt.Sprintf("BatchNormInference{eps=%g}", op.eps) }
-func (op *bnInferOp) WriteHash(h hash.Hash) { hashString(h, op) }
-func (op *bnInferOp) Hashcode() uint32      { return hashCode(op) }
-func (op *bnInferOp) Arity() int            { return 5 }
-func (op *bnInferOp) Type() hm.Type         { return fnType(4, 1, 1, 1, 1, 4) }
-
-func (op *bnInferOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapesOf(in)
-	if err != nil {
-		return nil, err
-	}
-	if err := need4D(op, s[0], "input"); err != nil {
-		return nil, err
-	}
-	if err := checkChannelVectors(op, s); err != nil {
-		return nil, err
-	}
-	return s[0].Clone(), nil
-}
-
-func (op *bnInferOp) Do(vals ...G.Value) (G.Value, error) {
-	return run(op, vals, bnInferDo[float32](op), bnInferDo[float64](op))
-}
-
-func bnInferDo[T float](op *bnInferOp) kernel[T] {
-	return func(out []T, in [][]T, s []tensor.Shape) error {
-		n, c, h, w := nchw(s[0])
-		x, gamma, beta, mean, variance := in[0], in[1], in[2], in[3], in[4]
-		for ch := 0; ch < c; ch++ {
-			a := float64(gamma[ch]) / math.Sqrt(float64(variance[ch])+op.eps)
-			b := float64(beta[ch]) - float64(mean[ch])*a
-			for i := 0; i < n; i++ {
-				off := (i*c + ch) * h * w
-				affine(out[off:off+h*w], x[off:off+h*w], T(a), T(b))
-			}
-		}
-		return nil
-	}
-}
-
-// reluInPlace sets the negative elements of xs to 0.
-func reluInPlace[T float](xs []T) {
-	for i, v := range xs {
-		xs[i] = max(v, 0)
-	}
-}
-
-func affine[T float](dst, src []T, a, b T) {
-	for i, v := range src {
-		dst[i] = v*a + b
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/internal/parallel"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -76,7 +77,7 @@ func poolDo[T float](op *poolOp) kernel[T] {
 		if op.grad {
 			clear(out)
 		}
-		parallelFor(n*c, workers(), func(p int) {
+		parallel.For(n*c, parallel.Workers(), func(p int) {
 			plane := x[p*h*w : (p+1)*h*w]
 			if k == 2 {
 				var dy []T

@@ -12,40 +12,6 @@ import (
 	"github.com/segment-dev/segment/unet"
 )
 
-// sharedDir finds ../shared beside the module root (the directory holding go.mod), walking
-// up from the test's working directory, and skips the test where it is absent.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(filepath.Dir(dir), "shared")
-			if st, err := os.Stat(shared); err == nil && st.IsDir() {
-				return shared
-			}
-			t.Skipf("../shared is missing (looked for %s beside the module root %s): fixtures and reference models are not available", shared, dir)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("../shared is missing: no module root (go.mod) above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedFile gives a path under ../shared, skipping the test where the file is absent.
-func sharedFile(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(sharedDir(t), filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("../shared is missing %s: %v", rel, err)
-	}
-	return p
-}
-
 // tinyConfig is a small valid configuration for tests that need a whole model file.
 func tinyConfig() unet.Config {
 	return unet.Config{InChannels: 1, Classes: 1, Depth: 2, BaseChannels: 4, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}

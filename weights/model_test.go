@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/sharedtest"
 	"github.com/segment-dev/segment/unet"
 	"gorgonia.org/tensor"
 )
@@ -87,7 +88,7 @@ func TestLoadReference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rel, func(t *testing.T) {
-			p := sharedFile(t, tt.rel)
+			p := sharedtest.Path(t, tt.rel)
 			m, meta, err := Load(p)
 			if err != nil {
 				t.Fatal(err)

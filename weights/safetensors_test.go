@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/segment-dev/segment/internal/atomicfile"
 	"io/fs"
 	"math"
 	"os"
@@ -14,6 +13,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
 func TestDTypeSize(t *testing.T) {
@@ -231,7 +233,7 @@ func TestEncodeRefuses(t *testing.T) {
 // TestFixtureRoundTrip reads every safetensors file of the reference fixtures and models,
 // writes it back and reads it again: same metadata, same tensors byte for byte.
 func TestFixtureRoundTrip(t *testing.T) {
-	shared := sharedDir(t)
+	shared := sharedtest.Dir(t)
 	paths, _ := filepath.Glob(filepath.Join(shared, "fixtures", "torch-reference", "*", "*.safetensors"))
 	paths = append(paths, filepath.Join(shared, "models", "isbi-unet-b32-torch.safetensors"))
 	if len(paths) < 2 {

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/segment-dev/segment/train"
 	"github.com/segment-dev/segment/unet"
 )
 
-func init() {
-	register(&command{
+// ablateCommand is the table entry of segment ablate.
+func ablateCommand() *command {
+	return &command{
 		name:  "ablate",
 		args:  "",
 		short: "train U-Nets with and without skip connections and compare them",
@@ -37,33 +34,26 @@ in the second half of the run and at initialisation) and ablation_loss.png
 (every variant's loss and validation Dice curves in one picture). It prints a
 line as each variant finishes. Ctrl-C stops; the table keeps the variants done.`,
 		flags: ablateFlags,
-	})
+	}
 }
 
 func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	def := unet.DefaultConfig()
 	a := train.AblateOptions{}
 	o := &a.Train
-	fs.StringVar(&o.Data, "data", "", "data set folder (default: the bundled sample data)")
+	var tf trainingFlags
+	tf.register(fs, o)
 	fs.StringVar(&a.Dir, "out", "ablation", "output folder: one subfolder per variant, and the tables and picture")
 	fs.DurationVar(&o.Time, "time", 5*time.Minute, "time budget of each variant")
 	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the training images of each variant (without --time: instead of the time budget)")
 	fs.BoolVar(&a.Deep, "deep", false, "also train every variant at depth 5 (--crop must then be a multiple of 32)")
 	block := fs.String("block", string(unet.BlockPlain), "block of every level of every variant: plain or residual")
-	fs.IntVar(&o.Model.Depth, "depth", def.Depth, "number of 2x downsamplings")
-	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
-	fs.IntVar(&o.Batch, "batch", 4, "images per step")
-	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
-	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
 	fs.StringVar(&o.Loss, "loss", "", lossUsage())
-	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
 	seed := fs.Uint64("seed", 1, "random seed, the same for every variant: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 10, "record the gradient norms every N steps")
-	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")
-	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, out, errOut io.Writer) error {
-		if fs.NArg() > 0 {
-			return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
+		if err := noArgs(fs); err != nil {
+			return err
 		}
 		timeSet := false
 		fs.Visit(func(f *flag.Flag) { timeSet = timeSet || f.Name == "time" })
@@ -73,28 +63,21 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		if o.GradLog < 1 {
 			return usagef("--grad-log must be at least 1, got %d", o.GradLog)
 		}
-		o.Model.InChannels, o.Model.Classes = 1, 1 // the data decides; set so that the shape validates
 		o.Model.Skip, o.Model.Norm, o.Model.Up, o.Model.Block = def.Skip, def.Norm, unet.UpTranspose, unet.Block(*block)
-		if err := o.Model.Validate(); err != nil {
-			return usagef("%v", err)
+		if err := tf.check(fs); err != nil {
+			return err
 		}
 		if err := checkLoss(o.Loss); err != nil {
 			return err
 		}
 		o.Seed = *seed
-		if o.Data == "" {
-			dir, cleanup, err := sampleData()
-			if err != nil {
-				return err
-			}
-			defer cleanup()
-			o.Data = dir
+		cleanup, err := tf.setup(errOut)
+		if err != nil {
+			return err
 		}
+		defer cleanup()
 		a.Log = out
-		if !*quiet {
-			o.Progress = errOut
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible()
 		defer stop()
 		res, err := train.Ablate(ctx, a)
 		if res != nil && len(res.Rows) > 0 {

@@ -17,8 +17,9 @@ import (
 	"github.com/segment-dev/segment/unet"
 )
 
-func init() {
-	register(&command{
+// benchCommand is the table entry of segment bench.
+func benchCommand() *command {
+	return &command{
 		name:  "bench",
 		args:  "",
 		short: "measure training and inference speed",
@@ -95,7 +96,7 @@ own, so that its peak memory is its own.`,
 				return nil
 			}
 		},
-	})
+	}
 }
 
 // parseShapes reads "BASE,SIZE,BATCH;BASE,SIZE,BATCH".

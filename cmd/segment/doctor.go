@@ -11,8 +11,9 @@ import (
 // errNotReady ends doctor when the data set would not train: the report says why.
 var errNotReady = errors.New("the data set has problems that stop training (listed above)")
 
-func init() {
-	register(&command{
+// doctorCommand is the table entry of segment doctor.
+func doctorCommand() *command {
+	return &command{
 		name:  "doctor",
 		args:  "DIR",
 		short: "check a data set before training on it",
@@ -53,5 +54,5 @@ training on the folder would fail, after listing every problem.`,
 				return nil
 			}
 		},
-	})
+	}
 }

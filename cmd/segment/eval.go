@@ -11,16 +11,15 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/predict"
 )
 
-func init() {
-	register(&command{
+// evalCommand is the table entry of segment eval.
+func evalCommand() *command {
+	return &command{
 		name:  "eval",
 		args:  "",
 		short: "score a model, or existing masks, against ground truth",
@@ -49,7 +48,7 @@ or 1 (--empty one).
 A pair that cannot be read is reported and skipped; the exit status is then 1,
 after the others are scored.`,
 		flags: evalFlags,
-	})
+	}
 }
 
 // evalReport is eval.json: the metrics summary with what was scored.
@@ -81,8 +80,8 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
-		if fs.NArg() > 0 {
-			return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
+		if err := noArgs(fs); err != nil {
+			return err
 		}
 		masksMode := *pred != "" || *gt != ""
 		switch {
@@ -162,38 +161,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// tally counts the images of a run, shows the progress bar over them and reports each
-// failure in one line.
-type tally struct {
-	cmd           string
-	errOut        io.Writer
-	quiet         bool
-	bar           *progressbar.ProgressBar
-	total, failed int
-}
-
-// start shows the bar for n images.
-func (t *tally) start(n int) {
-	t.total = n
-	t.bar = newImageBar(t.errOut, n, t.quiet)
-}
-
-// problem reports a failure that is not one of the images counted.
-func (t *tally) problem(err error) {
-	reportLine(t.errOut, t.bar, "segment %s: %v", t.cmd, err)
-}
-
-// done records the end of one image.
-func (t *tally) done(_ int, err error) {
-	if err != nil {
-		t.failed++
-		t.problem(err)
-	}
-	if t.bar != nil {
-		t.bar.Add(1)
-	}
 }
 
 // evalFolder gives the folder of pairs to score: dir itself when it holds images/ and

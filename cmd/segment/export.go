@@ -11,8 +11,9 @@ import (
 	"github.com/segment-dev/segment/weights"
 )
 
-func init() {
-	register(&command{
+// exportCommand is the table entry of segment export.
+func exportCommand() *command {
+	return &command{
 		name:  "export",
 		args:  "MODEL --onnx OUT.onnx",
 		short: "write a model as ONNX, for onnxruntime and other runtimes",
@@ -40,7 +41,7 @@ training summary. "segment inspect OUT.onnx" shows them.`,
 				return exportONNX(fs.Arg(0), *out, *input)
 			}
 		},
-	})
+	}
 }
 
 // exportONNX writes the model file at path as ONNX at out; on any error no file is left there.

@@ -13,8 +13,9 @@ import (
 	"github.com/segment-dev/segment/weights"
 )
 
-func init() {
-	register(&command{
+// inspectCommand is the table entry of segment inspect.
+func inspectCommand() *command {
+	return &command{
 		name:  "inspect",
 		args:  "MODEL",
 		short: "describe a model file: configuration, tensors, metadata",
@@ -38,7 +39,7 @@ metadata.`,
 				return inspect(out, fs.Arg(0), *tensors)
 			}
 		},
-	})
+	}
 }
 
 func inspect(out io.Writer, path string, tensors bool) error {

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -30,30 +29,18 @@ type command struct {
 	flags func(fs *flag.FlagSet) func(fs *flag.FlagSet, out, errOut io.Writer) error
 }
 
-// commands is the command table. Each command's file registers it from init, in file-name
-// order; help lists them in the order of a user's day instead (helpOrder).
-var commands []*command
-
-// helpOrder is the order help lists the commands in; others follow alphabetically.
-var helpOrder = []string{"train", "predict", "eval", "doctor", "inspect", "ablate", "bench"}
-
-func register(c *command) {
-	commands = append(commands, c)
-	rank := func(name string) int {
-		for i, n := range helpOrder {
-			if n == name {
-				return i
-			}
-		}
-		return len(helpOrder)
-	}
-	sort.SliceStable(commands, func(i, j int) bool {
-		ri, rj := rank(commands[i].name), rank(commands[j].name)
-		if ri != rj {
-			return ri < rj
-		}
-		return commands[i].name < commands[j].name
-	})
+// commands is the command table, in the order help lists the commands: the order of a
+// user's day. A new command is one line here and a file of its own.
+var commands = []*command{
+	trainCommand(),
+	predictCommand(),
+	evalCommand(),
+	doctorCommand(),
+	inspectCommand(),
+	exportCommand(),
+	ablateCommand(),
+	benchCommand(),
+	versionCommand(),
 }
 
 // usageError is a mistake in the command line: exit status 2, with the command's usage.
@@ -98,9 +85,8 @@ func run(args []string, out, errOut io.Writer) int {
 		}
 		printTopUsage(out)
 		return exitOK
-	case "version", "-version", "--version":
-		fmt.Fprintln(out, "segment", version())
-		return exitOK
+	case "-version", "--version":
+		name = "version"
 	}
 	c := find(name)
 	if c == nil {
@@ -180,7 +166,6 @@ func printTopUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.short)
 	}
-	fmt.Fprint(w, "\t"+fmt.Sprintf("%-10s %s", "version", "print the version")+"\n")
 	fmt.Fprint(w, "\nRun 'segment help <command>' or 'segment <command> -h' for a command's flags.\n")
 }
 

@@ -7,16 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
-
-	"github.com/segment-dev/segment/internal/samplemodel"
 	"github.com/segment-dev/segment/predict"
-	"github.com/segment-dev/segment/unet"
-	"github.com/segment-dev/segment/weights"
 )
 
 // maxInputPixels bounds the images predict reads, checked on the header before decoding:
@@ -24,8 +16,9 @@ import (
 // the decoded image is what limits the size.
 const maxInputPixels = 1 << 30
 
-func init() {
-	register(&command{
+// predictCommand is the table entry of segment predict.
+func predictCommand() *command {
+	return &command{
 		name:  "predict",
 		args:  "IMAGE|FOLDER|GLOB...",
 		short: "predict masks for images",
@@ -51,85 +44,7 @@ An image that cannot be read or written is reported and skipped; the exit status
 is then 1 once the others are done. Files are written to a temporary name and
 renamed.`,
 		flags: predictFlags,
-	})
-}
-
-// inferenceFlags are the flags predict and eval share: how the network is run.
-type inferenceFlags struct {
-	o   predict.Options
-	mem int
-}
-
-func (f *inferenceFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.o.TTA, "tta", false, "average the predictions of the image flipped left-right, top-bottom and both (4 times the work)")
-	fs.IntVar(&f.o.Tile, "tile", 0, "side of the square tiles, rounded up to a multiple of 2^depth (default: the whole image when it fits --mem, else 256)")
-	fs.Float64Var(&f.o.Overlap, "overlap", predict.DefaultOverlap, "share of a tile that its neighbours overlap, 0 to 0.9")
-	fs.IntVar(&f.o.Batch, "batch", 1, "tiles per pass of the network")
-	fs.IntVar(&f.mem, "mem", predict.DefaultMemory>>20, "memory the network may take, in MiB: decides whole image or tiles")
-	fs.Float64Var(&f.o.Threshold, "threshold", predict.DefaultThreshold, "foreground probability above which a pixel of a binary model is foreground")
-}
-
-// options checks the flags and gives the predictor's options.
-func (f *inferenceFlags) options() (predict.Options, error) {
-	o := f.o
-	switch {
-	case o.Tile < 0:
-		return o, usagef("--tile %d: want 0 (automatic) or a side in pixels", o.Tile)
-	case o.Overlap < 0 || o.Overlap > 0.9:
-		return o, usagef("--overlap %g: want 0 to 0.9", o.Overlap)
-	case o.Batch < 1:
-		return o, usagef("--batch %d: want at least 1", o.Batch)
-	case f.mem < 1:
-		return o, usagef("--mem %d: want a positive number of MiB", f.mem)
-	case !(o.Threshold > 0 && o.Threshold < 1):
-		return o, usagef("--threshold %g: want a probability between 0 and 1", o.Threshold)
 	}
-	if o.Overlap == 0 {
-		o.Overlap = -1 // Options reads 0 as the default; -1 is no overlap
-	}
-	o.Memory = int64(f.mem) << 20
-	return o, nil
-}
-
-// loadModel reads the model at path, or the embedded sample model when path is "".
-func loadModel(path string) (*unet.Model, weights.Meta, string, error) {
-	if path == "" {
-		m, meta, err := samplemodel.Load()
-		return m, meta, samplemodel.Name, err
-	}
-	m, meta, err := weights.Load(path)
-	return m, meta, path, err
-}
-
-// interruptible gives a context cancelled by Ctrl-C or SIGTERM.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// newImageBar is the progress bar over images, or nil when quiet.
-func newImageBar(w io.Writer, n int, quiet bool) *progressbar.ProgressBar {
-	if quiet || n == 0 {
-		return nil
-	}
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetItsString("images"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
-}
-
-// reportLine prints one line to w without tearing the progress bar.
-func reportLine(w io.Writer, bar *progressbar.ProgressBar, format string, a ...any) {
-	if bar != nil {
-		bar.Clear()
-	}
-	fmt.Fprintf(w, format+"\n", a...)
 }
 
 func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
@@ -158,8 +73,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 			}
 		}
 		files, problems := predict.Inputs(fs.Args())
+		tally := &tally{cmd: "predict", errOut: errOut, quiet: *quiet}
 		for _, p := range problems {
-			fmt.Fprintf(errOut, "segment predict: %v\n", p)
+			tally.problem(p)
 		}
 		p, err := predict.New(m, o)
 		if err != nil {
@@ -169,23 +85,14 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		ctx, stop := interruptible()
 		defer stop()
 
-		bar := newImageBar(errOut, len(files), *quiet)
-		failed := 0
+		tally.start(len(files))
 		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, Probs: *probs, MaxPixels: maxInputPixels}
-		if bar != nil {
+		if tally.bar != nil {
 			fo.Rows = func(path string, done, total int) {
-				bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
+				tally.bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
 			}
 		}
-		err = p.Files(ctx, files, meta, fo, func(i int, err error) {
-			if err != nil {
-				failed++
-				reportLine(errOut, bar, "segment predict: %v", err)
-			}
-			if bar != nil {
-				bar.Add(1)
-			}
-		})
+		err = p.Files(ctx, files, meta, fo, tally.done)
 		if errors.Is(err, context.Canceled) {
 			return errInterrupted
 		}
@@ -196,9 +103,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *out != "" {
 			where = "in " + *out
 		}
-		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-failed, len(files), name, where)
-		if failed+len(problems) > 0 {
-			return fmt.Errorf("%d of %d inputs failed (listed above)", failed+len(problems), len(files)+len(problems))
+		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-tally.failed, len(files), name, where)
+		if tally.failed+len(problems) > 0 {
+			return fmt.Errorf("%d of %d inputs failed (listed above)", tally.failed+len(problems), len(files)+len(problems))
 		}
 		return nil
 	}

@@ -1,25 +1,20 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
-	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/segment-dev/segment/sample_data"
 	"github.com/segment-dev/segment/train"
 	"github.com/segment-dev/segment/unet"
 )
 
-func init() {
-	register(&command{
+// trainCommand is the table entry of segment train.
+func trainCommand() *command {
+	return &command{
 		name:  "train",
 		args:  "",
 		short: "train a model on a folder of images and masks",
@@ -42,25 +37,21 @@ stopped.
 
 ` + lossHelp(),
 		flags: trainFlags,
-	})
+	}
 }
 
 func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	def := unet.DefaultConfig()
 	o := train.Options{}
-	fs.StringVar(&o.Data, "data", "", "data set folder (default: the bundled sample data)")
+	var tf trainingFlags
+	tf.register(fs, &o)
 	fs.StringVar(&o.Out, "out", "model.safetensors", "where to write the best model; the other files go beside it")
 	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the training images (default 30, or as many as --time allows)")
 	fs.DurationVar(&o.Time, "time", 0, "time budget, e.g. 15m: training stops when it is spent")
-	fs.IntVar(&o.Batch, "batch", 4, "images per step")
-	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
-	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
 	fs.StringVar(&o.Optimizer, "optimizer", "adam", "adam, adamw or sgd (with momentum 0.9)")
 	fs.Float64Var(&o.Decay, "decay", 0, "weight decay (default 0; 0.01 for adamw)")
 	fs.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule: cosine, plateau or none")
 	fs.StringVar(&o.Loss, "loss", "", lossUsage())
-	fs.IntVar(&o.Model.Depth, "depth", def.Depth, "number of 2x downsamplings")
-	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
 	skip := fs.String("skip", string(def.Skip), "long skip connections: concat (U-Net), add (ResNet) or none")
 	norm := fs.String("norm", string(def.Norm), "normalisation: batch, group or none")
 	block := fs.String("block", string(unet.BlockPlain), "block of every level: plain (conv, norm, ReLU twice) or residual (adds the block's input, ResNet's short skip)")
@@ -69,22 +60,15 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the sorted values found)")
 	ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
-	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
 	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
-	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")
 	fs.IntVar(&o.GradLog, "grad-log", 0, "every N steps, log each layer's gradient norm and update ratio to NAME.grads.csv, drawn as NAME.grads.png (default 0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
-	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, out, errOut io.Writer) error {
-		if fs.NArg() > 0 {
-			return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
-		}
-		o.Model.InChannels, o.Model.Classes = 1, 1 // the data decides; set so that the shape validates
 		o.Model.Skip, o.Model.Norm, o.Model.Up = unet.Skip(*skip), unet.Norm(*norm), unet.UpTranspose
 		o.Model.Block = unet.Block(*block)
-		if err := o.Model.Validate(); err != nil {
-			return usagef("%v", err)
+		if err := tf.check(fs); err != nil {
+			return err
 		}
 		if err := checkLoss(o.Loss); err != nil {
 			return err
@@ -97,19 +81,13 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		if o.Ignore, err = parseIgnore(*ignore); err != nil {
 			return err
 		}
-		if o.Data == "" {
-			dir, cleanup, err := sampleData()
-			if err != nil {
-				return err
-			}
-			defer cleanup()
-			o.Data = dir
+		cleanup, err := tf.setup(errOut)
+		if err != nil {
+			return err
 		}
+		defer cleanup()
 		o.Log = out
-		if !*quiet {
-			o.Progress = errOut
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptible()
 		defer stop()
 		res, err := train.Run(ctx, o)
 		if errors.Is(err, train.ErrInterrupted) {
@@ -159,50 +137,4 @@ func checkLoss(name string) error {
 		return usagef("--loss: %v", err)
 	}
 	return nil
-}
-
-// parseIgnore reads the --ignore flag: no value, or one mask value.
-func parseIgnore(s string) (*int, error) {
-	if s == "" {
-		return nil, nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		return nil, usagef("--ignore: %v", err)
-	}
-	return &v, nil
-}
-
-func parseInts(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// sampleData gives the bundled sample data set: ./sample_data when the command runs in a
-// checkout of the project, else the copy built into the binary, unpacked into a temporary
-// folder that cleanup removes.
-func sampleData() (dir string, cleanup func(), err error) {
-	if fi, err := os.Stat("sample_data"); err == nil && fi.IsDir() {
-		return "sample_data", func() {}, nil
-	}
-	tmp, err := os.MkdirTemp("", "segment-sample-data-")
-	if err != nil {
-		return "", nil, err
-	}
-	cleanup = func() { os.RemoveAll(tmp) }
-	if err := os.CopyFS(tmp, sampledata.FS()); err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("unpacking the built-in sample data: %w", err)
-	}
-	return tmp, cleanup, nil
 }

@@ -1,6 +1,30 @@
 package main
 
-import "runtime/debug"
+import (
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+)
+
+// versionCommand is segment version.
+func versionCommand() *command {
+	return &command{
+		name:  "version",
+		args:  "",
+		short: "print the version",
+		long: `
+Version prints the module version the binary was built from ("devel" for a build
+from a work tree) and the VCS revision when the build recorded one. "segment
+--version" does the same.`,
+		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
+			return func(_ *flag.FlagSet, out, _ io.Writer) error {
+				fmt.Fprintln(out, "segment", version())
+				return nil
+			}
+		},
+	}
+}
 
 // version reports the module version the binary was built from, or "devel" for a build
 // from a work tree, with the VCS revision when the build recorded one.

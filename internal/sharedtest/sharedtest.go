@@ -35,17 +35,27 @@ func Root() string {
 	}
 }
 
-// Path gives rel inside the shared folder, skipping the test when the folder or the path
-// is absent.
+// Dir gives the shared folder, skipping the test when there is none.
+func Dir(tb testing.TB) string {
+	tb.Helper()
+	root := Root()
+	if root == "" {
+		tb.Skip("skipped: ../shared (beside the module root) is missing, and SEGMENT_SHARED is not set")
+	}
+	return root
+}
+
+// Path gives rel (slash-separated) inside the shared folder, skipping the test when the
+// folder or the path is absent.
 func Path(tb testing.TB, rel string) string {
 	tb.Helper()
 	root := Root()
 	if root == "" {
 		tb.Skipf("skipped: ../shared (beside the module root) is missing, so %s is not available", rel)
 	}
-	p := filepath.Join(root, rel)
+	p := filepath.Join(root, filepath.FromSlash(rel))
 	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("skipped: %s is missing from ../shared", rel)
+		tb.Skipf("skipped: %s is missing from the shared folder %s", rel, root)
 	}
 	return p
 }

@@ -1,4 +1,4 @@
-package chart
+package atomicfile
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func dirNames(t *testing.T, dir string) []string {
 
 func TestWritePNG(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "chart.png")
+	path := filepath.Join(dir, "f.png")
 	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
 	img.SetRGBA(2, 1, color.RGBA{10, 20, 30, 255})
 	for range 2 { // the second write replaces the first
@@ -35,8 +35,8 @@ func TestWritePNG(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if names := dirNames(t, dir); len(names) != 1 || names[0] != "chart.png" {
-		t.Errorf("directory holds %q, want only chart.png", names)
+	if names := dirNames(t, dir); len(names) != 1 || names[0] != "f.png" {
+		t.Errorf("directory holds %q, want only f.png", names)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -59,8 +59,8 @@ func TestWritePNG(t *testing.T) {
 // temporary file behind, and that the error names the path.
 func TestWritePNGFailure(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "chart.png")
-	old := []byte("the previous chart")
+	path := filepath.Join(dir, "f.png")
+	old := []byte("the previous picture")
 	if err := os.WriteFile(path, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -80,51 +80,10 @@ func TestWritePNGFailure(t *testing.T) {
 			t.Errorf("%s: existing file now holds %q, want %q", tt.name, got, old)
 		}
 		if names := dirNames(t, dir); len(names) != 1 {
-			t.Errorf("%s: directory holds %q, want only chart.png", tt.name, names)
+			t.Errorf("%s: directory holds %q, want only f.png", tt.name, names)
 		}
 	}
 	if err := WritePNG(filepath.Join(dir, "missing", "x.png"), image.NewRGBA(image.Rect(0, 0, 1, 1))); err == nil {
 		t.Error("write into a missing directory: no error")
-	}
-}
-
-func TestGrid(t *testing.T) {
-	red := image.NewRGBA(image.Rect(0, 0, 100, 50))
-	fillRect(red, red.Rect, color.RGBA{255, 0, 0, 255})
-	blue := image.NewRGBA(image.Rect(10, 10, 90, 70)) // not at the origin
-	fillRect(blue, blue.Rect, color.RGBA{0, 0, 255, 255})
-	tests := []struct {
-		name  string
-		cols  int
-		imgs  []image.Image
-		size  image.Point
-		probe map[image.Point]color.RGBA
-	}{
-		{"side by side", 2, []image.Image{red, blue}, image.Pt(200, 60), map[image.Point]color.RGBA{
-			{0, 5}: {255, 0, 0, 255}, {99, 54}: {255, 0, 0, 255}, {50, 2}: white, // red centred vertically
-			{110, 0}: {0, 0, 255, 255}, {189, 59}: {0, 0, 255, 255}, {105, 30}: white,
-		}},
-		{"stacked", 1, []image.Image{red, blue}, image.Pt(100, 120), map[image.Point]color.RGBA{
-			{0, 5}: {255, 0, 0, 255}, {10, 60}: {0, 0, 255, 255}, {5, 90}: white,
-		}},
-		{"2x2 with a gap", 2, []image.Image{red, nil, nil, blue}, image.Pt(200, 120), map[image.Point]color.RGBA{
-			{150, 30}: white, {150, 90}: {0, 0, 255, 255},
-		}},
-		{"all in a row", 0, []image.Image{red, red, red}, image.Pt(300, 50), nil},
-		{"cols beyond images", 5, []image.Image{red}, image.Pt(100, 50), nil},
-		{"no images", 2, nil, image.Pt(0, 0), nil},
-		{"only nil", 2, []image.Image{nil}, image.Pt(0, 0), nil},
-	}
-	for _, tt := range tests {
-		g := Grid(tt.cols, tt.imgs...)
-		if got := g.Bounds(); got != (image.Rectangle{Max: tt.size}) {
-			t.Errorf("%s: bounds %v, want size %v", tt.name, got, tt.size)
-			continue
-		}
-		for p, want := range tt.probe {
-			if got := color.RGBAModel.Convert(g.At(p.X, p.Y)); got != want {
-				t.Errorf("%s: pixel %v = %v, want %v", tt.name, p, got, want)
-			}
-		}
 	}
 }

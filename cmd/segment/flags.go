@@ -1,0 +1,243 @@
+package main
+
+// The flags and plumbing that several commands share: each is written once here, so that
+// the commands spell and check them alike.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/segment-dev/segment/internal/samplemodel"
+	"github.com/segment-dev/segment/predict"
+	sampledata "github.com/segment-dev/segment/sample_data"
+	"github.com/segment-dev/segment/train"
+	"github.com/segment-dev/segment/unet"
+	"github.com/segment-dev/segment/weights"
+)
+
+// trainingFlags are the flags train and ablate share: the data, the model's size and the
+// steps. Each command registers the rest itself, where their help differs.
+type trainingFlags struct {
+	o     *train.Options
+	quiet *bool
+}
+
+func (f *trainingFlags) register(fs *flag.FlagSet, o *train.Options) {
+	def := unet.DefaultConfig()
+	f.o = o
+	fs.StringVar(&o.Data, "data", "", "data set folder (default: the bundled sample data)")
+	fs.IntVar(&o.Model.Depth, "depth", def.Depth, "number of 2x downsamplings")
+	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
+	fs.IntVar(&o.Batch, "batch", 4, "images per step")
+	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
+	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
+	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
+	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")
+	f.quiet = fs.Bool("q", false, "no progress bar")
+}
+
+// check refuses arguments (the data folder is a flag) and a model shape that cannot be
+// built. The data decides the input channels and classes: they are set so that the shape
+// validates.
+func (f *trainingFlags) check(fs *flag.FlagSet) error {
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	f.o.Model.InChannels, f.o.Model.Classes = 1, 1
+	if err := f.o.Model.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// setup points --data at the bundled sample data when it is not given and shows the
+// progress bar on errOut unless -q; cleanup removes the sample data it unpacked.
+func (f *trainingFlags) setup(errOut io.Writer) (cleanup func(), err error) {
+	cleanup = func() {}
+	if f.o.Data == "" {
+		dir, c, err := sampleData()
+		if err != nil {
+			return nil, err
+		}
+		f.o.Data, cleanup = dir, c
+	}
+	if !*f.quiet {
+		f.o.Progress = errOut
+	}
+	return cleanup, nil
+}
+
+// noArgs refuses arguments, for the commands that take their folders as flags.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q (the data folder goes in --data)", fs.Args())
+	}
+	return nil
+}
+
+// inferenceFlags are the flags predict and eval share: how the network is run.
+type inferenceFlags struct {
+	o   predict.Options
+	mem int
+}
+
+func (f *inferenceFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.o.TTA, "tta", false, "average the predictions of the image flipped left-right, top-bottom and both (4 times the work)")
+	fs.IntVar(&f.o.Tile, "tile", 0, "side of the square tiles, rounded up to a multiple of 2^depth (default: the whole image when it fits --mem, else 256)")
+	fs.Float64Var(&f.o.Overlap, "overlap", predict.DefaultOverlap, "share of a tile that its neighbours overlap, 0 to 0.9")
+	fs.IntVar(&f.o.Batch, "batch", 1, "tiles per pass of the network")
+	fs.IntVar(&f.mem, "mem", predict.DefaultMemory>>20, "memory the network may take, in MiB: decides whole image or tiles")
+	fs.Float64Var(&f.o.Threshold, "threshold", predict.DefaultThreshold, "foreground probability above which a pixel of a binary model is foreground")
+}
+
+// options checks the flags and gives the predictor's options.
+func (f *inferenceFlags) options() (predict.Options, error) {
+	o := f.o
+	switch {
+	case o.Tile < 0:
+		return o, usagef("--tile %d: want 0 (automatic) or a side in pixels", o.Tile)
+	case o.Overlap < 0 || o.Overlap > 0.9:
+		return o, usagef("--overlap %g: want 0 to 0.9", o.Overlap)
+	case o.Batch < 1:
+		return o, usagef("--batch %d: want at least 1", o.Batch)
+	case f.mem < 1:
+		return o, usagef("--mem %d: want a positive number of MiB", f.mem)
+	case !(o.Threshold > 0 && o.Threshold < 1):
+		return o, usagef("--threshold %g: want a probability between 0 and 1", o.Threshold)
+	}
+	if o.Overlap == 0 {
+		o.Overlap = -1 // Options reads 0 as the default; -1 is no overlap
+	}
+	o.Memory = int64(f.mem) << 20
+	return o, nil
+}
+
+// parseIgnore reads the --ignore flag: no value, or one mask value.
+func parseIgnore(s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, usagef("--ignore: %v", err)
+	}
+	return &v, nil
+}
+
+// parseInts reads a comma-separated list of integers such as --mask-values.
+func parseInts(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// sampleData gives the bundled sample data set: ./sample_data when the command runs in a
+// checkout of the project, else the copy built into the binary, unpacked into a temporary
+// folder that cleanup removes.
+func sampleData() (dir string, cleanup func(), err error) {
+	if fi, err := os.Stat("sample_data"); err == nil && fi.IsDir() {
+		return "sample_data", func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "segment-sample-data-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	if err := os.CopyFS(tmp, sampledata.FS()); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("unpacking the built-in sample data: %w", err)
+	}
+	return tmp, cleanup, nil
+}
+
+// loadModel reads the model at path, or the embedded sample model when path is "".
+func loadModel(path string) (*unet.Model, weights.Meta, string, error) {
+	if path == "" {
+		m, meta, err := samplemodel.Load()
+		return m, meta, samplemodel.Name, err
+	}
+	m, meta, err := weights.Load(path)
+	return m, meta, path, err
+}
+
+// interruptible gives a context cancelled by Ctrl-C or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// newImageBar is the progress bar over images, or nil when quiet.
+func newImageBar(w io.Writer, n int, quiet bool) *progressbar.ProgressBar {
+	if quiet || n == 0 {
+		return nil
+	}
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetItsString("images"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+// reportLine prints one line to w without tearing the progress bar.
+func reportLine(w io.Writer, bar *progressbar.ProgressBar, format string, a ...any) {
+	if bar != nil {
+		bar.Clear()
+	}
+	fmt.Fprintf(w, format+"\n", a...)
+}
+
+// tally counts the images of a run, shows the progress bar over them and reports each
+// failure in one line.
+type tally struct {
+	cmd           string
+	errOut        io.Writer
+	quiet         bool
+	bar           *progressbar.ProgressBar
+	total, failed int
+}
+
+// start shows the bar for n images.
+func (t *tally) start(n int) {
+	t.total = n
+	t.bar = newImageBar(t.errOut, n, t.quiet)
+}
+
+// problem reports a failure that is not one of the images counted.
+func (t *tally) problem(err error) {
+	reportLine(t.errOut, t.bar, "segment %s: %v", t.cmd, err)
+}
+
+// done records the end of one image.
+func (t *tally) done(_ int, err error) {
+	if err != nil {
+		t.failed++
+		t.problem(err)
+	}
+	if t.bar != nil {
+		t.bar.Add(1)
+	}
+}
