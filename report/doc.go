@@ -30,8 +30,14 @@
 // ground truth, the prediction and the error map, each linking to the full-size PNG. A click
 // on a column header sorts by it (worst first the first time; again to reverse); the class
 // filter shows a chosen class's scores and error maps, and only the images where that class
-// is in the ground truth or the prediction. Thumbnails are lazy-loaded and have their size in
-// the HTML, so a page of 2,000 images opens at once and loads pictures as they scroll in.
+// is in the ground truth or the prediction.
+//
+// It stays quick with thousands of images: the rows out of view are neither laid out nor
+// painted (CSS content-visibility), and the thumbnails are not in the HTML but made by the
+// page's script when their row comes near the view (an IntersectionObserver), so that the
+// browser neither fetches nor even holds the pictures no one looks at. Measured in headless
+// Chromium on a shared 2-core machine, 2,000 images open in 0.3 to 1.2 s; with 8,000 lazy
+// <img> elements in the HTML the same page took 3 to 5 s.
 //
 // # Colours
 //
@@ -40,16 +46,20 @@
 // Okabe–Ito palette for the others. Pixels of no class (the ignore value) are mid grey.
 //
 // Error maps use colours from the Okabe–Ito palette, chosen because people with any of the
-// common colour-vision deficiencies (and in grey scale, by lightness) tell them apart:
+// common colour-vision deficiencies tell them apart:
 //
 //	true negative     black
-//	true positive     light grey   (correct structure stays quiet, so errors stand out)
+//	true positive     light grey   #C8C8C8 (correct structure stays quiet, errors stand out)
 //	false positive    vermillion   #D55E00 (predicted, not there)
 //	false negative    sky blue     #56B4E9 (there, missed)
 //	wrong class       yellow       #F0E442 (multi-class foreground map: one class for another)
-//	ignored           dark grey    (the ground truth's ignore value)
+//	ignored           dark grey    #505050 (the ground truth's ignore value)
 //
-// Vermillion and sky blue differ in hue for protanopes, deuteranopes and tritanopes alike,
-// and in lightness too, which is why the palette's designers pair them for "two opposite
-// kinds".
+// The two errors that matter most, false positives and false negatives, differ in hue for
+// protanopes, deuteranopes and tritanopes alike (orange-red against blue) and in lightness
+// too, so they stay apart even printed in grey; neither is close to the neutral greys.
+//
+// The error map of the foreground takes every class but the background together; in a
+// multi-class report each class present in an image also has its own (TP, FP, FN of that
+// class), which the class filter shows. The background's filter shows the foreground map.
 package report
