@@ -34,6 +34,20 @@ type Class struct {
 	Colour color.Color
 }
 
+// ClassesOf gives the report's classes for the classes of package metrics: with colour
+// set (the masks are RGB images), each class is drawn in its value read as 0xRRGGBB, as
+// in its mask files; otherwise in the default colours.
+func ClassesOf(classes []metrics.Class, colour bool) []Class {
+	out := make([]Class, len(classes))
+	for i, c := range classes {
+		out[i] = Class{Value: c.Value, Name: c.Name}
+		if colour {
+			out[i].Colour = color.RGBA{uint8(c.Value >> 16), uint8(c.Value >> 8), uint8(c.Value), 255}
+		}
+	}
+	return out
+}
+
 // Image is one evaluated image: the picture, its ground truth and prediction as class-index
 // maps, and its scores.
 type Image struct {
@@ -255,7 +269,8 @@ func readImage(path string) (image.Image, error) {
 }
 
 // Finish writes the page, with the summary and the training (nil for none), and moves the
-// report into place, replacing what was at its folder. After Finish the Writer is done,
+// report into place, replacing what was at its folder. Call it once every Add has
+// returned: an Add still running would be left out. After Finish the Writer is done,
 // whether it succeeded or not.
 func (w *Writer) Finish(s metrics.Summary, t *Training) (err error) {
 	w.mu.Lock()

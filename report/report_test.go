@@ -546,3 +546,19 @@ func TestSummaryTable(t *testing.T) {
 		t.Errorf("the summary lacks the foreground mean: %s", want)
 	}
 }
+
+func TestClassesOf(t *testing.T) {
+	mc := []metrics.Class{{Value: 0x000000, Name: "void"}, {Value: 0x804080, Name: "road"}}
+	got := ClassesOf(mc, true)
+	if got[1].Name != "road" || got[1].Value != 0x804080 || got[1].Colour != (color.RGBA{0x80, 0x40, 0x80, 255}) {
+		t.Errorf("colour class: %+v", got[1])
+	}
+	if got := ClassesOf(mc, false); got[1].Colour != nil {
+		t.Errorf("gray class has colour %v, want the default", got[1].Colour)
+	}
+	// A colour class is drawn in its colour.
+	dir := writeTiny(t, ClassesOf(mc, true), []int32{1, 0, 0, 0, 0, 0, 0, 0, 0}, make([]int32, 9))
+	if got := readRGBA(t, filepath.Join(dir, "img", "00001-truth.png"))[0]; got != (color.RGBA{0x80, 0x40, 0x80, 255}) {
+		t.Errorf("road drawn as %v, want #804080", got)
+	}
+}
