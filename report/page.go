@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/chart"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/metrics"
 )
 
@@ -286,5 +287,5 @@ func drawCurves(path string, t *Training) error {
 		}
 		img = chart.Grid(2, a, b)
 	}
-	return chart.WritePNG(path, img)
+	return atomicfile.WritePNG(path, img)
 }
