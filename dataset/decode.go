@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/segment-dev/segment/tiffstack"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -152,30 +153,10 @@ func probe(path string, maxPixels int) (fileInfo, error) {
 		return fileInfo{}, fileError(path, fmt.Errorf("%w: header says %dx%d pixels, more than the limit of %d (Options.MaxPixels); not decoded",
 			ErrTooLarge, fi.Width, fi.Height, maxPixels))
 	}
-	switch m := cfg.ColorModel.(type) {
-	case color.Palette:
-		fi.Kind, fi.Channels = kindPalette, 1
-		for _, c := range m {
-			r, g, b, a := c.RGBA()
-			if r != g || g != b {
-				fi.Channels = 3
-			}
-			if a != 0xffff {
-				fi.Alpha = true
-			}
-		}
-	default:
-		switch cfg.ColorModel {
-		case color.GrayModel:
-			fi.Kind, fi.Channels = kindGray, 1
-		case color.Gray16Model:
-			fi.Kind, fi.Channels, fi.Bits = kindGray, 1, 16
-		case color.RGBA64Model, color.NRGBA64Model:
-			fi.Kind, fi.Channels, fi.Bits = kindColour, 3, 16
-			fi.Alpha = cfg.ColorModel == color.NRGBA64Model
-		default:
-			fi.Kind, fi.Channels = kindColour, 3
-			fi.Alpha = cfg.ColorModel == color.NRGBAModel
+	fi.colourModel(cfg.ColorModel)
+	if fi.Format == formatTIFF {
+		if err := singlePage(f, path, maxPixels); err != nil {
+			return fileInfo{}, err
 		}
 	}
 	if fi.Format == formatPNG && len(head) >= 26 {
@@ -191,6 +172,64 @@ func probe(path string, maxPixels int) (fileInfo, error) {
 		}
 	}
 	return fi, nil
+}
+
+// colourModel sets the kind, channels, alpha and bits that a decoder's colour model gives.
+func (fi *fileInfo) colourModel(cm color.Model) {
+	switch m := cm.(type) {
+	case color.Palette:
+		fi.Kind, fi.Channels = kindPalette, 1
+		for _, c := range m {
+			r, g, b, a := c.RGBA()
+			if r != g || g != b {
+				fi.Channels = 3
+			}
+			if a != 0xffff {
+				fi.Alpha = true
+			}
+		}
+	default:
+		switch cm {
+		case color.GrayModel:
+			fi.Kind, fi.Channels = kindGray, 1
+		case color.Gray16Model:
+			fi.Kind, fi.Channels, fi.Bits = kindGray, 1, 16
+		case color.RGBA64Model, color.NRGBA64Model:
+			fi.Kind, fi.Channels, fi.Bits = kindColour, 3, 16
+			fi.Alpha = cm == color.NRGBA64Model
+		default:
+			fi.Kind, fi.Channels = kindColour, 3
+			fi.Alpha = cm == color.NRGBAModel
+		}
+	}
+}
+
+// singlePage refuses a TIFF file of more than one page, a stack, which golang.org/x/image/tiff
+// would silently read as its first page. A file whose chain of pages package tiffstack
+// cannot follow at all is left to x/image/tiff, as before.
+func singlePage(f *os.File, path string, maxPixels int) error {
+	st, err := f.Stat()
+	if err != nil {
+		return fileError(path, err)
+	}
+	s, err := tiffstack.NewStack(f, st.Size(), path, maxPixels)
+	if s == nil {
+		return nil
+	}
+	if n := s.Len(); n > 1 || errors.Is(err, tiffstack.ErrMissing) {
+		return fileError(path, fmt.Errorf("%w: a TIFF stack of %d pages (%v); only single images are read here: segment predict reads stacks, or save one page per file",
+			ErrStack, n, pageProblem(err)))
+	}
+	return nil
+}
+
+// pageProblem says what tiffstack found wrong with the chain of pages, or "every page read".
+func pageProblem(err error) string {
+	var te *tiffstack.Error
+	if errors.As(err, &te) {
+		return te.Err.Error()
+	}
+	return "every page readable"
 }
 
 // decode reads the whole image at path, whose header probe has read as fi.

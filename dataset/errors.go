@@ -29,6 +29,7 @@ var (
 	ErrValues     = errors.New("mask has more distinct values than classes")
 	ErrOneValue   = errors.New("nothing to learn")
 	ErrBadOptions = errors.New("bad options")
+	ErrStack      = errors.New("multi-page TIFF")
 )
 
 // FormatError says a file is not a valid image: it is truncated, corrupt or of an unknown

@@ -180,3 +180,21 @@ func MaskClasses(paths []string, opts Options) (Classes, error) {
 	}
 	return c, nil
 }
+
+// NewImage makes an Image of pixels decoded elsewhere, such as one page of a TIFF stack
+// (package tiffstack), read as ReadImage reads a file: name stands for it in messages.
+func NewImage(name string, img image.Image, channels int) (*Image, error) {
+	if channels != 0 && channels != 1 && channels != 3 {
+		return nil, fileError(name, fmt.Errorf("%w: %d channels asked for: want 1 (gray) or 3 (RGB)", ErrBadOptions, channels))
+	}
+	b := img.Bounds()
+	if b.Empty() {
+		return nil, fileError(name, FormatError("empty image"))
+	}
+	var fi fileInfo
+	fi.colourModel(img.ColorModel())
+	if channels == 0 {
+		channels = fi.Channels
+	}
+	return &Image{Path: name, Width: b.Dx(), Height: b.Dy(), Channels: channels, FileChannels: fi.Channels, img: img}, nil
+}

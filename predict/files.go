@@ -2,12 +2,16 @@ package predict
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/objects"
 	"github.com/segment-dev/segment/weights"
 )
 
@@ -18,18 +22,67 @@ type FileOptions struct {
 	// Overlay and Probs add the overlay and the probability images to the mask.
 	Overlay, Probs bool
 	// MaxPixels bounds an input's size, width times height, checked on its header before
-	// it is decoded: 0 means dataset.DefaultMaxPixels.
+	// it is decoded: 0 means dataset.DefaultMaxPixels. For a stack it bounds each page.
 	MaxPixels int
 	// Rows, when not nil, is told after every band how many rows of the image at path are
 	// done, for progress within a large image. It is called from the inference goroutine.
+	// A page of a stack is named "PATH#pN".
 	Rows func(path string, done, total int)
+	// PagePNG writes the outputs of a stack's pages as PNG files, one per page
+	// (NAME_p0001_mask.png, ...), instead of multi-page TIFF files (NAME_mask.tif, ...).
+	PagePNG bool
+	// Clean cleans every mask before it is written (see Clean).
+	Clean Clean
+	// Instances writes the objects of each image: a 16-bit label image (NAME_instances.png,
+	// or a page of NAME_instances.tif for a stack) and their rows in ObjectsCSV.
+	Instances bool
+	// Split separates touching objects by a watershed (objects.Labels.Split) with seeds at
+	// least SplitDistance pixels apart; it applies to the instances.
+	Split         bool
+	SplitDistance float64
+	// ObjectsCSV is the path of the objects table written with Instances: one file for the
+	// run, written atomically once every image is done.
+	ObjectsCSV string
+}
+
+// Clean says how a predicted mask is cleaned, object by object, each foreground class
+// apart (objects of different classes never merge): MinSize removes objects of fewer
+// pixels, FillHoles fills their holes, KeepLargest keeps the largest object of each class.
+// They apply in that order, so that a speck inside a hole does not keep the hole open.
+type Clean struct {
+	MinSize     int
+	FillHoles   bool
+	KeepLargest bool
+}
+
+// On says whether anything is to be cleaned.
+func (c Clean) On() bool { return c.MinSize > 1 || c.FillHoles || c.KeepLargest }
+
+// apply cleans the objects l.
+func (c Clean) apply(l *objects.Labels) {
+	if c.MinSize > 1 {
+		l.MinSize(c.MinSize)
+	}
+	if c.FillHoles {
+		l.FillHoles()
+	}
+	if c.KeepLargest {
+		l.KeepLargest(true)
+	}
 }
 
 // Files predicts the image files at paths and writes their outputs (see OutputPaths), through
 // Run's pipeline. meta gives the mask values the masks are written in. done(i, err) is
-// called for every file in order; err names the file. Two inputs whose outputs would have
-// the same names (a.png and a.jpg, or two folders' a.png into one Dir) are an error for the
-// second, which is skipped.
+// called for every file in order; err names the file (and the page of a stack). Two inputs
+// whose outputs would have the same names (a.png and a.jpg, or two folders' a.png into one
+// Dir) are an error for the second, which is skipped.
+//
+// A TIFF file of more than one page is a stack: every page is predicted, one at a time,
+// and its outputs are multi-page TIFF files with a page for each of the input's (or PNG
+// files per page with PagePNG). A page that cannot be read or predicted is reported by
+// number, and stands in the TIFF outputs as an empty (all 0) page so that the others keep
+// their numbers; pages past a break in the file's chain of pages, which cannot be found,
+// are reported too.
 func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta, o FileOptions, done func(i int, err error)) error {
 	cfg := p.model.Config
 	if err := meta.Validate(cfg); err != nil {
@@ -38,36 +91,166 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 	if cfg.InChannels != 1 && cfg.InChannels != 3 {
 		return fmt.Errorf("the model takes %d input channels; images are read as 1 (gray) or 3 (RGB)", cfg.InChannels)
 	}
+	if o.Instances && o.ObjectsCSV == "" {
+		return errors.New("predict: Instances without ObjectsCSV")
+	}
 	classes := meta.ClassesFor(cfg)
-	outs := make([]Paths, len(paths))
-	clash := make([]error, len(paths))
+	run := &filesRun{p: p, classes: classes, o: o}
 	first := make(map[string]string, len(paths))
 	for i, in := range paths {
-		outs[i] = OutputPaths(in, o.Dir, classes)
-		key := filepath.Clean(outs[i].Mask)
+		out := OutputPaths(in, o.Dir, classes)
+		st, err := openStack(in, o)
+		if st != nil {
+			st.path = in
+			if !o.PagePNG {
+				st.out = out.tiff()
+			} else {
+				out = OutputPaths(pageName(in, 1), o.Dir, classes)
+			}
+			if err != nil {
+				st.errs = append(st.errs, err)
+			}
+		}
+		var clash error
+		key := filepath.Clean(out.Mask)
 		if prev, ok := first[key]; ok {
-			clash[i] = fmt.Errorf("%s: its outputs would overwrite those of %s (same name); skipped", in, prev)
+			clash = fmt.Errorf("%s: its outputs would overwrite those of %s (same name); skipped", in, prev)
+		} else {
+			first[key] = in
+		}
+		if st == nil || clash != nil {
+			run.units = append(run.units, &unit{file: i, path: in, out: out, clash: clash})
 			continue
 		}
-		first[key] = in
+		for k := 1; k <= st.n; k++ {
+			u := &unit{file: i, path: in, page: k, st: st, out: out}
+			if o.PagePNG {
+				u.out = OutputPaths(pageName(in, k), o.Dir, classes)
+			}
+			run.units = append(run.units, u)
+		}
 	}
-	job := func(i int) Job {
-		return &fileJob{path: paths[i], out: outs[i], clash: clash[i], p: p, classes: classes, o: o}
+	defer run.abort()
+	job := func(i int) Job { return &fileJob{u: run.units[i], run: run} }
+	err := p.Run(ctx, len(run.units), job, func(i int, err error) { run.done(run.units[i], err, done) })
+	if err != nil {
+		return err
 	}
-	return p.Run(ctx, len(paths), job, func(i int, err error) { done(i, named(paths[i], err)) })
+	if o.Instances {
+		return run.writeObjects()
+	}
+	return nil
 }
 
-// fileJob predicts one image file and writes its outputs.
-type fileJob struct {
-	path    string
-	out     Paths
-	clash   error
+// pageName is the name a stack's page takes in the names of its PNG outputs: NAME_p0003.tif
+// for page 3 of NAME.tif.
+func pageName(path string, page int) string {
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s_p%04d%s", strings.TrimSuffix(path, ext), page, ext)
+}
+
+// filesRun is the state of one call of Files: its units of work and the rows of the
+// objects table.
+type filesRun struct {
 	p       *Predictor
 	classes dataset.Classes
 	o       FileOptions
+	units   []*unit
+	rows    [][]string
+}
+
+// unit is one image to predict: a file, or a page of a stack.
+type unit struct {
+	file  int    // index in Files' paths
+	path  string // the file
+	page  int    // the page of a stack, from 1; 0 for a single image
+	st    *stack // the stack the page is of; nil for a single image
+	out   Paths
+	clash error
+}
+
+// name names the unit in messages: the path, with the page of a stack.
+func (u *unit) name() string {
+	if u.st == nil {
+		return u.path
+	}
+	return fmt.Sprintf("%s#p%d", u.path, u.page)
+}
+
+// named makes err name the unit, with its page, unless it does already (as dataset's and
+// tiffstack's errors do).
+func (u *unit) named(err error) error {
+	if err == nil {
+		return nil
+	}
+	if u.st == nil {
+		return named(u.path, err)
+	}
+	prefix := fmt.Sprintf("%s: page %d", u.path, u.page)
+	if strings.HasPrefix(err.Error(), prefix+":") {
+		return err
+	}
+	if m := err.Error(); strings.HasPrefix(m, u.path+": ") {
+		err = errors.New(strings.TrimPrefix(m, u.path+": "))
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+// done ends a unit, on Run's calling goroutine and so in order: a single image is reported
+// at once; a page of a stack is added to its stack, whose file is finished and reported with
+// its last page.
+func (r *filesRun) done(u *unit, err error, report func(i int, err error)) {
+	if u.st == nil {
+		report(u.file, named(u.path, err))
+		return
+	}
+	st := u.st
+	if err != nil {
+		st.errs = append(st.errs, u.named(err))
+		if st.writers != nil && st.written < u.page {
+			st.blank(u.page)
+		}
+	} else {
+		st.good++
+	}
+	if u.page < st.n {
+		return
+	}
+	if st.writers != nil || (!r.o.PagePNG && st.good == 0) {
+		if err := st.finish(st.good == 0); err != nil {
+			st.errs = append(st.errs, err)
+		}
+	}
+	report(u.file, errors.Join(st.errs...))
+}
+
+// abort drops the TIFF files of the stacks left unfinished (by a cancelled run).
+func (r *filesRun) abort() {
+	for _, u := range r.units {
+		if u.st != nil && u.st.writers != nil {
+			u.st.finish(true)
+		}
+	}
+}
+
+// writeObjects writes the objects table.
+func (r *filesRun) writeObjects() error {
+	return atomicfile.Write(r.o.ObjectsCSV, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		cw.Write(objects.CSVHeader)
+		cw.WriteAll(r.rows)
+		return cw.Error()
+	})
+}
+
+// fileJob predicts one image file, or one page of a stack, and writes its outputs.
+type fileJob struct {
+	u   *unit
+	run *filesRun
 
 	img     *dataset.Image
 	outputs *Outputs
+	rows    [][]string // the job's rows of the objects table, kept once its files are written
 }
 
 // named makes err name the file at path, unless it does already (as dataset's errors do).
@@ -82,10 +265,18 @@ func named(path string, err error) error {
 // Load decodes the image. The output images are made at its first band, on the inference
 // goroutine, so that an image waiting in the pipeline holds only its pixels.
 func (j *fileJob) Load() (Source, error) {
-	if j.clash != nil {
-		return Source{}, j.clash
+	u := j.u
+	if u.clash != nil {
+		return Source{}, u.clash
 	}
-	img, err := dataset.ReadImage(j.path, j.p.model.Config.InChannels, j.o.MaxPixels)
+	channels := j.run.p.model.Config.InChannels
+	var img *dataset.Image
+	var err error
+	if u.st != nil {
+		img, err = u.st.load(u.page, channels, j.run.o.MaxPixels)
+	} else {
+		img, err = dataset.ReadImage(u.path, channels, j.run.o.MaxPixels)
+	}
 	if err != nil {
 		return Source{}, err
 	}
@@ -93,34 +284,85 @@ func (j *fileJob) Load() (Source, error) {
 	return FromImage(img), nil
 }
 
+// objects says whether the job needs the classes of the whole image once it is predicted.
+func (j *fileJob) objects() bool { return j.run.o.Clean.On() || j.run.o.Instances }
+
 func (j *fileJob) Band(b Band) error {
-	img := j.img
+	img, o := j.img, j.run.o
 	if j.outputs == nil {
-		oo := OutputOptions{Overlay: j.o.Overlay, Probs: j.o.Probs}
-		if j.o.Overlay {
+		oo := OutputOptions{Overlay: o.Overlay, Probs: o.Probs, Classes: j.objects()}
+		if o.Overlay {
 			colour := *img // the same pixels, read as RGB to draw on
 			colour.Channels = 3
 			oo.Display = FromImage(&colour)
 		}
 		var err error
-		if j.outputs, err = NewOutputs(j.classes, img.Width, img.Height, oo); err != nil {
+		if j.outputs, err = NewOutputs(j.run.classes, img.Width, img.Height, oo); err != nil {
 			return err
 		}
 	}
 	if err := j.outputs.Band(b); err != nil {
 		return err
 	}
-	if j.o.Rows != nil {
-		j.o.Rows(j.path, b.Y+b.Rows, img.Height)
+	if o.Rows != nil {
+		o.Rows(j.u.name(), b.Y+b.Rows, img.Height)
 	}
-	if b.Y+b.Rows == img.Height {
-		j.img = nil // the last band: the outputs are all that is left to keep
+	if b.Y+b.Rows == img.Height && !(o.Overlay && o.Clean.On()) {
+		j.img = nil // the last band: the outputs are all that is left to keep (a cleaned overlay is redrawn)
 	}
 	return nil
 }
 
 func (j *fileJob) Finish() error {
-	err := j.outputs.Write(j.out)
-	j.img, j.outputs = nil, nil
+	defer func() { j.img, j.outputs = nil, nil }()
+	if j.objects() {
+		if err := j.makeObjects(); err != nil {
+			return err
+		}
+	}
+	var err error
+	if st := j.u.st; st != nil && !j.run.o.PagePNG {
+		err = st.add(j.u.page, j.outputs)
+	} else {
+		err = j.outputs.Write(j.u.out)
+	}
+	if err == nil {
+		j.run.rows = append(j.run.rows, j.rows...)
+	}
 	return err
+}
+
+// makeObjects cleans the mask and finds its objects, as FileOptions asks.
+func (j *fileJob) makeObjects() error {
+	o, out := j.run.o, j.outputs
+	r := out.Mask.Bounds()
+	l, err := objects.Label(out.Classes, r.Dx(), r.Dy())
+	if err != nil {
+		return err
+	}
+	if o.Clean.On() {
+		o.Clean.apply(l)
+		if err := out.Reclass(l.ClassMap()); err != nil {
+			return err
+		}
+	}
+	if !o.Instances {
+		return nil
+	}
+	if o.Split {
+		if err := l.Split(o.SplitDistance); err != nil {
+			return err
+		}
+	}
+	objs, err := l.Objects(out.Confidence)
+	if err != nil {
+		return err
+	}
+	page := max(j.u.page, 1)
+	for _, ob := range objs {
+		ob.Class = j.run.classes.Values[ob.Class] // the class as the masks write it
+		j.rows = append(j.rows, ob.CSVRecord(j.u.path, page))
+	}
+	out.Instances = l.Gray16()
+	return nil
 }

@@ -16,11 +16,11 @@ var imageExts = []string{".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif
 
 // outputStem matches the stems OutputPaths gives, so that predicting a folder a second time
 // does not predict the first run's outputs.
-var outputStem = regexp.MustCompile(`_(mask|overlay|probs(_[0-9a-f]+)?)$`)
+var outputStem = regexp.MustCompile(`_(mask|overlay|probs(_[0-9a-f]+)?|instances)$`)
 
 // Inputs expands command-line arguments into image files. A folder gives its image files
 // (by extension, sorted by name, without recursing, skipping hidden files and the outputs of
-// an earlier prediction: *_mask, *_overlay, *_probs*); a pattern holding *, ? or [ gives its
+// an earlier prediction: *_mask, *_overlay, *_probs*, *_instances); a pattern holding *, ? or [ gives its
 // matches, sorted; anything else is taken as a file, which is read (and may fail) later. A
 // file named twice is kept once. An argument that gives no file is a problem, returned
 // alongside the files of the others.

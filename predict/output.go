@@ -28,6 +28,12 @@ type Outputs struct {
 	// Probs holds the probabilities as 16-bit gray, 65535 for 1 (nil unless asked): the
 	// foreground's for a binary model, one image per class otherwise.
 	Probs []*image.Gray16
+	// Classes and Confidence hold every pixel's class index and that class's probability
+	// (nil unless asked): what cleaning and objects work on once the whole image is done.
+	Classes    []uint8
+	Confidence []float32
+	// Instances is the label image of the objects (nil unless set before Write).
+	Instances *image.Gray16
 
 	values  []int             // mask value of each class
 	lut     [MaxClasses]uint8 // the values as bytes, for 8-bit masks
@@ -45,6 +51,9 @@ type OutputOptions struct {
 	Display Source
 	// Probs keeps the probabilities.
 	Probs bool
+	// Classes keeps the class of every pixel and its probability (Outputs.Classes and
+	// Confidence), at five bytes a pixel.
+	Classes bool
 }
 
 // MaxClasses is the most classes a model may have for its predictions to be written: class
@@ -99,6 +108,10 @@ func NewOutputs(c dataset.Classes, w, h int, o OutputOptions) (*Outputs, error) 
 			out.Probs[k] = image.NewGray16(r)
 		}
 	}
+	if o.Classes {
+		out.Classes = make([]uint8, w*h)
+		out.Confidence = make([]float32, w*h)
+	}
 	return out, nil
 }
 
@@ -115,6 +128,39 @@ func (o *Outputs) Band(b Band) error {
 			return fmt.Errorf("class %d of %d", k, len(o.values))
 		}
 	}
+	o.paint(b, cls)
+	if o.Classes != nil {
+		copy(o.Classes[b.Y*b.Width:], cls)
+		conf := o.Confidence[b.Y*b.Width:][:n]
+		for i, k := range cls {
+			switch {
+			case b.Planes > 1:
+				conf[i] = b.Probs[int(k)*n+i]
+			case k == 1:
+				conf[i] = b.Probs[i]
+			default:
+				conf[i] = 1 - b.Probs[i]
+			}
+		}
+	}
+	for k, pm := range o.Probs {
+		plane := b.Probs[k*n : (k+1)*n]
+		for r := 0; r < b.Rows; r++ {
+			row := pm.Pix[pm.PixOffset(0, b.Y+r):][:2*b.Width]
+			for x, p := range plane[r*b.Width : (r+1)*b.Width] {
+				v := uint16(min(max(p, 0), 1)*65535 + 0.5)
+				row[2*x], row[2*x+1] = uint8(v>>8), uint8(v)
+			}
+		}
+	}
+	if o.Overlay != nil {
+		return o.overlay(b, cls)
+	}
+	return nil
+}
+
+// paint writes the classes of a band into the mask, in the mask values.
+func (o *Outputs) paint(b Band, cls []uint8) {
 	switch m := o.Mask.(type) {
 	case *image.Gray:
 		lut := o.lut[:len(o.values)]
@@ -141,18 +187,35 @@ func (o *Outputs) Band(b Band) error {
 			}
 		}
 	}
-	for k, pm := range o.Probs {
-		plane := b.Probs[k*n : (k+1)*n]
-		for r := 0; r < b.Rows; r++ {
-			row := pm.Pix[pm.PixOffset(0, b.Y+r):][:2*b.Width]
-			for x, p := range plane[r*b.Width : (r+1)*b.Width] {
-				v := uint16(min(max(p, 0), 1)*65535 + 0.5)
-				row[2*x], row[2*x+1] = uint8(v>>8), uint8(v)
+}
+
+// Reclass rewrites the mask and the overlay with new classes for every pixel (a cleaned
+// mask), in bands, so that the overlay needs no more than a band of the display image. The
+// classes must be those of the model.
+func (o *Outputs) Reclass(cls []uint8) error {
+	r := o.Mask.Bounds()
+	w, h := r.Dx(), r.Dy()
+	if len(cls) != w*h {
+		return fmt.Errorf("predict: %d classes for %dx%d pixels", len(cls), w, h)
+	}
+	for _, k := range cls {
+		if int(k) >= len(o.values) {
+			return fmt.Errorf("class %d of %d", k, len(o.values))
+		}
+	}
+	const rows = 64
+	for y := 0; y < h; y += rows {
+		b := Band{Y: y, Rows: min(rows, h-y), Width: w}
+		part := cls[y*w : (y+b.Rows)*w]
+		o.paint(b, part)
+		if o.Overlay != nil {
+			if err := o.overlay(b, part); err != nil {
+				return err
 			}
 		}
 	}
-	if o.Overlay != nil {
-		return o.overlay(b, cls)
+	if o.Classes != nil {
+		copy(o.Classes, cls)
 	}
 	return nil
 }
@@ -191,19 +254,21 @@ type Paths struct {
 	// Probs has one path per probability image: one for a binary model, one per class
 	// otherwise.
 	Probs []string
+	// Instances is the label image of the objects.
+	Instances string
 }
 
 // OutputPaths names the outputs of the image at input for a model of the classes c:
 // <stem>_mask.png, <stem>_overlay.png and <stem>_probs.png (binary) or
-// <stem>_probs_<value>.png (one per class, colours as hex rrggbb), in dir, or beside the
-// input when dir is "".
+// <stem>_probs_<value>.png (one per class, colours as hex rrggbb) and <stem>_instances.png,
+// in dir, or beside the input when dir is "".
 func OutputPaths(input, dir string, c dataset.Classes) Paths {
 	if dir == "" {
 		dir = filepath.Dir(input)
 	}
 	base := filepath.Base(input)
 	stem := filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base)))
-	p := Paths{Mask: stem + "_mask.png", Overlay: stem + "_overlay.png"}
+	p := Paths{Mask: stem + "_mask.png", Overlay: stem + "_overlay.png", Instances: stem + "_instances.png"}
 	if c.Binary() {
 		p.Probs = []string{stem + "_probs.png"}
 		return p
@@ -220,21 +285,33 @@ func OutputPaths(input, dir string, c dataset.Classes) Paths {
 
 // Write writes the images that were made to their paths, each atomically (see WritePNG).
 func (o *Outputs) Write(p Paths) error {
-	if err := atomicfile.WritePNG(p.Mask, o.Mask); err != nil {
+	imgs, paths, err := o.files(p)
+	if err != nil {
 		return err
 	}
-	if o.Overlay != nil {
-		if err := atomicfile.WritePNG(p.Overlay, o.Overlay); err != nil {
-			return err
-		}
-	}
-	for k, pm := range o.Probs {
-		if k >= len(p.Probs) {
-			return fmt.Errorf("predict: %d probability images, %d paths", len(o.Probs), len(p.Probs))
-		}
-		if err := atomicfile.WritePNG(p.Probs[k], pm); err != nil {
+	for k, img := range imgs {
+		if err := atomicfile.WritePNG(paths[k], img); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// files lists the images that were made with their paths, in a fixed order: the mask, the
+// overlay, the probabilities, the instances.
+func (o *Outputs) files(p Paths) ([]image.Image, []string, error) {
+	imgs, paths := []image.Image{o.Mask}, []string{p.Mask}
+	if o.Overlay != nil {
+		imgs, paths = append(imgs, o.Overlay), append(paths, p.Overlay)
+	}
+	if len(o.Probs) > len(p.Probs) {
+		return nil, nil, fmt.Errorf("predict: %d probability images, %d paths", len(o.Probs), len(p.Probs))
+	}
+	for k, pm := range o.Probs {
+		imgs, paths = append(imgs, pm), append(paths, p.Probs[k])
+	}
+	if o.Instances != nil {
+		imgs, paths = append(imgs, o.Instances), append(paths, p.Instances)
+	}
+	return imgs, paths, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/segment-dev/segment/predict"
 )
@@ -40,6 +41,22 @@ is run whole, a larger one in overlapping tiles (--tile, --overlap) blended with
 a Gaussian weight, so memory follows the tile and not the image. --tta averages
 the predictions of the image flipped left-right, top-bottom and both.
 
+A multi-page TIFF (a stack, 8 or 16 bit) has every page predicted, one page at a
+time: its outputs are multi-page TIFF files with a page per input page
+(NAME_mask.tif, NAME_overlay.tif, ...), or with --format png one PNG per page
+(NAME_p0001_mask.png, ...). A page that cannot be read is reported by number
+and written as an empty page; the other pages are still predicted.
+
+Masks can be cleaned, each object within its class: --min-size N removes
+objects of fewer than N pixels, --fill-holes fills the holes of objects,
+--keep-largest keeps the largest object of each class (applied in that order).
+--instances labels the objects (8-connected) into a 16-bit label image,
+NAME_instances.png (a page of NAME_instances.tif for a stack), and lists them in
+objects.csv (in --out, else beside the first image): image, page, class (its mask
+value), id, area, centroid, bounding box, mean probability and perimeter.
+--split separates touching objects by a watershed on the distance transform,
+with seeds at least --split-distance pixels apart.
+
 An image that cannot be read or written is reported and skipped; the exit status
 is then 1 once the others are done. Files are written to a temporary name and
 renamed.`,
@@ -53,6 +70,13 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 	out := fs.String("out", "", "folder for the outputs (default: beside each image)")
 	overlay := fs.Bool("overlay", false, "also write NAME_overlay.png: the image with the classes drawn over it")
 	probs := fs.Bool("probs", false, "also write the probabilities as 16-bit PNG")
+	format := fs.String("format", "tif", "outputs of a TIFF stack: tif (one multi-page file each) or png (one file per page)")
+	minSize := fs.Int("min-size", 0, "remove objects of fewer than `N` pixels from the masks")
+	fillHoles := fs.Bool("fill-holes", false, "fill the holes of objects in the masks")
+	keepLargest := fs.Bool("keep-largest", false, "keep only the largest object of each class in the masks")
+	instances := fs.Bool("instances", false, "also write NAME_instances.png, a 16-bit label image of the objects, and objects.csv")
+	split := fs.Bool("split", false, "with --instances, split touching objects (watershed on the distance transform)")
+	splitDist := fs.Float64("split-distance", 5, "least distance in `pixels` between the centres of two objects --split separates")
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
@@ -62,6 +86,18 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		o, err := inf.options()
 		if err != nil {
 			return err
+		}
+		if *format != "tif" && *format != "png" {
+			return usagef("--format %q: want tif or png", *format)
+		}
+		if *minSize < 0 {
+			return usagef("--min-size %d: want 0 or more pixels", *minSize)
+		}
+		if *split && !*instances {
+			return usagef("--split splits the objects of --instances: give both")
+		}
+		if *splitDist < 0 {
+			return usagef("--split-distance %g: want 0 or more pixels", *splitDist)
 		}
 		m, meta, name, err := loadModel(*model)
 		if err != nil {
@@ -86,7 +122,17 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		defer stop()
 
 		tally.start(len(files))
-		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, Probs: *probs, MaxPixels: maxInputPixels}
+		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, Probs: *probs, MaxPixels: maxInputPixels,
+			PagePNG:   *format == "png",
+			Clean:     predict.Clean{MinSize: *minSize, FillHoles: *fillHoles, KeepLargest: *keepLargest},
+			Instances: *instances, Split: *split, SplitDistance: *splitDist}
+		if *instances {
+			dir := *out
+			if dir == "" && len(files) > 0 {
+				dir = filepath.Dir(files[0])
+			}
+			fo.ObjectsCSV = filepath.Join(dir, "objects.csv")
+		}
 		if tally.bar != nil {
 			fo.Rows = func(path string, done, total int) {
 				tally.bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
@@ -104,6 +150,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 			where = "in " + *out
 		}
 		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-tally.failed, len(files), name, where)
+		if *instances {
+			fmt.Fprintf(stdout, "objects in %s\n", fo.ObjectsCSV)
+		}
 		if tally.failed+len(problems) > 0 {
 			return fmt.Errorf("%d of %d inputs failed (listed above)", tally.failed+len(problems), len(files)+len(problems))
 		}
