@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
-	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/objects"
 	"github.com/segment-dev/segment/weights"
 )
@@ -130,16 +129,25 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 			run.units = append(run.units, u)
 		}
 	}
-	defer run.abort()
+	if o.Instances {
+		run.objects = newStream(o.ObjectsCSV, func(w io.Writer, rows <-chan []string) error {
+			cw := csv.NewWriter(w)
+			cw.Write(objects.CSVHeader)
+			for r := range rows {
+				if err := cw.Write(r); err != nil {
+					return err
+				}
+			}
+			cw.Flush()
+			return cw.Error()
+		})
+	}
 	job := func(i int) Job { return &fileJob{u: run.units[i], run: run} }
 	err := p.Run(ctx, len(run.units), job, func(i int, err error) { run.done(run.units[i], err, done) })
-	if err != nil {
-		return err
+	if cerr := run.close(err != nil); err == nil {
+		err = cerr
 	}
-	if o.Instances {
-		return run.writeObjects()
-	}
-	return nil
+	return err
 }
 
 // pageName is the name a stack's page takes in the names of its PNG outputs: NAME_p0003.tif
@@ -156,7 +164,7 @@ type filesRun struct {
 	classes dataset.Classes
 	o       FileOptions
 	units   []*unit
-	rows    [][]string
+	objects *stream[[]string] // the objects table, written as the images finish
 }
 
 // unit is one image to predict: a file, or a page of a stack.
@@ -224,23 +232,18 @@ func (r *filesRun) done(u *unit, err error, report func(i int, err error)) {
 	report(u.file, errors.Join(st.errs...))
 }
 
-// abort drops the TIFF files of the stacks left unfinished (by a cancelled run).
-func (r *filesRun) abort() {
+// close finishes the objects table, or with abort (a cancelled run) drops it and the TIFF
+// files of the stacks left unfinished.
+func (r *filesRun) close(abort bool) error {
 	for _, u := range r.units {
 		if u.st != nil && u.st.writers != nil {
 			u.st.finish(true)
 		}
 	}
-}
-
-// writeObjects writes the objects table.
-func (r *filesRun) writeObjects() error {
-	return atomicfile.Write(r.o.ObjectsCSV, func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		cw.Write(objects.CSVHeader)
-		cw.WriteAll(r.rows)
-		return cw.Error()
-	})
+	if r.objects == nil {
+		return nil
+	}
+	return r.objects.finish(abort)
 }
 
 // fileJob predicts one image file, or one page of a stack, and writes its outputs.
@@ -326,8 +329,10 @@ func (j *fileJob) Finish() error {
 	} else {
 		err = j.outputs.Write(j.u.out)
 	}
-	if err == nil {
-		j.run.rows = append(j.run.rows, j.rows...)
+	if err == nil && j.run.objects != nil {
+		for _, r := range j.rows {
+			j.run.objects.add(r)
+		}
 	}
 	return err
 }

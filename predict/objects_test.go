@@ -46,7 +46,7 @@ func finishHandMask(t *testing.T, rows []string, o FileOptions) (mask *image.Gra
 	if o.Instances {
 		inst = readPNG(t, u.out.Instances).(*image.Gray16)
 	}
-	return mask, inst, run.rows
+	return mask, inst, j.rows
 }
 
 func foreground(m *image.Gray) int {

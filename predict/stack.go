@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/tiffstack"
 )
 
@@ -186,36 +187,75 @@ func (p Paths) tiff() Paths {
 	return q
 }
 
-// errAborted drops a stack's output file.
+// errAborted drops a streamed output file.
 var errAborted = errors.New("aborted")
 
-// pageWriter writes one multi-page TIFF output of a stack atomically (tiffstack.WriteFile)
-// on a goroutine of its own that takes the pages as they come, so that the file is written
-// as the pages finish and appears, whole, only when the last is written.
-type pageWriter struct {
-	pages   chan image.Image
+// stream writes one output file atomically (atomicfile.Write) on a goroutine of its own
+// that takes the file's items as they come (the pages of a stack's TIFF output, the rows of
+// the objects table), so that they are written as they are made and not held, and the file
+// appears, whole, only when the last is written.
+type stream[T any] struct {
+	items   chan T
 	result  chan error
 	aborted bool
-	first   image.Image // an empty image of the first page's type, the model of blank pages
 }
 
-func newPageWriter(path string) *pageWriter {
-	w := &pageWriter{pages: make(chan image.Image), result: make(chan error, 1)}
+// newStream starts writing the file at path with write, which gets the items; it should
+// return at the first error, and the items left are dropped.
+func newStream[T any](path string, write func(w io.Writer, items <-chan T) error) *stream[T] {
+	s := &stream[T]{items: make(chan T), result: make(chan error, 1)}
 	go func() {
-		w.result <- tiffstack.WriteFile(path, tiffstack.Deflate, func(tw *tiffstack.Writer) error {
-			var err error
-			for img := range w.pages {
-				if err == nil {
-					err = tw.WritePage(tiffImage(img))
-				}
+		s.result <- atomicfile.Write(path, func(w io.Writer) error {
+			err := write(w, s.items)
+			for range s.items { // drain after an error, so that add never blocks
 			}
-			if err == nil && w.aborted { // read after close(pages), which orders it
+			if err == nil && s.aborted { // read after close(items), which orders it
 				err = errAborted
 			}
 			return err
 		})
 	}()
-	return w
+	return s
+}
+
+// add hands the next item to the file.
+func (s *stream[T]) add(item T) { s.items <- item }
+
+// finish ends the file, or drops it with abort, and returns the file's error.
+func (s *stream[T]) finish(abort bool) error {
+	s.aborted = abort
+	close(s.items)
+	err := <-s.result
+	if errors.Is(err, errAborted) {
+		return nil
+	}
+	return err
+}
+
+// pageWriter writes one multi-page TIFF output of a stack, a page at a time.
+type pageWriter struct {
+	*stream[image.Image]
+	first image.Image // an empty image of the first page's type, the model of blank pages
+}
+
+func newPageWriter(path string) *pageWriter {
+	return &pageWriter{stream: newStream(path, func(w io.Writer, pages <-chan image.Image) error {
+		tw := tiffstack.NewWriter(w, tiffstack.Deflate)
+		for img := range pages {
+			if err := tw.WritePage(tiffImage(img)); err != nil {
+				return err
+			}
+		}
+		return tw.Close()
+	})}
+}
+
+func (w *pageWriter) add(img image.Image) error {
+	if w.first == nil {
+		w.first = emptyLike(img, image.Point{})
+	}
+	w.stream.add(img)
+	return nil
 }
 
 // tiffImage converts an overlay, whose alpha is 255 everywhere, to the RGBA that a TIFF
@@ -225,22 +265,4 @@ func tiffImage(img image.Image) image.Image {
 		return &image.RGBA{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
 	}
 	return img
-}
-
-func (w *pageWriter) add(img image.Image) error {
-	if w.first == nil {
-		w.first = emptyLike(img, image.Point{})
-	}
-	w.pages <- img
-	return nil
-}
-
-func (w *pageWriter) finish(abort bool) error {
-	w.aborted = abort
-	close(w.pages)
-	err := <-w.result
-	if errors.Is(err, errAborted) {
-		return nil
-	}
-	return err
 }
