@@ -48,6 +48,12 @@ func forMetrics(idx []int32, classes int) {
 // pipeline: decoding the next pair and scoring the last overlap the prediction. done(i,
 // err) is called for every pair in order.
 func (p *Predictor) Evaluate(ctx context.Context, d *dataset.Dataset, pairs []dataset.Pair, acc *metrics.Accumulator, done func(i int, err error)) error {
+	return p.EvaluateObjects(ctx, d, pairs, acc, nil, done)
+}
+
+// EvaluateObjects is Evaluate that also scores each pair's objects into objs when it is not
+// nil: the connected components of the prediction against those of the mask.
+func (p *Predictor) EvaluateObjects(ctx context.Context, d *dataset.Dataset, pairs []dataset.Pair, acc *metrics.Accumulator, objs *ObjectScores, done func(i int, err error)) error {
 	cfg := p.model.Config
 	if n := d.Classes.ModelClasses(); n != cfg.Classes {
 		return fmt.Errorf("the data set has %d classes (%v), the model %d", len(d.Classes.Values), d.Classes, cfg.Classes)
@@ -55,7 +61,7 @@ func (p *Predictor) Evaluate(ctx context.Context, d *dataset.Dataset, pairs []da
 	if d.Channels != cfg.InChannels {
 		return fmt.Errorf("the data set's images have %d channels, the model takes %d", d.Channels, cfg.InChannels)
 	}
-	job := func(i int) Job { return &evalJob{d: d, pair: pairs[i], acc: acc} }
+	job := func(i int) Job { return &evalJob{d: d, pair: pairs[i], acc: acc, objs: objs} }
 	return p.Run(ctx, len(pairs), job, func(i int, err error) { done(i, named(pairs[i].Image, err)) })
 }
 
@@ -64,6 +70,7 @@ type evalJob struct {
 	d    *dataset.Dataset
 	pair dataset.Pair
 	acc  *metrics.Accumulator
+	objs *ObjectScores
 	gt   []int32
 	pred []int32
 	w, h int
@@ -89,6 +96,9 @@ func (j *evalJob) Band(b Band) error {
 
 func (j *evalJob) Finish() error {
 	err := j.acc.Add(j.pair.Name, j.pred, j.gt, j.w, j.h)
+	if err == nil && j.objs != nil {
+		err = j.objs.Add(j.pair.Name, j.pred, j.gt, nil, len(j.d.Classes.Values), j.w, j.h)
+	}
 	j.pred, j.gt = nil, nil
 	return err
 }

@@ -18,6 +18,9 @@ import (
 type MaskPair struct {
 	Name     string // the stem they share
 	Pred, GT string // paths
+	// GTLabels says GT is a label image of separate objects (ReadLabelImage): its pixel
+	// scores take every object as the foreground of a binary task.
+	GTLabels bool
 }
 
 // maskSuffixes are what a mask file's stem may add to the image's: predict writes
@@ -111,6 +114,27 @@ func PairMasks(pred, gt string) ([]MaskPair, []error) {
 	return pairs, problems
 }
 
+// readGT reads the ground truth of a pair as class indices of c.
+func readGT(mp MaskPair, c dataset.Classes, maxPixels int) ([]int32, int, int, error) {
+	if !mp.GTLabels {
+		return c.ReadMask(mp.GT, maxPixels)
+	}
+	if !c.Binary() {
+		return nil, 0, 0, fmt.Errorf("%s: a label image is the ground truth of a binary task; the masks have %d classes", mp.GT, len(c.Values))
+	}
+	l, err := ReadLabelImage(mp.GT, maxPixels)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	idx := make([]int32, len(l.Pix))
+	for i, id := range l.Pix {
+		if id != 0 {
+			idx[i] = 1
+		}
+	}
+	return idx, l.W, l.H, nil
+}
+
 // ScoreMasks reads every pair's masks as the classes c (values, ignore value, colour) and
 // adds their scores to acc (made by NewAccumulator for c), scoring several pairs at once
 // and adding them in order. done(i, err) is called for every pair in order; err names the
@@ -127,7 +151,7 @@ func ScoreMasks(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy
 	}
 	k := len(c.Values)
 	score := func(mp MaskPair) (metrics.ImageResult, error) {
-		gt, gw, gh, err := c.ReadMask(mp.GT, maxPixels)
+		gt, gw, gh, err := readGT(mp, c, maxPixels)
 		if err != nil {
 			return metrics.ImageResult{}, err
 		}

@@ -45,6 +45,15 @@ summary) into --out. A class absent from both the prediction and the ground
 truth of an image scores NaN, left out of the means (--empty nan, as nnU-Net),
 or 1 (--empty one).
 
+--instances also scores objects: the connected components (8-connected) of each
+foreground class of the prediction against those of the ground truth, or with
+--pred/--gt --gt-instances against a ground truth of label images (8 or 16-bit
+gray, each non-zero value one object; pixels are then scored as a binary task).
+Per image it gives precision, recall and F1 at IoU 0.5, the DSB 2018 score (the
+mean over IoU thresholds 0.5 to 0.95 of TP/(TP+FP+FN), one-to-one matching),
+the object counts, merges and splits, as columns objects_* of eval.csv; eval.json
+gets their means over the images in "instances".
+
 A pair that cannot be read is reported and skipped; the exit status is then 1,
 after the others are scored.`,
 		flags: evalFlags,
@@ -64,6 +73,8 @@ type evalReport struct {
 	TTA         bool    `json:"tta,omitempty"`
 	Threshold   float64 `json:"threshold,omitempty"`
 	Failed      int     `json:"failed"`
+	// Instances holds the object scores of eval --instances.
+	Instances *instancesSummary `json:"instances,omitempty"`
 }
 
 func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
@@ -77,6 +88,8 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
 	out := fs.String("out", ".", "folder for eval.csv and eval.json")
 	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table")
+	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
+	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
@@ -111,6 +124,13 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
+		if *gtInstances && (!*instances || !masksMode) {
+			return usagef("--gt-instances reads --gt as label images for --instances: give --pred, --gt and --instances")
+		}
+		var objs *predict.ObjectScores
+		if *instances {
+			objs = predict.NewObjectScores()
+		}
 		ctx, stop := interruptible()
 		defer stop()
 
@@ -122,10 +142,13 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		var classes dataset.Classes
 		if masksMode {
 			report.Pred, report.GT = *pred, *gt
-			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, tally)
+			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, *gtInstances, tally)
+			if err == nil && objs != nil {
+				err = scoreMaskObjects(ctx, *pred, *gt, classes, acc, *gtInstances, objs, tally)
+			}
 		} else {
 			report.Data, report.TTA, report.Threshold = *data, o.TTA, o.Threshold
-			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, tally)
+			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, objs, tally)
 		}
 		report.IgnoreValue = classes.Ignore
 		if errors.Is(err, context.Canceled) {
@@ -135,8 +158,11 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			return err
 		}
 		report.Summary, report.Failed = acc.Summary(), tally.failed
+		if objs != nil {
+			report.Instances = summarizeObjects(objs, *gtInstances)
+		}
 		csvPath, jsonPath := filepath.Join(*out, "eval.csv"), filepath.Join(*out, "eval.json")
-		if err := atomicfile.Write(csvPath, acc.WriteCSV); err != nil {
+		if err := atomicfile.Write(csvPath, evalCSV(acc, objs)); err != nil {
 			return err
 		}
 		if err := atomicfile.Write(jsonPath, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
@@ -148,6 +174,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			}
 		} else {
 			printEvalTable(stdout, report.Summary)
+			printObjects(stdout, report.Instances)
 			fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
 		}
 		if tally.failed > 0 {
@@ -182,7 +209,7 @@ func evalFolder(dir string) (string, error) {
 }
 
 // scoreModel predicts every pair of the data set at dir with the model and scores it.
-func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, t *tally) (string, *metrics.Accumulator, dataset.Classes, error) {
+func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	m, meta, name, err := loadModel(modelPath)
 	if err != nil {
@@ -213,11 +240,11 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	}
 	defer p.Close()
 	t.start(len(pairs))
-	return name, acc, d.Classes, p.Evaluate(ctx, d, pairs, acc, t.done)
+	return name, acc, d.Classes, p.EvaluateObjects(ctx, d, pairs, acc, objs, t.done)
 }
 
 // scoreMasks scores existing masks at pred against those at gt.
-func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, t *tally) (*metrics.Accumulator, dataset.Classes, error) {
+func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, gtLabels bool, t *tally) (*metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	pairs, problems := predict.PairMasks(pred, gt)
 	for _, p := range problems {
@@ -238,8 +265,13 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		}
 	}
 	paths := make([]string, 0, 2*len(pairs))
-	for _, p := range pairs {
-		paths = append(paths, p.GT, p.Pred)
+	for i, p := range pairs {
+		if gtLabels { // label images hold object ids, not class values
+			pairs[i].GTLabels = true
+		} else {
+			paths = append(paths, p.GT)
+		}
+		paths = append(paths, p.Pred)
 	}
 	classes, err := dataset.MaskClasses(paths, dataset.Options{MaskValues: mv, Ignore: ign})
 	if err != nil {
