@@ -1,0 +1,84 @@
+package main
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/segment-dev/segment/objects"
+	"github.com/segment-dev/segment/tiffstack"
+)
+
+func stackPages(t *testing.T, path string) int {
+	t.Helper()
+	s, err := tiffstack.Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range s.Len() {
+		if _, err := s.Page(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s.Len()
+}
+
+// segment predict on a 3-page stack writes 3-page TIFF outputs, or a PNG per page with
+// --format png, and with --instances a label stack and objects.csv rows for every page.
+func TestPredictStack(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "cells.tif")
+	err := tiffstack.WriteFile(in, tiffstack.Deflate, func(w *tiffstack.Writer) error {
+		for k := range 3 {
+			g := image.NewGray(image.Rect(0, 0, 48, 40))
+			for i := range g.Pix {
+				g.Pix[i] = uint8(i*(k+3)) ^ uint8(i/48*40)
+			}
+			if err := w.WritePage(g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, stdout, errOut := runCmd("predict", "-q", "--out", out, "--instances", "--min-size", "2", "--fill-holes", in)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, name := range []string{"cells_mask.tif", "cells_instances.tif"} {
+		if n := stackPages(t, filepath.Join(out, name)); n != 3 {
+			t.Errorf("%s: %d pages, want 3", name, n)
+		}
+	}
+	if !strings.Contains(stdout, filepath.Join(out, "objects.csv")) {
+		t.Errorf("stdout does not name objects.csv:\n%s", stdout)
+	}
+	rows := readCSV(t, filepath.Join(out, "objects.csv"))
+	if strings.Join(rows[0], ",") != strings.Join(objects.CSVHeader, ",") {
+		t.Errorf("header %v", rows[0])
+	}
+	for _, r := range rows[1:] {
+		if r[0] != in || r[1] < "1" || r[1] > "3" {
+			t.Errorf("row %v: want the stack and a page from 1 to 3", r)
+		}
+	}
+
+	png := filepath.Join(dir, "png")
+	if code, _, errOut := runCmd("predict", "-q", "--out", png, "--format", "png", in); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, name := range []string{"cells_p0001_mask.png", "cells_p0002_mask.png", "cells_p0003_mask.png"} {
+		if _, err := os.Stat(filepath.Join(png, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if code, _, errOut := runCmd("predict", "-q", "--format", "jpeg", in); code != exitUsage || !strings.Contains(errOut, "--format") {
+		t.Errorf("--format jpeg: exit %d: %s", code, errOut)
+	}
+}
