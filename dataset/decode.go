@@ -105,6 +105,9 @@ func decodeProblem(format string, err error) error {
 // probe reads the header of the image file at path, checks its size against maxPixels
 // and says what it holds, without decoding any pixel.
 func probe(path string, maxPixels int) (fileInfo, error) {
+	if _, page := splitPage(path); page > 0 {
+		return probePage(path, maxPixels)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fileInfo{}, fileError(path, decodeProblem("", err))
@@ -234,6 +237,9 @@ func pageProblem(err error) string {
 
 // decode reads the whole image at path, whose header probe has read as fi.
 func decode(path string, fi fileInfo) (image.Image, error) {
+	if _, page := splitPage(path); page > 0 {
+		return readPage(path, fi.Width*fi.Height)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fileError(path, decodeProblem("", err))

@@ -178,6 +178,7 @@ func (f *folder) pairUp() {
 		used[m.stem] = true
 		f.pairs = append(f.pairs, Pair{Name: im.stem, Image: im.path, Mask: m.path})
 	}
+	f.expandPages()
 	for _, m := range f.masks {
 		if !used[m.stem] && masks[m.stem].path == m.path {
 			f.noImage = append(f.noImage, m.path)
