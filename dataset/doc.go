@@ -48,4 +48,13 @@
 // masks without an image, masks with more values than classes, empty folders, and images
 // whose header claims more pixels than Options.MaxPixels (checked before decoding).
 // Diagnose reports them all at once, with statistics and warnings, in readable text.
+//
+// # Stacks
+//
+// A multi-page TIFF image with a multi-page TIFF mask of the same stem pairs page by page:
+// each page is a Pair of its own, named "NAME#pN" (N from 1), whose Image and Mask are the
+// stacks' paths with "#pN" added; probe and decode read that one page (package tiffstack).
+// Pages without a partner are images without a mask (or masks without an image), named by
+// page. Where one image is read (ReadImage, ReadMask), a stack is refused with ErrStack
+// rather than read as its first page, which is all golang.org/x/image/tiff reads.
 package dataset

@@ -38,4 +38,14 @@
 // Run predicts a list of images with decoding, inference and encoding on three goroutines,
 // so that reading the next image and writing the last one overlap the network's work. An
 // image that fails at any stage is reported and skipped; the others go on.
+//
+// # Stacks and objects
+//
+// Files predicts each page of a multi-page TIFF as an image of its own, through the same
+// pipeline, and streams the pages' outputs into multi-page TIFF files (one goroutine per
+// file, written atomically), so that a stack costs the memory of the pages in the pipeline.
+// With FileOptions.Clean or Instances the class of every pixel is kept until the image is
+// done; package objects then labels, cleans and splits its objects, the mask (and overlay)
+// are rewritten from the cleaned objects, and the objects' rows are streamed into one
+// objects.csv. ObjectScores scores predicted objects against ground truth for eval.
 package predict
