@@ -273,3 +273,32 @@ func TestStackClaimingManyPages(t *testing.T) {
 		t.Errorf("%d pages written, want 3", len(got))
 	}
 }
+
+// Pages of different sizes are each predicted at their own size, and a page that fails
+// stands as an empty page of its own size.
+func TestStackPagesOfDifferentSizes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.tif")
+	sizes := []image.Point{{20, 12}, {31, 9}, {8, 40}, {17, 17}}
+	var pages []image.Image
+	for k, sz := range sizes {
+		pages = append(pages, grayNoise(sz.X, sz.Y, int64(k+1)))
+	}
+	writeStack(t, path, pages...)
+	breakPage(t, path, 3)
+	errs := runFiles(t, []string{path}, FileOptions{Probs: true})
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "page 3:") {
+		t.Fatalf("error %v: want page 3 named", errs[0])
+	}
+	for _, name := range []string{"s_mask.tif", "s_probs_0.tif"} {
+		got := readStack(t, filepath.Join(dir, name))
+		if len(got) != len(sizes) {
+			t.Fatalf("%s: %d pages, want %d", name, len(got), len(sizes))
+		}
+		for k, p := range got {
+			if p.Bounds().Size() != sizes[k] {
+				t.Errorf("%s page %d: %v, want %v", name, k+1, p.Bounds().Size(), sizes[k])
+			}
+		}
+	}
+}
