@@ -146,3 +146,22 @@ func TestEvalInstancesLabelImage(t *testing.T) {
 	near(t, "DSB", s.DSB, 0)
 	near(t, "F1", s.F1, 0)
 }
+
+// eval --data --instances scores the objects of every image the model predicts, and leaves
+// the pixel columns and the pixel summary as they are without it.
+func TestEvalInstancesModel(t *testing.T) {
+	rows, r := runEvalObjects(t, "--data", "../../sample_data/val", "--instances")
+	plain, _ := runEvalObjects(t, "--data", "../../sample_data/val")
+	s := r.Instances
+	if s == nil || s.Images != 8 || s.GT == 0 || s.F1 == nil || *s.F1 <= 0 || *s.F1 > 1 || s.DSB == nil || *s.DSB > *s.F1 {
+		t.Fatalf("instances %+v", s)
+	}
+	if len(rows) != len(plain) {
+		t.Fatalf("%d rows, %d without --instances", len(rows), len(plain))
+	}
+	for k := range rows {
+		if n := len(plain[k]); len(rows[k]) != n+len(objectColumns) || !slices.Equal(rows[k][:n], plain[k]) {
+			t.Errorf("row %d: %q, without --instances %q", k, rows[k], plain[k])
+		}
+	}
+}

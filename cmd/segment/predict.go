@@ -138,7 +138,18 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 				tally.bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
 			}
 		}
-		err = p.Files(ctx, files, meta, fo, tally.done)
+		err = p.Files(ctx, files, meta, fo, func(i int, err error) {
+			// A stack's problems, one per page, each get a line of their own.
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				if errs := j.Unwrap(); len(errs) > 1 {
+					for _, e := range errs[:len(errs)-1] {
+						tally.problem(e)
+					}
+					err = errs[len(errs)-1]
+				}
+			}
+			tally.done(i, err)
+		})
 		if errors.Is(err, context.Canceled) {
 			return errInterrupted
 		}
