@@ -24,6 +24,22 @@ var pageSuffix = regexp.MustCompile(`#p([1-9][0-9]*)$`)
 // pagePath names page (from 1) of the stack at path.
 func pagePath(path string, page int) string { return path + "#p" + strconv.Itoa(page) }
 
+// PagePath names page (from 1) of the TIFF stack at path, "PATH#pN": ReadMask (and the data
+// sets' loading) read that one page of the stack.
+func PagePath(path string, page int) string { return pagePath(path, page) }
+
+// Pages returns the number of pages of the image file at path: more than 1 for a TIFF
+// stack, 1 for anything else (and for a file that cannot be read as a stack at all, left
+// to the reading of single images to report). The error says which pages of a stack cannot
+// be found; the pages before them are counted.
+func Pages(path string) (int, error) {
+	n, err := pageCount(path)
+	if err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
 // splitPage returns the stack and the page a page name names, or path and 0 for a file.
 func splitPage(path string) (string, int) {
 	m := pageSuffix.FindStringSubmatchIndex(path)

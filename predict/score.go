@@ -39,7 +39,7 @@ func pairKey(name string) string {
 }
 
 // maskFiles lists the mask files of a folder by pair key, leaving out hidden files and the
-// overlays and probability maps predict writes beside its masks. A file is listed as
+// overlays, probability maps and label images predict writes beside its masks. A file is listed as
 // itself. A folder holding masks/ (a data set) stands for that folder.
 func maskFiles(p string) (map[string]string, []error) {
 	st, err := os.Stat(p)
@@ -62,7 +62,7 @@ func maskFiles(p string) (map[string]string, []error) {
 		name := de.Name()
 		stem := strings.TrimSuffix(name, filepath.Ext(name))
 		if de.IsDir() || strings.HasPrefix(name, ".") || !isImageName(name) ||
-			strings.HasSuffix(stem, "_overlay") || strings.Contains(stem, "_probs") {
+			strings.HasSuffix(stem, "_overlay") || strings.Contains(stem, "_probs") || strings.HasSuffix(stem, "_instances") {
 			continue
 		}
 		k := pairKey(name)
@@ -92,7 +92,7 @@ func PairMasks(pred, gt string) ([]MaskPair, []error) {
 	if len(pf) == 1 && len(gf) == 1 { // two files: they pair whatever their names
 		for pk, pp := range pf {
 			for _, gp := range gf {
-				return []MaskPair{{Name: pk, Pred: pp, GT: gp}}, problems
+				return expandStacks([]MaskPair{{Name: pk, Pred: pp, GT: gp}}, problems)
 			}
 		}
 	}
@@ -109,9 +109,46 @@ func PairMasks(pred, gt string) ([]MaskPair, []error) {
 			problems = append(problems, fmt.Errorf("%s: no ground-truth mask for this prediction in %s", p, gt))
 		}
 	}
+	pairs, problems = expandStacks(pairs, problems)
 	slices.SortFunc(pairs, func(a, b MaskPair) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortFunc(problems, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return pairs, problems
+}
+
+// expandStacks replaces a pair of which either mask is a TIFF stack by a pair per page,
+// named NAME#pN as data sets name pages. Pages of one side that the other lacks are
+// problems naming the page; the pages both have are scored.
+func expandStacks(pairs []MaskPair, problems []error) ([]MaskPair, []error) {
+	var out []MaskPair
+	for _, mp := range pairs {
+		np, perr := dataset.Pages(mp.Pred)
+		ng, gerr := 1, error(nil)
+		if !mp.GTLabels {
+			ng, gerr = dataset.Pages(mp.GT)
+		}
+		if perr != nil || gerr != nil {
+			for _, e := range []error{perr, gerr} {
+				if e != nil {
+					problems = append(problems, e)
+				}
+			}
+			continue
+		}
+		if np == 1 && ng == 1 {
+			out = append(out, mp)
+			continue
+		}
+		for k := 1; k <= min(np, ng); k++ {
+			out = append(out, MaskPair{Name: fmt.Sprintf("%s#p%d", mp.Name, k), Pred: dataset.PagePath(mp.Pred, k), GT: dataset.PagePath(mp.GT, k), GTLabels: mp.GTLabels})
+		}
+		switch {
+		case np > ng:
+			problems = append(problems, fmt.Errorf("%s: no ground truth for this page: the prediction has %d pages, its ground truth %s %d", dataset.PagePath(mp.Pred, ng+1), np, mp.GT, ng))
+		case ng > np:
+			problems = append(problems, fmt.Errorf("%s: no prediction for this page: the ground truth has %d pages, its prediction %s %d", dataset.PagePath(mp.GT, np+1), ng, mp.Pred, np))
+		}
+	}
+	return out, problems
 }
 
 // readGT reads the ground truth of a pair as class indices of c.

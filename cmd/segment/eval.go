@@ -33,6 +33,8 @@ DIR is a folder with images/ and masks/, or a data set root whose test/ split is
 scored. Without --model the embedded sample model is used. P and G are two mask
 files, or two folders whose files pair by image name (a.png, a_mask.png and
 a_pred.png all belong to image a; a data set folder stands for its masks/).
+Multi-page TIFF stacks, as images and masks of a data set or as --pred and
+--gt masks, pair page by page: page 3 of vol.tif is scored as vol#p3.
 Masks hold class values as the training masks do; the values come from
 --mask-values, else the model, else the masks themselves.
 

@@ -82,3 +82,42 @@ func TestPredictStack(t *testing.T) {
 		t.Errorf("--format jpeg: exit %d: %s", code, errOut)
 	}
 }
+
+// eval --pred/--gt pairs two mask stacks page by page: the pages both have are scored, and
+// a page of the prediction that the ground truth lacks is a problem naming the page.
+func TestEvalStacks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(path string, n int) {
+		err := tiffstack.WriteFile(path, tiffstack.None, func(w *tiffstack.Writer) error {
+			for k := range n {
+				g := image.NewGray(image.Rect(0, 0, 10, 10))
+				copy(g.Pix, maskOf(10, 10, [4]int{1, 1, 3 + k, 4}))
+				if err := w.WritePage(g); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pred, gt := filepath.Join(dir, "vol_mask.tif"), filepath.Join(dir, "vol.tif")
+	write(pred, 3)
+	write(gt, 2)
+	out := t.TempDir()
+	code, _, errOut := runCmd("eval", "--pred", pred, "--gt", gt, "--out", out, "-q", "--mask-values", "0,255")
+	if code != exitFailure || !strings.Contains(errOut, pred+"#p3: no ground truth for this page") {
+		t.Fatalf("exit %d: %s; want page 3 of the prediction named", code, errOut)
+	}
+	rows := readCSV(t, filepath.Join(out, "eval.csv"))
+	var names []string
+	for _, r := range rows[1:] {
+		if r[2] == "255" {
+			names = append(names, r[0]+"="+r[8])
+		}
+	}
+	if strings.Join(names, " ") != "vol#p1=1 vol#p2=1" {
+		t.Errorf("foreground Dice per page %v, want pages 1 and 2 scored, each 1", names)
+	}
+}
