@@ -337,6 +337,9 @@ func brokenSafetensors(t *testing.T, base []byte) []brokenCase {
 		{"byte length does not match shape", edit("head.bias", func(e map[string]any) { e["shape"] = []any{2} }), "span 4 bytes, but F32 [2] needs 8 bytes"},
 		{"byte length does not match dtype", edit("head.bias", func(e map[string]any) { e["dtype"] = "F64" }), "needs 8 bytes"},
 		{"overlapping offsets", edit("encoder.0.norm1.weight", func(e map[string]any) { e["data_offsets"] = offsetsOf("encoder.0.norm1.bias") }), `overlaps tensor "encoder.0.norm1.bias"`},
+		// By one byte: the edge an off-by-one in the overlap check lets through (the data's
+		// total length still matches).
+		{"overlapping by one byte", rawFile(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}`, []byte{1, 2, 3}), `tensor "b" (data_offsets [1, 3]) overlaps tensor "a", which ends at 2`},
 		{"hole between tensors", rewrite(t, base, func(h map[string]any, d []byte) []byte { delete(h, "encoder.0.conv1.weight"); return d }), "gap of 144 bytes"},
 		{"hole at the start", rewrite(t, base, func(h map[string]any, d []byte) []byte { delete(h, "decoder.0.conv1.weight"); return d }), "gap of"},
 		{"last tensor dropped", rewrite(t, base, func(h map[string]any, d []byte) []byte { delete(h, "head.weight"); return d }), "not covered by any tensor"},
