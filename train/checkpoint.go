@@ -45,6 +45,9 @@ type Epoch struct {
 	ValIoU  metrics.Float `json:"val_iou"`
 	LR      float64       `json:"lr"` // the rate of its last step
 	Rate    float64       `json:"images_per_s"`
+	// ClassDice is each class's mean validation Dice, for a multi-class model (absent for
+	// a binary one, and in checkpoints made before it was kept).
+	ClassDice []metrics.Float `json:"class_dice,omitempty"`
 }
 
 // runKey is what must not change between a run and its resumption, or the resumed run
@@ -62,7 +65,10 @@ type runKey struct {
 	Schedule  string      `json:"schedule"`
 	Loss      string      `json:"loss"`
 	Augment   string      `json:"augment"`
-	Seed      uint64      `json:"seed"`
+	// Added later: omitted when off, so that older checkpoints still match.
+	ClassCrops   float64   `json:"class_crops,omitempty"`
+	ClassWeights []float64 `json:"class_weights,omitempty"`
+	Seed         uint64    `json:"seed"`
 }
 
 // state is everything a run needs, beside its last model, to continue exactly.

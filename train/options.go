@@ -27,6 +27,13 @@ type Options struct {
 	Loss      string  // a name of unet.Losses; the registry's default for the data (unet.DefaultLoss)
 	Augment   string  // an augment preset; default
 
+	// ClassCrops is the share of crops centred on a pixel of a class present in the image
+	// (dataset.LoaderOptions.ClassCrops); 0 draws every crop anywhere.
+	ClassCrops float64
+	// ClassWeights weighs the loss's per-pixel term by class: "" or "none", "auto" (see
+	// AutoClassWeights) or one weight per class, comma-separated (see ClassWeights).
+	ClassWeights string
+
 	// Model is the network's shape; its InChannels and Classes come from the data. A zero
 	// Model means unet.DefaultConfig.
 	Model unet.Config
@@ -116,6 +123,8 @@ func (o Options) check() error {
 		return fmt.Errorf("grad-log %d is negative", o.GradLog)
 	case !(o.LR > 0):
 		return fmt.Errorf("learning rate %g must be positive", o.LR)
+	case !(o.ClassCrops >= 0 && o.ClassCrops <= 1):
+		return fmt.Errorf("class crops %g is not a share in [0, 1]", o.ClassCrops)
 	}
 	if _, err := augment.Preset(o.Augment); err != nil {
 		return err
