@@ -37,21 +37,24 @@ type Budget struct {
 // Plan is a training setup: the choices segment train makes from the data, each with the
 // reason it was made.
 type Plan struct {
-	Crop, Batch, Depth, Base int
-	Augment                  string
-	ClassCrops               float64
-	ClassWeights             string // "none" or "auto"
-	Loss                     string // a name of unet.Losses
-	// Reasons gives a line for each choice, in the order above, keyed by the flag that
-	// overrides it.
-	Reasons []Reason `json:"-"`
+	Crop         int     `json:"crop"`
+	Batch        int     `json:"batch"`
+	Depth        int     `json:"depth"`
+	Base         int     `json:"base"`
+	Augment      string  `json:"augment"`
+	ClassCrops   float64 `json:"class_crops"`
+	ClassWeights string  `json:"class_weights"` // "none" or "auto"
+	Loss         string  `json:"loss"`          // a name of unet.Losses
+	// Reasons gives a line for each choice: depth, base, batch, crop, augment, class
+	// crops, class weights, loss.
+	Reasons []Reason `json:"reasons"`
 }
 
 // Reason is why a plan made one of its choices.
 type Reason struct {
-	Flag  string // the flag of segment train that sets it
-	Value string
-	Why   string
+	Flag  string `json:"flag"` // the flag of segment train that sets it
+	Value string `json:"value"`
+	Why   string `json:"why"`
 }
 
 // Make plans a run on the fingerprinted data within the budget. It fails, naming the data
@@ -91,7 +94,7 @@ func Make(f *Fingerprint, b Budget) (*Plan, error) {
 	// larger than the median image (rounded up); small images fill the step with more of them.
 	p.Crop = roundUp(int(math.Sqrt(float64(stepPixels/p.Batch))), mul)
 	whole := roundUp(max(f.MedianW, f.MedianH), mul)
-	cropWhy := fmt.Sprintf("%d images of %d pixels each step (%dx%d median image)", p.Batch, stepPixels/p.Batch, f.MedianW, f.MedianH)
+	cropWhy := fmt.Sprintf("%d images share a step of 2x256x256 pixels, rounded up to a multiple of %d (%dx%d median image)", p.Batch, mul, f.MedianW, f.MedianH)
 	if whole < p.Crop {
 		p.Crop = whole
 		p.Batch = max(p.Batch, min(stepPixels/(p.Crop*p.Crop), 32))

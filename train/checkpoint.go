@@ -159,12 +159,23 @@ func (l *Loop) checkpoint() error {
 // input, how it was trained, and the mask values of its classes.
 func (l *Loop) meta() weights.Meta {
 	o, st := l.Options, l.st
-	tr, _ := json.Marshal(map[string]any{
+	rec := map[string]any{
 		"data": st.Key.Data, "epochs": len(st.History), "steps": st.Steps, "time_s": math.Round(st.Elapsed),
 		"best_val_dice": st.BestDice, "best_epoch": st.BestEpoch, "batch": l.Batch, "crop": l.Crop,
 		"loss": o.Loss, "optimizer": o.Optimizer, "lr": o.LR, "schedule": o.Schedule, "augment": o.Augment,
 		"seed": o.Seed, "date": time.Now().UTC().Format(time.RFC3339),
-	})
+	}
+	// Added later, and only when used, so that the records of plain runs stay as they were.
+	if o.ClassCrops > 0 {
+		rec["class_crops"] = o.ClassCrops
+	}
+	if l.ClassWeights != nil {
+		rec["class_weights"] = l.ClassWeights
+	}
+	if o.Plan != nil {
+		rec["plan"] = o.Plan
+	}
+	tr, _ := json.Marshal(rec)
 	pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
 	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes}
 }

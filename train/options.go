@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -33,6 +34,10 @@ type Options struct {
 	// ClassWeights weighs the loss's per-pixel term by class: "" or "none", "auto" (see
 	// AutoClassWeights) or one weight per class, comma-separated (see ClassWeights).
 	ClassWeights string
+
+	// Plan is the plan the run follows (see package plan), as JSON, stored in the model
+	// file's training record; nil for none.
+	Plan json.RawMessage
 
 	// Model is the network's shape; its InChannels and Classes come from the data. A zero
 	// Model means unet.DefaultConfig.
