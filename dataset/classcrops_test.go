@@ -172,3 +172,33 @@ func TestClassCropsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestClassCropsCentred: with every crop a class crop, a binary set whose foreground is
+// one pixel away from the edges gets it at the centre of every crop, (crop/2, crop/2).
+func TestClassCropsCentred(t *testing.T) {
+	dir := t.TempDir()
+	for i, at := range []image.Point{{30, 30}, {20, 41}} {
+		img, mask := image.NewGray(image.Rect(0, 0, 64, 64)), image.NewGray(image.Rect(0, 0, 64, 64))
+		mask.SetGray(at.X, at.Y, color.Gray{255})
+		name := string(rune('a'+i)) + ".png"
+		writeFile(t, filepath.Join(dir, "images", name), pngBytes(t, img))
+		writeFile(t, filepath.Join(dir, "masks", name), pngBytes(t, mask))
+	}
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const crop = 16
+	l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 2, Crop: crop, Shuffle: true, Epochs: 5, Seed: 1, ClassCrops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range collect(t, l) {
+		for k := range b.N {
+			m := b.Targets[k*crop*crop : (k+1)*crop*crop]
+			if at := slices.Index(m, 1); at != crop/2*crop+crop/2 {
+				t.Fatalf("%s: the foreground pixel at (%d, %d) of the crop, want (%d, %d)", b.Names[k], at%crop, at/crop, crop/2, crop/2)
+			}
+		}
+	}
+}
