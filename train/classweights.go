@@ -19,10 +19,11 @@ const maxClassWeight = 10
 // pixels weighs 1 (it is never a target, so its weight only matters on data not seen).
 //
 // Why the square root: median-frequency balancing (Eigen & Fergus), the inverse share,
-// weighs CamVid's poles (0.3% of the pixels) 60 times the road (23%): cross-entropy then
-// over-predicts them everywhere, and the gradient of a batch is that of a few pixels.
-// The square root halves the exponent: the poles weigh about 8 times the road, enough for
-// the loss to feel them, without trading the common classes for them.
+// weighs CamVid's bicyclists (0.24% of the training pixels) 130 times the road (32%):
+// cross-entropy then over-predicts them everywhere, and the gradient of a batch is that
+// of a few pixels. The square root halves the exponent: they weigh 11.5 times the road
+// (4.6 against the median class's 1), enough for the loss to feel them without trading
+// the common classes for them.
 func AutoClassWeights(pixels []int64) []float64 {
 	var total int64
 	for _, n := range pixels {
