@@ -19,7 +19,8 @@ const DefaultClassCrops = 0.33
 const maxClassPositions = 1024
 
 // classIndex says, per image, where each of its classes is: positions[c] holds up to
-// maxClassPositions pixel offsets y*W+x of class c, nil when the image has none.
+// maxClassPositions pixel offsets y*W+x of class c, nil when the image has none or c is
+// no centre (a binary task's background).
 type classIndex struct {
 	positions [][]int32
 	present   []int32 // the classes a class crop may be centred on, in class order
@@ -51,16 +52,14 @@ func (d *Dataset) indexClasses(pairs []Pair, workers int) ([]classIndex, error) 
 		}
 		ci := classIndex{positions: make([][]int32, nc)}
 		seen := make([]int, nc)
-		for c := range counts {
+		for c := int(first); c < nc; c++ {
 			if counts[c] > 0 {
 				ci.positions[c] = make([]int32, 0, min(counts[c], maxClassPositions))
-				if int32(c) >= first {
-					ci.present = append(ci.present, int32(c))
-				}
+				ci.present = append(ci.present, int32(c))
 			}
 		}
 		for off, c := range s.Mask {
-			if c < 0 || int(c) >= nc {
+			if c < first || int(c) >= nc {
 				continue
 			}
 			// Keep the j-th pixel of the class when it is the first at or past an even
