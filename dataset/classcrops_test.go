@@ -202,3 +202,41 @@ func TestClassCropsCentred(t *testing.T) {
 		}
 	}
 }
+
+// TestClassIndexBounded: a class of up to maxClassPositions pixels keeps them all, a larger
+// one the pixels at ceil(m n / maxClassPositions), m = 0, 1, ...: evenly spread, bounded.
+func TestClassIndexBounded(t *testing.T) {
+	dir := t.TempDir()
+	masks := rareSet(t, dir, []image.Point{{40, 40}, {50, 10}})
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err := d.indexClasses(d.Train, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range masks {
+		for c := range int32(3) {
+			var all []int32
+			for off, v := range m {
+				if v == c {
+					all = append(all, int32(off))
+				}
+			}
+			want := all
+			if n := len(all); n > maxClassPositions {
+				want = nil
+				for k := range maxClassPositions {
+					want = append(want, all[(k*n+maxClassPositions-1)/maxClassPositions])
+				}
+			}
+			if got := index[i].positions[c]; !slices.Equal(got, want) {
+				t.Errorf("image %d, class %d: %d positions, want %d (first %v, want %v)", i, c, len(got), len(want), got[:min(4, len(got))], want[:min(4, len(want))])
+			}
+		}
+		if !slices.Equal(index[i].present, []int32{0, 1, 2}) {
+			t.Errorf("image %d: centres %v, want classes 0, 1, 2", i, index[i].present)
+		}
+	}
+}
