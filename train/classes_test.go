@@ -8,11 +8,15 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/metrics"
+	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -87,7 +91,47 @@ func TestClassesRun(t *testing.T) {
 	}
 	for _, e := range whole.History {
 		if len(e.ClassDice) != 3 {
-			t.Errorf("epoch %d: %d class Dice scores, want 3", e.Epoch, len(e.ClassDice))
+			t.Fatalf("epoch %d: %d class Dice scores, want 3", e.Epoch, len(e.ClassDice))
+		}
+		// The mean validation Dice is the mean of the foreground classes' (1 and 2),
+		// those defined.
+		var sum, n float64
+		for _, d := range e.ClassDice[1:] {
+			if !math.IsNaN(float64(d)) {
+				sum += float64(d)
+				n++
+			}
+		}
+		if mean := sum / n; math.Abs(mean-float64(e.ValDice)) > 1e-12 {
+			t.Errorf("epoch %d: classes 1 and 2 %v average %v, the mean validation Dice is %v", e.Epoch, e.ClassDice[1:], mean, e.ValDice)
+		}
+	}
+	// The last epoch's scores are each class's Dice of the last model on the validation
+	// images, as segment eval gives them.
+	ds, err := dataset.Open(data, dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := predict.New(whole.Model, predict.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pred.Close()
+	acc, err := predict.NewAccumulator(ds.Classes, metrics.EmptyNaN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pred.Evaluate(context.Background(), ds, ds.Val, acc, func(_ int, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	last := whole.History[len(whole.History)-1].ClassDice
+	for c, cs := range acc.Summary().Classes {
+		if got, want := float64(last[c]), float64(cs.Stats[metrics.Dice].Mean); got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("class %d: Dice %v in the log, %v by segment eval's reckoning", c, got, want)
 		}
 	}
 	csv, err := os.ReadFile(whole.Paths.CSV)
