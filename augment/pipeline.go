@@ -22,14 +22,14 @@ type Pipeline struct {
 // padded, where src is smaller), transformed by the pipeline's steps. Its random choices
 // all come from r.
 func (p *Pipeline) Apply(r *rand.Rand, dst, src *Sample) {
-	x0 := randomOffset(r, src.W, dst.W)
-	y0 := randomOffset(r, src.H, dst.H)
+	x0 := RandomOffset(r, src.W, dst.W)
+	y0 := RandomOffset(r, src.H, dst.H)
 	p.ApplyAt(r, dst, src, x0, y0)
 }
 
-// randomOffset draws where an out-long crop starts in an n-long source: anywhere it fits,
+// RandomOffset draws where an out-long crop starts in an n-long source: anywhere it fits,
 // or, when it is longer than the source, anywhere it still holds all of it.
-func randomOffset(r *rand.Rand, n, out int) int {
+func RandomOffset(r *rand.Rand, n, out int) int {
 	if n >= out {
 		return r.IntN(n - out + 1)
 	}

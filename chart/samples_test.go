@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -159,19 +160,94 @@ func sampleCharts() map[string]func() (image.Image, error) {
 	}
 }
 
-// TestSamples draws every sample chart, and with -samples writes them for a person to look
-// at: go test ./chart -run TestSamples -samples /tmp/charts
+// TestSamples draws every sample chart and checks what can be known without looking: each
+// image has the size its chart asks for (the documented defaults, 640x400 for a line chart
+// and 800 wide for a heat map, where it asks none; a grid's cells side by side or stacked),
+// a white margin at its corners, its series drawn in the palette's colours in order (blue,
+// then vermillion), a heat map's many shades, and each grid cell exactly the chart placed
+// there. With -samples it writes them for a person to look at:
+// go test ./chart -run TestSamples -samples /tmp/charts
 func TestSamples(t *testing.T) {
-	for name, draw := range sampleCharts() {
+	charts := sampleCharts()
+	imgs := map[string]image.Image{}
+	for name, draw := range charts {
 		img, err := draw()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		imgs[name] = img
 		if *samplesDir != "" {
 			if err := atomicfile.WritePNG(filepath.Join(*samplesDir, name), img); err != nil {
 				t.Fatal(err)
 			}
 			fmt.Println("wrote", filepath.Join(*samplesDir, name))
 		}
+	}
+	sizes := map[string][2]int{ // 0: not fixed by the chart's settings
+		"loss.png": {560, 380}, "dice.png": {560, 380}, "train_panels.png": {1120, 380}, "stacked.png": {560, 760},
+		"gradnorm.png": {800, 0}, "gradnorm_small.png": {520, 360}, "small_heat.png": {480, 320},
+		"log_decades.png": {640, 400}, "small.png": {260, 180}, "odd.png": {640, 400},
+	}
+	lines := map[string]int{"loss.png": 2, "dice.png": 2, "log_decades.png": 2, "small.png": 1, "odd.png": 2}
+	heat := map[string]bool{"gradnorm.png": true, "gradnorm_small.png": true, "small_heat.png": true}
+	white := color.RGBA{255, 255, 255, 255}
+	okabeIto := []color.RGBA{{0x00, 0x72, 0xb2, 0xff}, {0xd5, 0x5e, 0x00, 0xff}} // blue, vermillion
+	for name, img := range imgs {
+		want, ok := sizes[name]
+		if !ok {
+			t.Errorf("%s: no expected size; add it to the table", name)
+			continue
+		}
+		b := img.Bounds()
+		if b.Dx() != want[0] || (want[1] != 0 && b.Dy() != want[1]) || b.Dy() < 100 {
+			t.Errorf("%s: %dx%d, want %dx%d", name, b.Dx(), b.Dy(), want[0], want[1])
+			continue
+		}
+		counts := map[color.RGBA]int{}
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				counts[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+			}
+		}
+		for _, p := range []image.Point{b.Min, {b.Max.X - 1, b.Min.Y}, {b.Min.X, b.Max.Y - 1}, {b.Max.X - 1, b.Max.Y - 1}} {
+			if c := color.RGBAModel.Convert(img.At(p.X, p.Y)); c != white {
+				t.Errorf("%s: corner %v is %v, want white", name, p, c)
+			}
+		}
+		if counts[white] < b.Dx()*b.Dy()/4 {
+			t.Errorf("%s: %d white pixels of %d: the background is not white", name, counts[white], b.Dx()*b.Dy())
+		}
+		// A series is a line across the plot at least: more pixels than a tenth of its width
+		// (odd.png's first series is a single point, drawn as a marker).
+		for i := 0; i < lines[name]; i++ {
+			least := b.Dx() / 10
+			if name == "odd.png" && i == 0 {
+				least = 1
+			}
+			if n := counts[okabeIto[i]]; n < least {
+				t.Errorf("%s: series %d's colour %v on %d pixels, want at least %d", name, i, okabeIto[i], n, least)
+			}
+		}
+		if heat[name] && len(counts) < 20 {
+			t.Errorf("%s: %d colours: a heat map of varied values shows many shades", name, len(counts))
+		}
+	}
+	// The grids hold the charts themselves, pixel for pixel.
+	same := func(grid, part image.Image, dx, dy int) bool {
+		pb := part.Bounds()
+		for y := pb.Min.Y; y < pb.Max.Y; y++ {
+			for x := pb.Min.X; x < pb.Max.X; x++ {
+				if color.RGBAModel.Convert(grid.At(x-pb.Min.X+dx, y-pb.Min.Y+dy)) != color.RGBAModel.Convert(part.At(x, y)) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !same(imgs["train_panels.png"], imgs["loss.png"], 0, 0) || !same(imgs["train_panels.png"], imgs["dice.png"], 560, 0) {
+		t.Error("train_panels.png is not the loss chart beside the Dice chart")
+	}
+	if !same(imgs["stacked.png"], imgs["loss.png"], 0, 0) || !same(imgs["stacked.png"], imgs["dice.png"], 0, 380) {
+		t.Error("stacked.png is not the loss chart above the Dice chart")
 	}
 }

@@ -33,6 +33,11 @@ type LoaderOptions struct {
 	// image smaller than the crop is mirror-padded to it). 0 takes whole images, and
 	// batches only images of the same size together.
 	Crop int
+	// ClassCrops is the share of crops centred on a pixel of a class drawn uniformly from
+	// the classes present in the image (the foreground, for a binary task), so that rare
+	// classes are seen (see DefaultClassCrops); the others are anywhere. 0 draws every crop
+	// anywhere. It needs Crop.
+	ClassCrops float64
 	// Augment transforms every sample; nil leaves them as they are.
 	Augment *augment.Pipeline
 	// Shuffle draws a new order of the pairs every epoch.
@@ -62,6 +67,7 @@ type Loader struct {
 	pairs []Pair
 	o     LoaderOptions
 	steps int
+	index []classIndex // where each pair's classes are, for class crops; nil without them
 
 	out    chan *Batch
 	cancel context.CancelFunc
@@ -77,6 +83,10 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 		return nil, fileError(d.Dir, fmt.Errorf("%w: no pairs to load", ErrBadOptions))
 	case o.BatchSize < 0, o.Crop < 0, o.Epochs < 0, o.Workers < 0, o.Prefetch < 0, o.StartEpoch < 0, o.StartStep < 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: negative loader option in %+v", ErrBadOptions, o))
+	case !(o.ClassCrops >= 0 && o.ClassCrops <= 1):
+		return nil, fileError(d.Dir, fmt.Errorf("%w: class crops %g is not a share in [0, 1]", ErrBadOptions, o.ClassCrops))
+	case o.ClassCrops > 0 && o.Crop == 0:
+		return nil, fileError(d.Dir, fmt.Errorf("%w: class crops need a crop size", ErrBadOptions))
 	}
 	o.BatchSize = max(o.BatchSize, 1)
 	if o.Workers == 0 {
@@ -86,6 +96,12 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 		o.Prefetch = 2 * o.Workers
 	}
 	l := &Loader{d: d, pairs: pairs, o: o, out: make(chan *Batch)}
+	if o.ClassCrops > 0 {
+		var err error
+		if l.index, err = d.indexClasses(pairs, o.Workers); err != nil {
+			return nil, err
+		}
+	}
 	l.steps = len(l.plan(0))
 	if l.steps == 0 {
 		return nil, fileError(d.Dir, fmt.Errorf("%w: %d pairs make no full batch of %d", ErrBadOptions, len(pairs), o.BatchSize))
@@ -258,7 +274,12 @@ func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 			Mask:  b.Targets[k*plane : (k+1)*plane]}
 		b.Names[k] = p.Name
 		if l.o.Crop > 0 {
-			l.o.Augment.Apply(r, dst, src)
+			var ci *classIndex
+			if l.index != nil {
+				ci = &l.index[i]
+			}
+			x0, y0 := cropAt(r, ci, l.o.ClassCrops, src.W, src.H, b.W, b.H)
+			l.o.Augment.ApplyAt(r, dst, src, x0, y0)
 			continue
 		}
 		l.o.Augment.ApplyAt(r, dst, src, 0, 0)

@@ -288,3 +288,38 @@ for line in sys.stdin:
 		}
 	}
 }
+
+// TestCountGreedyHighestFirst: below an IoU of 0.5 an object can overlap several others
+// enough to match, and the order of the greedy matching decides. On one row of 20 pixels,
+// ground truth A = 0-9 and B = 10-19, prediction 1 = 4-13 and 2 = 14-19: by hand, IoU(1, A)
+// = 6/14, IoU(1, B) = 4/16, IoU(2, B) = 6/10. Highest first matches 2-B then 1-A, two true
+// positives; taking 1-B first would leave one.
+func TestCountGreedyHighestFirst(t *testing.T) {
+	row := func(spans ...[3]int) []uint16 {
+		pix := make([]uint16, 20)
+		for _, s := range spans {
+			for i := s[0]; i <= s[1]; i++ {
+				pix[i] = uint16(s[2])
+			}
+		}
+		return pix
+	}
+	gt, err := FromLabelImage(row([3]int{0, 9, 1}, [3]int{10, 19, 2}), 20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := FromLabelImage(row([3]int{4, 13, 1}, [3]int{14, 19, 2}), 20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Match(pred, gt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp, fp, fn := m.Count(0.2); tp != 2 || fp != 0 || fn != 0 {
+		t.Errorf("Count(0.2) = %d, %d, %d; want 2, 0, 0", tp, fp, fn)
+	}
+	if tp, fp, fn := m.Count(0.5); tp != 1 || fp != 1 || fn != 1 {
+		t.Errorf("Count(0.5) = %d, %d, %d; want 1, 1, 1 (only 2-B is above 0.5)", tp, fp, fn)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -443,4 +444,64 @@ func inferLogits(t *testing.T, m *unet.Model, x []float32, n, h, w int) []float3
 		t.Fatal(err)
 	}
 	return append([]float32(nil), net.Logits()...)
+}
+
+// TestExportAttributes checks the attributes that fix each node's output size, against the
+// U-Net's geometry rather than the exporter's code, so that a wrong one fails here even
+// where onnxruntime is not installed: every Conv keeps the image size (stride 1, pads of
+// (k-1)/2 on all four sides: 1 for the 3x3 convolutions, 0 for the 1x1 head), every
+// MaxPool halves it (kernel 2, stride 2), every ConvTranspose doubles it (kernel 2,
+// stride 2, no pads).
+func TestExportAttributes(t *testing.T) {
+	for _, cfg := range []unet.Config{
+		{InChannels: 1, Classes: 2, Depth: 2, BaseChannels: 4, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose},
+		{InChannels: 3, Classes: 1, Depth: 3, BaseChannels: 4, Skip: unet.SkipAdd, Norm: unet.NormGroup, Up: unet.UpTranspose, Block: unet.BlockResidual},
+	} {
+		m, err := unet.New(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mp, err := Export(m, weights.Meta{}, Options{ProducerVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, n := range mp.GetGraph().GetNode() {
+			attr := map[string][]int64{}
+			for _, a := range n.GetAttribute() {
+				attr[a.GetName()] = a.GetInts()
+			}
+			k := attr["kernel_shape"]
+			want := map[string][]int64{}
+			switch op := n.GetOpType(); op {
+			case "Conv":
+				if len(k) != 2 || k[0] != k[1] || k[0]%2 != 1 {
+					t.Errorf("%v: Conv %s has kernel %v, want an odd square", cfg, n.GetName(), k)
+					continue
+				}
+				p := (k[0] - 1) / 2
+				want["pads"], want["strides"] = []int64{p, p, p, p}, []int64{1, 1}
+			case "MaxPool", "ConvTranspose":
+				want["kernel_shape"], want["strides"] = []int64{2, 2}, []int64{2, 2}
+			default:
+				continue
+			}
+			counts[n.GetOpType()]++
+			for name, w := range want {
+				got := attr[name]
+				if name == "pads" && got == nil {
+					got = []int64{0, 0, 0, 0} // ONNX's default
+				}
+				if !slices.Equal(got, w) {
+					t.Errorf("%v: %s %s has %s %v, want %v", cfg, n.GetOpType(), n.GetName(), name, got, w)
+				}
+			}
+			if p := attr["pads"]; n.GetOpType() == "ConvTranspose" && p != nil && slices.ContainsFunc(p, func(v int64) bool { return v != 0 }) {
+				t.Errorf("%v: ConvTranspose %s has pads %v", cfg, n.GetName(), p)
+			}
+		}
+		if counts["MaxPool"] != cfg.Depth || counts["ConvTranspose"] != cfg.Depth || counts["Conv"] < 4*cfg.Depth+3 {
+			t.Errorf("%v: %v nodes, want %d MaxPool, %d ConvTranspose and at least %d Conv", cfg, counts, cfg.Depth, cfg.Depth, 4*cfg.Depth+3)
+		}
+	}
 }

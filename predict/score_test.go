@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -102,11 +104,13 @@ func TestScoreMasksByHand(t *testing.T) {
 }
 
 // TestEvaluateSampleModel scores the embedded sample model on the sample data's validation
-// images: the foreground Dice must be the validation Dice training recorded in the model.
+// images. The foreground Dice must be the one computed the plain way (each mask decoded
+// with image/png, each prediction thresholded at 0.5, TP, FP and FN counted, 2TP/(2TP+FP+FN)
+// averaged over the images), and the validation Dice training recorded in the model.
 func TestEvaluateSampleModel(t *testing.T) {
 	const val = "../sample_data/val"
 	if _, err := os.Stat(val); err != nil {
-		t.Skipf("no %s: %v", val, err)
+		t.Fatalf("committed sample data: %v", err)
 	}
 	m, meta, err := samplemodel.Load()
 	if err != nil {
@@ -142,7 +146,72 @@ func TestEvaluateSampleModel(t *testing.T) {
 	if s.Images != 8 {
 		t.Errorf("%d images scored, want 8", s.Images)
 	}
+	// The same counts give the same ratios; only the order of the mean's sum may differ,
+	// a few ulps of a float64.
+	if got, want := float64(s.ForegroundMean[metrics.Dice]), plainDice(t, p, val); math.Abs(got-want) > 1e-12 {
+		t.Errorf("foreground Dice %.9f, computed the plain way %.9f", got, want)
+	}
+	// Training rounds what it records to 4 decimals.
 	if got := float64(s.ForegroundMean[metrics.Dice]); math.Abs(got-rec.BestValDice) > 1e-4 {
 		t.Errorf("foreground Dice %.6f, training recorded %.6f", got, rec.BestValDice)
 	}
+}
+
+// plainDice predicts each image of dir/images with p and gives the mean over the images of
+// the foreground Dice against dir/masks (0 background, 255 foreground), counted directly.
+func plainDice(t *testing.T, p *Predictor, dir string) float64 {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "images", "*.png"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("committed sample data: no images in %s (%v)", dir, err)
+	}
+	var sum float64
+	for _, name := range names {
+		im, err := dataset.ReadImage(name, 1, 0)
+		if err != nil {
+			t.Fatalf("committed sample data: %v", err)
+		}
+		f, err := os.Open(filepath.Join(dir, "masks", filepath.Base(name)))
+		if err != nil {
+			t.Fatalf("committed sample data: %v", err)
+		}
+		mask, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("committed sample data: %s: %v", name, err)
+		}
+		b := mask.Bounds()
+		h, w := b.Dy(), b.Dx()
+		var probs []float32
+		err = p.Predict(context.Background(), FromPlanes(im.Planes(), 1, h, w), func(bd Band) error {
+			probs = append(probs, bd.Probs...)
+			return nil
+		})
+		if err != nil || len(probs) != h*w {
+			t.Fatalf("%s: %d probabilities for %dx%d pixels, %v", name, len(probs), w, h, err)
+		}
+		var tp, fp, fn int
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				gray := color.GrayModel.Convert(mask.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
+				if gray != 0 && gray != 255 {
+					t.Fatalf("%s: mask value %d, want 0 or 255", name, gray)
+				}
+				pred, gt := probs[y*w+x] > 0.5, gray == 255
+				switch {
+				case pred && gt:
+					tp++
+				case pred:
+					fp++
+				case gt:
+					fn++
+				}
+			}
+		}
+		if tp+fp+fn == 0 {
+			t.Fatalf("%s: no foreground in the mask or the prediction: the mean would leave it out", name)
+		}
+		sum += 2 * float64(tp) / float64(2*tp+fp+fn)
+	}
+	return sum / float64(len(names))
 }

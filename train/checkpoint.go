@@ -45,6 +45,9 @@ type Epoch struct {
 	ValIoU  metrics.Float `json:"val_iou"`
 	LR      float64       `json:"lr"` // the rate of its last step
 	Rate    float64       `json:"images_per_s"`
+	// ClassDice is each class's mean validation Dice, for a multi-class model (absent for
+	// a binary one, and in checkpoints made before it was kept).
+	ClassDice []metrics.Float `json:"class_dice,omitempty"`
 }
 
 // runKey is what must not change between a run and its resumption, or the resumed run
@@ -62,7 +65,10 @@ type runKey struct {
 	Schedule  string      `json:"schedule"`
 	Loss      string      `json:"loss"`
 	Augment   string      `json:"augment"`
-	Seed      uint64      `json:"seed"`
+	// Added later: omitted when off, so that older checkpoints still match.
+	ClassCrops   float64   `json:"class_crops,omitempty"`
+	ClassWeights []float64 `json:"class_weights,omitempty"`
+	Seed         uint64    `json:"seed"`
 }
 
 // state is everything a run needs, beside its last model, to continue exactly.
@@ -153,12 +159,23 @@ func (l *Loop) checkpoint() error {
 // input, how it was trained, and the mask values of its classes.
 func (l *Loop) meta() weights.Meta {
 	o, st := l.Options, l.st
-	tr, _ := json.Marshal(map[string]any{
+	rec := map[string]any{
 		"data": st.Key.Data, "epochs": len(st.History), "steps": st.Steps, "time_s": math.Round(st.Elapsed),
 		"best_val_dice": st.BestDice, "best_epoch": st.BestEpoch, "batch": l.Batch, "crop": l.Crop,
 		"loss": o.Loss, "optimizer": o.Optimizer, "lr": o.LR, "schedule": o.Schedule, "augment": o.Augment,
 		"seed": o.Seed, "date": time.Now().UTC().Format(time.RFC3339),
-	})
+	}
+	// Added later, and only when used, so that the records of plain runs stay as they were.
+	if o.ClassCrops > 0 {
+		rec["class_crops"] = o.ClassCrops
+	}
+	if l.ClassWeights != nil {
+		rec["class_weights"] = l.ClassWeights
+	}
+	if o.Plan != nil {
+		rec["plan"] = o.Plan
+	}
+	tr, _ := json.Marshal(rec)
 	pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
 	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes}
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/segment-dev/segment/chart"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/metrics"
 )
 
 // writeLog rewrites the CSV log from the run's history, atomically, so that a resumed run's
@@ -15,7 +17,17 @@ import (
 func writeLog(p Paths, hist []Epoch) error {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"epoch", "steps", "time_s", "loss", "val_dice", "val_iou", "lr", "images_per_s"})
+	// A multi-class run adds a column per class, val_dice_0 on; a binary run's log keeps
+	// its columns.
+	classes := 0
+	for _, e := range hist {
+		classes = max(classes, len(e.ClassDice))
+	}
+	head := []string{"epoch", "steps", "time_s", "loss", "val_dice", "val_iou", "lr", "images_per_s"}
+	for c := range classes {
+		head = append(head, "val_dice_"+strconv.Itoa(c))
+	}
+	w.Write(head)
 	f := func(v float64) string {
 		if math.IsNaN(v) {
 			return ""
@@ -23,7 +35,15 @@ func writeLog(p Paths, hist []Epoch) error {
 		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
 	for _, e := range hist {
-		w.Write([]string{strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps), f(e.Time), f(e.Loss), f(float64(e.ValDice)), f(float64(e.ValIoU)), f(e.LR), f(e.Rate)})
+		row := []string{strconv.Itoa(e.Epoch), strconv.Itoa(e.Steps), f(e.Time), f(e.Loss), f(float64(e.ValDice)), f(float64(e.ValIoU)), f(e.LR), f(e.Rate)}
+		for c := range classes {
+			v := math.NaN()
+			if c < len(e.ClassDice) {
+				v = float64(e.ClassDice[c])
+			}
+			row = append(row, f(v))
+		}
+		w.Write(row)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -74,4 +94,14 @@ func csvLogHook() Hook {
 		}
 		return drawCurves(l.Paths, l.st.History)
 	}}
+}
+
+// classScores writes each class's score as "0:0.912 1:0.000 2:-", the index first, so
+// that a class stuck at 0 stands out in the line.
+func classScores(v []metrics.Float) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.Itoa(i) + ":" + fmtScore(float64(x))
+	}
+	return strings.Join(parts, " ")
 }

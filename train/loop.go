@@ -60,6 +60,7 @@ type Loop struct {
 	// Gradients to the update their G holds the step's gradient.
 	Params        []Param
 	Batch, Crop   int
+	ClassWeights  []float64 // the loss's weight of each class; nil without
 	StepsPerEpoch int
 	TotalSteps    int // Options.Epochs times StepsPerEpoch; 0 when only time bounds the run
 
@@ -82,9 +83,9 @@ type Loop struct {
 }
 
 // scorer is validation as the loop needs it: the mean foreground Dice and IoU of the model
-// now, NaN without validation images.
+// now, NaN without validation images, and each class's Dice for a multi-class model.
 type scorer interface {
-	score() (dice, iou float64, err error)
+	score() (dice, iou float64, perClass []metrics.Float, err error)
 }
 
 // Steps is the number of updates made so far, over all parts of a resumed run.
@@ -192,13 +193,13 @@ func (l *Loop) steps(net *unet.Net, loader *dataset.Loader) error {
 func (l *Loop) endEpoch() error {
 	st := l.st
 	elapsed := l.Elapsed() // the epoch's time leaves out its validation
-	dice, iou, err := l.val.score()
+	dice, iou, perClass, err := l.val.score()
 	if err != nil {
 		return err
 	}
 	l.Record = Epoch{Epoch: len(st.History) + 1, Steps: st.Steps, Time: math.Round(elapsed*10) / 10,
 		Loss: st.LossSum / float64(max(st.LossCount, 1)), ValDice: metrics.Float(dice), ValIoU: metrics.Float(iou),
-		LR: l.LR, Rate: math.Round(l.Rate*10) / 10}
+		LR: l.LR, Rate: math.Round(l.Rate*10) / 10, ClassDice: perClass}
 	st.History = append(st.History, l.Record)
 	st.LossSum, st.LossCount = 0, 0
 	l.sched.EndEpoch(dice)

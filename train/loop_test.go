@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func TestHooks(t *testing.T) {
 		},
 		EndEpoch: func(l *Loop) error {
 			h := l.History()
-			if l.Record != h[len(h)-1] || l.Record.Epoch != len(h) || l.Record.Steps != l.Steps() {
+			if !reflect.DeepEqual(l.Record, h[len(h)-1]) || l.Record.Epoch != len(h) || l.Record.Steps != l.Steps() {
 				fail("end of epoch: record %+v, history %d long, %d steps", l.Record, len(h), l.Steps())
 			}
 			if n := csvRows(l); n != l.Record.Epoch-1 {

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -53,6 +54,11 @@ func TestOptimizersByHand(t *testing.T) {
 
 // TestStepSplitIsExact requires the update of a tensor big enough to be split over the
 // cores to equal, bit for bit, the update on one core, for every optimiser over a few steps.
+// Both are also checked against the float64 references written from PyTorch's algorithms
+// (refAdam, as TestAdamDecay uses, and plain SGD with momentum), so that the two sides of
+// the comparison cannot share a bug. Bound: each of the three steps rounds w (about 1) to
+// float32, half an ulp of 1 (6e-8), and stores the moments in float32, a relative 6e-8 of a
+// step of about lr = 0.01; 5e-7 covers the sum with room.
 func TestStepSplitIsExact(t *testing.T) {
 	const n = 1<<16 + 3
 	for _, kind := range []string{Adam, AdamW, SGD} {
@@ -78,6 +84,26 @@ func TestStepSplitIsExact(t *testing.T) {
 		for i := range one {
 			if math.Float32bits(one[i]) != math.Float32bits(two[i]) {
 				t.Fatalf("%s: w[%d] = %v on two cores, %v on one", kind, i, two[i], one[i])
+			}
+		}
+		w0 := make([]float64, n)
+		grads := make([][]float64, 3)
+		for step := range grads {
+			grads[step] = make([]float64, n)
+			for i := range w0 {
+				w0[i] = float64(float32(math.Cos(float64(i))))
+				grads[step][i] = float64(float32(math.Sin(float64(i*(step+1)))) * 0.1)
+			}
+		}
+		var ref []float64
+		if kind == SGD {
+			ref = refSGD(0.01, 0.01, w0, grads)
+		} else {
+			ref = refAdam(kind, 0.01, 0.01, w0, grads)
+		}
+		for i := range one {
+			if d := math.Abs(float64(one[i]) - ref[i]); d > 5e-7 {
+				t.Fatalf("%s: w[%d] = %v, the float64 reference %v (off by %g)", kind, i, one[i], ref[i], d)
 			}
 		}
 	}
@@ -150,4 +176,24 @@ func TestAdamDecay(t *testing.T) {
 			}
 		}
 	}
+}
+
+// refSGD is PyTorch's SGD with momentum 0.9 (torch.optim.SGD, no dampening, not Nesterov)
+// in float64, written from its documented algorithm: g += decay*w; the buffer is g at the
+// first step and 0.9*buffer + g after; w -= lr*buffer.
+func refSGD(decay, lr float64, w []float64, grads [][]float64) []float64 {
+	w = slices.Clone(w)
+	buf := make([]float64, len(w))
+	for t, g := range grads {
+		for i := range w {
+			gi := g[i] + decay*w[i]
+			if t == 0 {
+				buf[i] = gi
+			} else {
+				buf[i] = 0.9*buf[i] + gi
+			}
+			w[i] -= lr * buf[i]
+		}
+	}
+	return w
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -26,6 +27,17 @@ type Options struct {
 	Schedule  string  // cosine, plateau or none; cosine
 	Loss      string  // a name of unet.Losses; the registry's default for the data (unet.DefaultLoss)
 	Augment   string  // an augment preset; default
+
+	// ClassCrops is the share of crops centred on a pixel of a class present in the image
+	// (dataset.LoaderOptions.ClassCrops); 0 draws every crop anywhere.
+	ClassCrops float64
+	// ClassWeights weighs the loss's per-pixel term by class: "" or "none", "auto" (see
+	// AutoClassWeights) or one weight per class, comma-separated (see ClassWeights).
+	ClassWeights string
+
+	// Plan is the plan the run follows (see package plan), as JSON, stored in the model
+	// file's training record; nil for none.
+	Plan json.RawMessage
 
 	// Model is the network's shape; its InChannels and Classes come from the data. A zero
 	// Model means unet.DefaultConfig.
@@ -116,6 +128,8 @@ func (o Options) check() error {
 		return fmt.Errorf("grad-log %d is negative", o.GradLog)
 	case !(o.LR > 0):
 		return fmt.Errorf("learning rate %g must be positive", o.LR)
+	case !(o.ClassCrops >= 0 && o.ClassCrops <= 1):
+		return fmt.Errorf("class crops %g is not a share in [0, 1]", o.ClassCrops)
 	}
 	if _, err := augment.Preset(o.Augment); err != nil {
 		return err

@@ -2,10 +2,12 @@ package train
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/segment-dev/segment/dataset"
 )
 
 // progressHook shows the run: two lines on what it trains, a progress bar with the loss,
@@ -20,7 +22,10 @@ func progressHook() Hook {
 			fmt.Fprintf(o.Log, "training on %s: %d train / %d val images, %s; %d steps of %d per epoch, crops %dx%d\n",
 				o.Data, len(ds.Train), len(ds.Val), ds.Classes, l.StepsPerEpoch, l.Batch, l.Crop, l.Crop)
 			fmt.Fprintf(o.Log, "model: %s, %d weights; loss %s, %s lr %g (%s)\n", l.Model.Config, l.Model.NumWeights(), o.Loss, o.Optimizer, o.LR, o.Schedule)
-			return nil
+			if ds.Classes.Binary() {
+				return nil
+			}
+			return printClassView(o.Log, ds, l.Crop, o.ClassCrops, l.ClassWeights, o.Seed)
 		},
 		AfterStep: func(l *Loop) error {
 			st := l.st
@@ -41,6 +46,9 @@ func progressHook() Hook {
 			// The unrounded time and rate, as the line has always shown them.
 			fmt.Fprintf(l.Options.Log, "epoch %3d  %6.0fs  loss %.4f  val Dice %s  IoU %s  lr %.2e  %.1f img/s%s\n",
 				rec.Epoch, l.st.Elapsed, rec.Loss, fmtScore(float64(rec.ValDice)), fmtScore(float64(rec.ValIoU)), rec.LR, l.Rate, mark)
+			if len(rec.ClassDice) > 0 {
+				fmt.Fprintf(l.Options.Log, "           Dice per class: %s\n", classScores(rec.ClassDice))
+			}
 			return nil
 		},
 		End: func(l *Loop, err error) error {
@@ -77,4 +85,38 @@ func newBar(o Options, totalSteps int) *progressbar.ProgressBar {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 	)
+}
+
+// coverageCrops is how many crops printClassView draws to estimate the share of crops
+// holding each class: a standard error of at most 1.6 points.
+const coverageCrops = 1000
+
+// printClassView writes, for a multi-class run, a line per class: its share of the
+// training pixels, its loss weight, and the share of crops that hold it, with crops drawn
+// anywhere and with the run's class crops: whether a rare class is seen at all.
+func printClassView(w io.Writer, ds *dataset.Dataset, crop int, share float64, weights []float64, seed uint64) error {
+	pixels, _ := ds.ClassPixels(ds.Train)
+	var total int64
+	for _, n := range pixels {
+		total += n
+	}
+	uniform, err := ds.CropCoverage(ds.Train, crop, 0, coverageCrops, seed)
+	if err != nil {
+		return err
+	}
+	with := uniform
+	if share > 0 {
+		if with, err = ds.CropCoverage(ds.Train, crop, share, coverageCrops, seed); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "class  pixels  weight  in crops (anywhere -> %g class crops)\n", share)
+	for c := range pixels {
+		wt := 1.0
+		if weights != nil {
+			wt = weights[c]
+		}
+		fmt.Fprintf(w, "%5d  %5.2f%%  %6.3g  %5.1f%% -> %5.1f%%\n", c, 100*float64(pixels[c])/float64(max(total, 1)), wt, 100*uniform[c], 100*with[c])
+	}
+	return nil
 }

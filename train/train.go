@@ -67,6 +67,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.Loss = loss.Name
+	pixels, _ := ds.ClassPixels(ds.Train)
+	classWeights, err := ClassWeights(o.ClassWeights, pixels)
+	if err != nil {
+		return nil, err
+	}
+	lossFunc, err := loss.WithWeights(classWeights)
+	if err != nil {
+		return nil, err
+	}
 	crop := o.Crop
 	if crop == 0 {
 		crop = defaultCrop(ds.Train, cfg.Multiple())
@@ -89,7 +98,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	abs, _ := filepath.Abs(o.Data)
 	key := runKey{Data: abs, Config: cfg, Batch: batch, Crop: crop, Epochs: o.Epochs, Time: o.Time.Seconds(), LR: o.LR,
-		Optimizer: o.Optimizer, Decay: o.Decay, Schedule: o.Schedule, Loss: o.Loss, Augment: o.Augment, Seed: o.Seed}
+		Optimizer: o.Optimizer, Decay: o.Decay, Schedule: o.Schedule, Loss: o.Loss, Augment: o.Augment, Seed: o.Seed,
+		ClassCrops: o.ClassCrops, ClassWeights: classWeights}
 
 	var m *unet.Model
 	st := &state{Key: key, BestDice: metrics.Float(math.NaN())}
@@ -115,13 +125,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	net, err := unet.NewTrainNet(m, batch, crop, crop, loss.Func)
+	net, err := unet.NewTrainNet(m, batch, crop, crop, lossFunc)
 	if err != nil {
 		return nil, err
 	}
 	defer net.Close()
 	loader, err := ds.NewLoader(ds.Train, dataset.LoaderOptions{
-		BatchSize: batch, Crop: crop, Augment: aug, Shuffle: true, DropLast: true,
+		BatchSize: batch, Crop: crop, Augment: aug, Shuffle: true, DropLast: true, ClassCrops: o.ClassCrops,
 		Epochs: o.Epochs, Workers: o.Threads, Seed: o.Seed, StartEpoch: st.Epoch, StartStep: st.Step,
 	})
 	if err != nil {
@@ -137,7 +147,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			ps = append(ps, Param{Name: p.Name, W: m.Data(p.Name)})
 		}
 	}
-	l := &Loop{Options: o, Paths: paths, Data: ds, Model: m, Params: ps, Batch: batch, Crop: crop,
+	l := &Loop{Options: o, Paths: paths, Data: ds, Model: m, Params: ps, Batch: batch, Crop: crop, ClassWeights: classWeights,
 		StepsPerEpoch: loader.StepsPerEpoch(), TotalSteps: o.Epochs * loader.StepsPerEpoch(),
 		st: st, opt: opt, sched: sched, val: val, hooks: append(builtInHooks(ctx, o), o.Hooks...)}
 	if err := l.run(net, loader); err != nil {

@@ -33,19 +33,20 @@ func (v *validator) close() {
 
 // score gives the mean over validation images of the foreground Dice and IoU (class 1 of a
 // binary model, the mean over classes 1.. of a multi-class one), NaN without validation
-// images.
-func (v *validator) score() (dice, iou float64, err error) {
+// images. For a multi-class model it also gives each class's mean Dice over the images,
+// so that a class stuck at 0 shows during the run; nil for a binary one.
+func (v *validator) score() (dice, iou float64, perClass []metrics.Float, err error) {
 	if len(v.ds.Val) == 0 {
-		return math.NaN(), math.NaN(), nil
+		return math.NaN(), math.NaN(), nil, nil
 	}
 	if v.pred == nil {
 		if v.pred, err = predict.New(v.m, predict.Options{}); err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 	}
 	acc, err := predict.NewAccumulator(v.ds.Classes, metrics.EmptyNaN)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	var first error
 	err = v.pred.Evaluate(context.Background(), v.ds, v.ds.Val, acc, func(_ int, err error) {
@@ -54,11 +55,16 @@ func (v *validator) score() (dice, iou float64, err error) {
 		}
 	})
 	if first != nil {
-		return 0, 0, first
+		return 0, 0, nil, first
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	sum := acc.Summary()
-	return float64(sum.ForegroundMean[metrics.Dice]), float64(sum.ForegroundMean[metrics.IoU]), nil
+	if !v.ds.Classes.Binary() {
+		for _, c := range sum.Classes {
+			perClass = append(perClass, c.Stats[metrics.Dice].Mean)
+		}
+	}
+	return float64(sum.ForegroundMean[metrics.Dice]), float64(sum.ForegroundMean[metrics.IoU]), perClass, nil
 }

@@ -41,6 +41,30 @@ func SoftDice(logits, target *G.Node) (*G.Node, error) {
 	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1}, logits, target)
 }
 
+// SoftDicePerClass is SoftDice averaged over the classes present in the batch's target
+// only (the foreground, for one channel, when there is any): a rare class that is there
+// counts as much as a common one, and a class that is not there adds nothing, where
+// SoftDice would reward predicting none of it.
+func SoftDicePerClass(logits, target *G.Node) (*G.Node, error) {
+	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1, present: true}, logits, target)
+}
+
+// WeightedBCEWithLogits is BCEWithLogits with each pixel weighed by the weight of its
+// class, w[0] for background and w[1] for foreground, the mean being the weighted mean.
+func WeightedBCEWithLogits(w []float64) LossFunc {
+	return func(logits, target *G.Node) (*G.Node, error) {
+		return G.ApplyOp(&lossOp{kind: lossBCE, binary: true, weights: w}, logits, target)
+	}
+}
+
+// WeightedCrossEntropy is CrossEntropy with each pixel weighed by w[its class], the mean
+// being the weighted mean, as PyTorch's CrossEntropyLoss with weight and ignore_index.
+func WeightedCrossEntropy(w []float64) LossFunc {
+	return func(logits, target *G.Node) (*G.Node, error) {
+		return G.ApplyOp(&lossOp{kind: lossCE, weights: w}, logits, target)
+	}
+}
+
 // Focal is the mean focal loss of Lin et al. (2017), -(1 - p_t)^gamma log p_t with p_t the
 // probability of the true class: cross-entropy that gives easy pixels less weight (gamma 0
 // is plain cross-entropy).
@@ -87,6 +111,21 @@ type Loss struct {
 	Default Task     // the models whose training uses it unless told otherwise
 	Help    string   // one line for segment train -h
 	Func    LossFunc // builds it into the training graph
+	// Weighted builds it with its per-pixel term (cross-entropy) weighed by class, from a
+	// weight per class (two for a binary model); nil when it has no such term.
+	Weighted func(w []float64) LossFunc
+}
+
+// WithWeights is the loss with its per-pixel term weighed by class weights w (see
+// Weighted), or l.Func itself when w is nil.
+func (l Loss) WithWeights(w []float64) (LossFunc, error) {
+	switch {
+	case w == nil:
+		return l.Func, nil
+	case l.Weighted == nil:
+		return nil, fmt.Errorf("loss %q has no per-pixel term to weigh by class", l.Name)
+	}
+	return l.Weighted(w), nil
 }
 
 // focalGamma is the focal loss's exponent, 2 as in the paper.
@@ -97,16 +136,23 @@ func focal(logits, target *G.Node) (*G.Node, error) { return Focal(logits, targe
 // Losses is the loss registry, in the order the help text lists it. Each task has exactly
 // one default.
 var Losses = []Loss{
-	{Name: "bce", Tasks: Binary, Func: BCEWithLogits,
+	{Name: "bce", Tasks: Binary, Func: BCEWithLogits, Weighted: WeightedBCEWithLogits,
 		Help: "binary cross-entropy of the foreground's sigmoid"},
 	{Name: "dice", Tasks: Binary | MultiClass, Func: SoftDice,
 		Help: "1 - soft Dice over the batch, mean over the classes"},
+	{Name: "dice-per-class", Tasks: Binary | MultiClass, Func: SoftDicePerClass,
+		Help: "dice, mean over the classes present in the batch"},
 	{Name: "bce+dice", Tasks: Binary, Default: Binary, Func: plus(BCEWithLogits, SoftDice),
-		Help: "bce + dice: per-pixel and overlap terms together"},
-	{Name: "ce", Tasks: MultiClass, Func: CrossEntropy,
+		Weighted: func(w []float64) LossFunc { return plus(WeightedBCEWithLogits(w), SoftDice) },
+		Help:     "bce + dice: per-pixel and overlap terms together"},
+	{Name: "ce", Tasks: MultiClass, Func: CrossEntropy, Weighted: WeightedCrossEntropy,
 		Help: "softmax cross-entropy, as PyTorch's CrossEntropyLoss"},
 	{Name: "ce+dice", Tasks: MultiClass, Default: MultiClass, Func: plus(CrossEntropy, SoftDice),
-		Help: "ce + dice"},
+		Weighted: func(w []float64) LossFunc { return plus(WeightedCrossEntropy(w), SoftDice) },
+		Help:     "ce + dice"},
+	{Name: "ce+dice-per-class", Tasks: MultiClass, Func: plus(CrossEntropy, SoftDicePerClass),
+		Weighted: func(w []float64) LossFunc { return plus(WeightedCrossEntropy(w), SoftDicePerClass) },
+		Help:     "ce + dice-per-class: every class present counts alike"},
 	{Name: "focal", Tasks: Binary | MultiClass, Func: focal,
 		Help: "focal loss (gamma 2): easy pixels weigh less"},
 	{Name: "focal+dice", Tasks: Binary | MultiClass, Func: plus(focal, SoftDice),

@@ -40,9 +40,9 @@ func TestLossRegistry(t *testing.T) {
 		want    string // the loss found, or a piece of the error
 	}{
 		{"", 1, "bce+dice"}, {"", 3, "ce+dice"}, {"dice", 1, "dice"}, {"ce", 2, "ce"},
-		{"ce", 1, "does not fit this data: binary data takes bce, dice, bce+dice, focal, focal+dice"},
-		{"bce+dice", 4, "does not fit this data: multi-class data takes dice, ce, ce+dice, focal, focal+dice"},
-		{"hinge", 1, `unknown loss "hinge" (want one of bce, dice, bce+dice, ce, ce+dice, focal, focal+dice)`},
+		{"ce", 1, "does not fit this data: binary data takes bce, dice, dice-per-class, bce+dice, focal, focal+dice"},
+		{"bce+dice", 4, "does not fit this data: multi-class data takes dice, dice-per-class, ce, ce+dice, ce+dice-per-class, focal, focal+dice"},
+		{"hinge", 1, `unknown loss "hinge" (want one of bce, dice, dice-per-class, bce+dice, ce, ce+dice, ce+dice-per-class, focal, focal+dice)`},
 	} {
 		l, err := LossFor(c.name, c.classes)
 		got := l.Name
@@ -69,14 +69,18 @@ func TestRegistryLossesByHand(t *testing.T) {
 	mz := tensor.New(tensor.WithShape(1, 2, 1, 1), tensor.WithBacking([]float64{0, 0}))
 	my := tensor.New(tensor.WithShape(1, 1, 1), tensor.WithBacking([]float64{1}))
 	ce, mdice, mfocal := ln2, 1-(1/1.5+2/2.5)/2, 0.25*ln2
+	// Per class: class 0 is not in the target, so only class 1's Dice counts.
+	mdicePresent := 1 - 2/2.5
 	want := map[string][2]float64{ // binary, multi-class; NaN where the loss does not suit
-		"bce":        {bce, math.NaN()},
-		"dice":       {bdice, mdice},
-		"bce+dice":   {bce + bdice, math.NaN()},
-		"ce":         {math.NaN(), ce},
-		"ce+dice":    {math.NaN(), ce + mdice},
-		"focal":      {bfocal, mfocal},
-		"focal+dice": {bfocal + bdice, mfocal + mdice},
+		"bce":               {bce, math.NaN()},
+		"dice":              {bdice, mdice},
+		"dice-per-class":    {bdice, mdicePresent},
+		"ce+dice-per-class": {math.NaN(), ce + mdicePresent},
+		"bce+dice":          {bce + bdice, math.NaN()},
+		"ce":                {math.NaN(), ce},
+		"ce+dice":           {math.NaN(), ce + mdice},
+		"focal":             {bfocal, mfocal},
+		"focal+dice":        {bfocal + bdice, mfocal + mdice},
 	}
 	if len(want) != len(Losses) {
 		t.Errorf("%d losses worked out by hand, %d registered: add the new one here", len(want), len(Losses))

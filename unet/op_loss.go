@@ -31,10 +31,25 @@ type lossOp struct {
 	kind   lossKind
 	binary bool // one logit channel with a sigmoid, and a [N, 1, H, W] target
 	gamma  float64
+	// weights, when set, weigh each pixel's term by its class's weight (background and
+	// foreground for a binary model), the mean becoming the weighted mean, as PyTorch's
+	// weight argument does. Soft Dice ignores them.
+	weights []float64
+	// present makes soft Dice the mean over the classes present in the batch's target
+	// only, so that a rare class counts as much as a common one when it is there, and an
+	// absent one not at all.
+	present bool
 }
 
 func (op *lossOp) String() string {
-	return fmt.Sprintf("%v{binary=%v,gamma=%g}", op.kind, op.binary, op.gamma)
+	s := fmt.Sprintf("%v{binary=%v,gamma=%g", op.kind, op.binary, op.gamma)
+	if op.weights != nil {
+		s += fmt.Sprintf(",weights=%v", op.weights)
+	}
+	if op.present {
+		s += ",present"
+	}
+	return s + "}"
 }
 func (op *lossOp) WriteHash(h hash.Hash) { hashString(h, op) }
 func (op *lossOp) Hashcode() uint32      { return hashCode(op) }
@@ -65,6 +80,9 @@ func (op *lossOp) checkShapes(logits, target tensor.Shape) error {
 	}
 	if !target.Eq(want) {
 		return fmt.Errorf("%v: target %v, want %v for logits %v", op, target, want, logits)
+	}
+	if op.weights != nil && len(op.weights) != max(c, 2) {
+		return fmt.Errorf("%v: %d class weights for %d classes", op, len(op.weights), max(c, 2))
 	}
 	return nil
 }
@@ -138,7 +156,9 @@ func pixels[T float](i, c, hw int, t []T, f func(base, stride, class int)) (coun
 type lossPart struct {
 	total       float64
 	count       int
+	weight      float64 // the sum of the pixels' class weights, when the loss has them
 	inter, sums []float64
+	truth       []float64 // target pixels per class, for soft Dice over the classes present
 	err         error
 }
 
@@ -222,7 +242,7 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 		if op.kind == lossDice {
 			// First pass: the overlap and the sums of every class.
 			err := eachImage(op, parts, nc, func(i int, part *lossPart, p, _ []float64) {
-				part.inter, part.sums = make([]float64, nc), make([]float64, nc)
+				part.inter, part.sums, part.truth = make([]float64, nc), make([]float64, nc), make([]float64, nc)
 				part.count, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
 					probs(z, base, stride, c, k, p)
 					for j := range p {
@@ -230,25 +250,35 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 					}
 					part.inter[k] += p[k]
 					part.sums[k]++
+					part.truth[k]++
 				})
 			})
 			if err != nil {
 				return err
 			}
-			inter, sums, count := make([]float64, nc), make([]float64, nc), 0
+			inter, sums, truth, count := make([]float64, nc), make([]float64, nc), make([]float64, nc), 0
 			for _, part := range parts {
 				count += part.count
 				for j := range inter {
 					inter[j] += part.inter[j]
 					sums[j] += part.sums[j]
+					truth[j] += part.truth[j]
 				}
 			}
 			first := 0
 			if c == 1 {
 				first = 1 // binary: the foreground's Dice only
 			}
-			classes := float64(nc - first)
-			if count == 0 {
+			// in says which classes the mean is over: all of them, or those present.
+			in := make([]bool, nc)
+			classes := 0.0
+			for j := first; j < nc; j++ {
+				in[j] = !op.present || truth[j] > 0
+				if in[j] {
+					classes++
+				}
+			}
+			if count == 0 || classes == 0 {
 				if !grad {
 					out[0] = 0
 				}
@@ -257,7 +287,9 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 			if !grad {
 				var d float64
 				for j := first; j < nc; j++ {
-					d += (2*inter[j] + 1) / (sums[j] + 1)
+					if in[j] {
+						d += (2*inter[j] + 1) / (sums[j] + 1)
+					}
 				}
 				out[0] = T(1 - d/classes)
 				return nil
@@ -267,7 +299,7 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 					probs(z, base, stride, c, k, p)
 					for j := range g {
 						g[j] = 0
-						if j < first {
+						if !in[j] {
 							continue
 						}
 						u := sums[j] + 1
@@ -284,29 +316,49 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 
 		err := eachImage(op, parts, nc, func(i int, part *lossPart, p, g []float64) {
 			part.count, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
+				if op.weights == nil {
+					lossPixel(op, grad, z, out, base, stride, c, k, p, g, &part.total)
+					return
+				}
+				wk := op.weights[k]
+				part.weight += wk
+				before := part.total
 				lossPixel(op, grad, z, out, base, stride, c, k, p, g, &part.total)
+				if !grad {
+					part.total = before + wk*(part.total-before)
+					return
+				}
+				for j := 0; j < c; j++ {
+					out[base+j*stride] *= T(wk)
+				}
 			})
 		})
 		if err != nil {
 			return err
 		}
-		var total float64
+		var total, weight float64
 		count := 0
 		for _, part := range parts {
 			total += part.total
 			count += part.count
+			weight += part.weight
 		}
-		if count == 0 {
+		// The mean is over the pixels, or their weights.
+		denom := float64(count)
+		if op.weights != nil {
+			denom = weight
+		}
+		if count == 0 || denom == 0 {
 			if !grad {
 				out[0] = 0
 			}
 			return nil
 		}
 		if !grad {
-			out[0] = T(total / float64(count))
+			out[0] = T(total / denom)
 			return nil
 		}
-		scale := T(upstream / float64(count))
+		scale := T(upstream / denom)
 		parallelRange(len(out), func(lo, hi int) {
 			for i := range out[lo:hi] {
 				out[lo+i] *= scale

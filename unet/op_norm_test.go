@@ -170,10 +170,11 @@ func TestBatchNormInference(t *testing.T) {
 		return tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{a, b}))
 	}
 	got := runGraph(t, func(g *G.ExprGraph) (*G.Node, error) {
-		return BatchNormInference(node(g, x, "x"), node(g, v(2, 1), "g"), node(g, v(0.5, 0), "b"), node(g, v(1, 3), "m"), node(g, v(4, 1), "v"), 0)
+		return BatchNormInference(node(g, x, "x"), node(g, v(3, 1), "g"), node(g, v(0.5, 0), "b"), node(g, v(1, 3), "m"), node(g, v(4, 1), "v"), 0)
 	}).Data().([]float64)
-	// channel 0: (x-1)/2*2+0.5; channel 1: (x-3)/1*1.
-	want := []float64{0.5, 1.5, 0, 1}
+	// channel 0: (x-1)/2*3+0.5; channel 1: (x-3)/1*1. Channel 0's scale is not 1, so a
+	// mean subtracted after scaling instead of before shows.
+	want := []float64{0.5, 2, 0, 1}
 	if d := maxAbsDiff(got, want); d > 1e-12 {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -36,6 +36,7 @@ var commands = []*command{
 	predictCommand(),
 	evalCommand(),
 	doctorCommand(),
+	planCommand(),
 	inspectCommand(),
 	exportCommand(),
 	ablateCommand(),

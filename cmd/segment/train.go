@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/train"
 	"github.com/segment-dev/segment/unet"
 )
@@ -34,6 +35,14 @@ maps, layers by steps (NAME.grads.png). Every file is written to a temporary
 name and renamed, so an interrupted run never leaves a broken file. Ctrl-C
 saves a checkpoint and stops; --resume then continues exactly where the run
 stopped.
+
+Without flags for them, train plans the run from the data (see segment plan):
+it fingerprints the data set and chooses crop, batch, depth, base channels,
+augmentation, class crops, class weights and loss, printing each choice with
+its reason and storing the plan in the model file. A flag given overrides its
+part of the plan; --plan-only prints the plan and stops. For multi-class data
+it prints, per class, the share of crops that hold it, and after each epoch the
+validation Dice of each class (also in the CSV log, val_dice_0 on).
 
 ` + lossHelp(),
 		flags: trainFlags,
@@ -64,7 +73,12 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 0, "every N steps, log each layer's gradient norm and update ratio to NAME.grads.csv, drawn as NAME.grads.png (default 0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
+	fs.Float64Var(&o.ClassCrops, "class-crops", 0, "share of crops centred on a pixel of a class drawn from those in the image, 0 to 1; 0 is off (default: the plan's, 0.33 when a class is rare)")
+	fs.StringVar(&o.ClassWeights, "class-weights", "", "weigh the loss's cross-entropy by class: none, auto (inverse square-root frequency, clipped to 10x) or w0,w1,... (default: the plan's)")
+	planOnly := fs.Bool("plan-only", false, "print the data set's fingerprint and the plan, and stop")
 	return func(fs *flag.FlagSet, out, errOut io.Writer) error {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		o.Model.Skip, o.Model.Norm, o.Model.Up = unet.Skip(*skip), unet.Norm(*norm), unet.UpTranspose
 		o.Model.Block = unet.Block(*block)
 		if err := tf.check(fs); err != nil {
@@ -86,6 +100,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			return err
 		}
 		defer cleanup()
+		if err := planTraining(&o, set, *planOnly, out); err != nil || *planOnly {
+			return err
+		}
 		o.Log = out
 		ctx, stop := interruptible()
 		defer stop()
@@ -117,7 +134,7 @@ func lossHelp() string {
 	var b strings.Builder
 	b.WriteString("Losses (--loss), the masks they suit, and what they are:\n")
 	for _, l := range unet.Losses {
-		fmt.Fprintf(&b, "  %-11s %-12s %s\n", l.Name, l.Tasks, l.Help)
+		fmt.Fprintf(&b, "  %-17s %-12s %s\n", l.Name, l.Tasks, l.Help)
 	}
 	return b.String()
 }
@@ -137,4 +154,29 @@ func checkLoss(name string) error {
 		return usagef("--loss: %v", err)
 	}
 	return nil
+}
+
+// planTraining plans the run from the data unless every planned flag was given (see
+// applyPlan), printing the plan (and, with planOnly, the fingerprint first). A resumed
+// run plans the same, so that its options match the checkpoint's.
+func planTraining(o *train.Options, set map[string]bool, planOnly bool, out io.Writer) error {
+	need := planOnly
+	for _, name := range plannedFlags {
+		need = need || !set[name]
+	}
+	if !need {
+		return nil
+	}
+	f, p, err := planFor(o.Data, dataset.Options{Channels: o.Channels, Classes: o.Classes, MaskValues: o.MaskValues,
+		Ignore: o.Ignore, ValFraction: o.ValSplit, Seed: o.Seed, Workers: o.Threads}, o.Time)
+	if err != nil {
+		return err
+	}
+	if planOnly {
+		if err := f.Write(out); err != nil {
+			return err
+		}
+	}
+	applyPlan(p, o, set)
+	return writePlan(out, p, set)
 }

@@ -55,7 +55,7 @@ func TestLossFlagFromRegistry(t *testing.T) {
 	}
 	for _, cmd := range []string{"train", "ablate"} {
 		code, _, errOut := runCmd(cmd, "--loss", "hinge")
-		if code != exitUsage || !strings.Contains(errOut, `unknown loss "hinge" (want one of bce, dice, bce+dice, ce, ce+dice, focal, focal+dice, made-up)`) {
+		if code != exitUsage || !strings.Contains(errOut, `unknown loss "hinge" (want one of bce, dice, dice-per-class, bce+dice, ce, ce+dice, ce+dice-per-class, focal, focal+dice, made-up)`) {
 			t.Errorf("segment %s --loss hinge: exit %d, %q; want a usage error naming every loss", cmd, code, errOut)
 		}
 	}

@@ -1,0 +1,196 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/segment-dev/segment/unet"
+)
+
+// DefaultMemory is the memory a plan lets a training step take when Budget.Memory is 0:
+// 4 GiB, what a laptop spares.
+const DefaultMemory = 4 << 30
+
+// stepPixels is the pixels a training step sees, batch times crop squared: 2 x 256 x 256,
+// the setup that trains best in 15 minutes on the two binary sets (ISBI, DSB). More
+// pixels a step means fewer steps in the time.
+const stepPixels = 2 * 256 * 256
+
+// rareShare is the pixel share under which a class is rare: class crops, class weights
+// and the per-class Dice are for data sets that have one. DSB's nuclei, 7.4% of the
+// pixels, train well without; CamVid's poles, 0.3%, are never predicted.
+const rareShare = 0.05
+
+// minSide is the smallest image side a plan accepts: a U-Net of depth 1 halves the image
+// once, and a side under 8 leaves a bottleneck under 4 pixels, no context left to learn.
+const minSide = 8
+
+// Budget is what a run may spend: the memory of a training step (0: DefaultMemory) and the
+// time (0: no bound, which plans as for 15 minutes).
+type Budget struct {
+	Memory int64
+	Time   time.Duration
+}
+
+// Plan is a training setup: the choices segment train makes from the data, each with the
+// reason it was made.
+type Plan struct {
+	Crop         int     `json:"crop"`
+	Batch        int     `json:"batch"`
+	Depth        int     `json:"depth"`
+	Base         int     `json:"base"`
+	Augment      string  `json:"augment"`
+	ClassCrops   float64 `json:"class_crops"`
+	ClassWeights string  `json:"class_weights"` // "none" or "auto"
+	Loss         string  `json:"loss"`          // a name of unet.Losses
+	// Reasons gives a line for each choice: depth, base, batch, crop, augment, class
+	// crops, class weights, loss.
+	Reasons []Reason `json:"reasons"`
+}
+
+// Reason is why a plan made one of its choices.
+type Reason struct {
+	Flag  string `json:"flag"` // the flag of segment train that sets it
+	Value string `json:"value"`
+	Why   string `json:"why"`
+}
+
+// Make plans a run on the fingerprinted data within the budget. It fails, naming the data
+// set and the problem, when the images are too small for any U-Net.
+func Make(f *Fingerprint, b Budget) (*Plan, error) {
+	if f.MinSide < minSide {
+		return nil, fmt.Errorf("%s: an image has a side of %d pixels; a U-Net needs at least %d (one halving to a %d-pixel bottleneck)",
+			f.Dir, f.MinSide, minSide, minSide/2)
+	}
+	if b.Memory == 0 {
+		b.Memory = DefaultMemory
+	}
+	p := &Plan{}
+	why := func(flag string, value any, format string, args ...any) {
+		p.Reasons = append(p.Reasons, Reason{Flag: flag, Value: fmt.Sprint(value), Why: fmt.Sprintf(format, args...)})
+	}
+	short := min(f.MedianW, f.MedianH)
+	multiClass := !f.Classes.Binary()
+	rare, rareS := f.Rarest()
+
+	// Depth: four halvings (the default) while the median image keeps a bottleneck of at
+	// least 4 pixels.
+	p.Depth = unet.DefaultConfig().Depth
+	for p.Depth > 1 && short>>p.Depth < 4 {
+		p.Depth--
+	}
+	mul := 1 << p.Depth
+
+	// Batch: several classes want more images a step, so that each step sees more of them.
+	p.Batch = 2
+	batchWhy := "binary masks: two images a step, the rest of the step's pixels spent on a large crop"
+	if multiClass {
+		p.Batch = 4
+		batchWhy = fmt.Sprintf("%d classes: four images a step, so that each step sees more of them", len(f.Classes.Values))
+	}
+	// Crop: the step's pixels shared by the batch, rounded up to a multiple of 2^depth, no
+	// larger than the median image (rounded up); small images fill the step with more of them.
+	p.Crop = roundUp(int(math.Sqrt(float64(stepPixels/p.Batch))), mul)
+	whole := roundUp(max(f.MedianW, f.MedianH), mul)
+	cropWhy := fmt.Sprintf("%d images share a step of 2x256x256 pixels, rounded up to a multiple of %d (%dx%d median image)", p.Batch, mul, f.MedianW, f.MedianH)
+	if whole < p.Crop {
+		p.Crop = whole
+		p.Batch = max(p.Batch, min(stepPixels/(p.Crop*p.Crop), 32))
+		cropWhy = fmt.Sprintf("the whole %dx%d median image, rounded up to a multiple of %d", f.MedianW, f.MedianH, mul)
+		batchWhy = fmt.Sprintf("small images: %d of them a step make the step's %d pixels", p.Batch, stepPixels)
+	}
+	if p.Batch > f.Images {
+		p.Batch = f.Images
+		batchWhy = fmt.Sprintf("only %d training image(s)", f.Images)
+	}
+
+	// Width: 16 base channels train fastest to their best in minutes on a CPU; a budget
+	// of an hour or more can afford twice as many.
+	p.Base = unet.DefaultConfig().BaseChannels
+	baseWhy := "16 channels train to their best within minutes on a CPU"
+	if b.Time >= time.Hour {
+		p.Base = 32
+		baseWhy = fmt.Sprintf("%v of training affords twice the default width", b.Time)
+	}
+	// Memory: the step's activations, held for the backward pass, within the budget.
+	for trainBytes(f, p) > b.Memory && (p.Batch > 1 || p.Crop > mul) {
+		if p.Batch > 1 {
+			p.Batch /= 2
+		} else {
+			p.Crop -= mul
+		}
+		batchWhy += fmt.Sprintf(", cut to fit %d MiB", b.Memory>>20)
+	}
+
+	why("depth", p.Depth, "the %d-pixel median short side keeps a bottleneck of %d pixels", short, short>>p.Depth)
+	why("base", p.Base, "%s", baseWhy)
+	why("batch", p.Batch, "%s", batchWhy)
+	why("crop", p.Crop, "%s", cropWhy)
+
+	// Augmentation: scenes in colour with several classes have an up and a down (sky above
+	// road): light augmentation, without turns. Anything else (microscopy, gray) is the
+	// same any way round: the default, with turns and elastic deformation.
+	p.Augment = "default"
+	augWhy := "orientation means nothing in these images: flips, turns, elastic deformation"
+	if multiClass && f.Channels == 3 {
+		p.Augment = "light"
+		augWhy = "colour scenes with several classes have an up and a down: no turns"
+	}
+	why("augment", p.Augment, "%s", augWhy)
+
+	// Imbalance: a rare class gets class crops, class weights (multi-class) and the Dice
+	// per class (multi-class); a balanced set none of them, as the hand-picked runs had.
+	p.ClassCrops, p.ClassWeights, p.Loss = 0, "none", unet.DefaultLoss(f.Classes.ModelClasses()).Name
+	rareName := "-"
+	if rare >= 0 {
+		rareName = fmt.Sprintf("%s at %.2f%%", f.Classes.Name(rare), 100*rareS)
+	}
+	if rare >= 0 && rareS < rareShare {
+		p.ClassCrops = 0.33
+		why("class-crops", p.ClassCrops, "the rarest class (%s) is under %g%% of the pixels: a third of the crops centred on a class", rareName, 100*rareShare)
+	} else {
+		why("class-crops", p.ClassCrops, "no class under %g%% of the pixels (rarest: %s): crops anywhere", 100*rareShare, rareName)
+	}
+	if multiClass && rare >= 0 && rareS < rareShare {
+		p.ClassWeights = "auto"
+		p.Loss = "ce+dice-per-class"
+		why("class-weights", p.ClassWeights, "rare classes: cross-entropy weighted by inverse square-root frequency")
+		why("loss", p.Loss, "rare classes: the Dice of each class present counts alike")
+	} else {
+		why("class-weights", p.ClassWeights, "no rare class among several, or a binary task")
+		why("loss", p.Loss, "the registry's default for %s data", unet.TaskOf(f.Classes.ModelClasses()))
+	}
+	return p, nil
+}
+
+// trainBytes estimates a training step's memory: every layer's output of the batch of
+// crops is held for the backward pass, with its gradient and a normalised copy: three
+// times their sum, beside the weights and the optimizer's two moments.
+func trainBytes(f *Fingerprint, p *Plan) int64 {
+	cfg := unet.DefaultConfig()
+	cfg.InChannels, cfg.Classes, cfg.Depth, cfg.BaseChannels = f.Channels, f.Classes.ModelClasses(), p.Depth, p.Base
+	var act, weights int64
+	for _, s := range cfg.Arch().Steps() {
+		act += s.Bytes(p.Batch, p.Crop, p.Crop)
+	}
+	for _, w := range cfg.Params() {
+		weights += 4 * int64(w.Size())
+	}
+	return 3*act + 4*weights
+}
+
+func roundUp(n, mul int) int { return max((n+mul-1)/mul*mul, mul) }
+
+// Write prints the plan: a line per choice with its reason, then what each flag would
+// change.
+func (p *Plan) Write(w io.Writer) error {
+	fmt.Fprintln(w, "plan (each line: the flag that overrides it, its value, why)")
+	for _, r := range p.Reasons {
+		if _, err := fmt.Fprintf(w, "  --%-14s %-18s %s\n", r.Flag, r.Value, r.Why); err != nil {
+			return err
+		}
+	}
+	return nil
+}
