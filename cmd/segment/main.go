@@ -35,6 +35,7 @@ var commands = []*command{
 	trainCommand(),
 	predictCommand(),
 	evalCommand(),
+	reportCommand(),
 	doctorCommand(),
 	inspectCommand(),
 	exportCommand(),
