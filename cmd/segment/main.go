@@ -36,6 +36,7 @@ var commands = []*command{
 	predictCommand(),
 	evalCommand(),
 	reportCommand(),
+	serveCommand(),
 	doctorCommand(),
 	inspectCommand(),
 	exportCommand(),

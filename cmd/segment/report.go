@@ -107,6 +107,9 @@ type reportRun struct {
 	images string // folder of the pictures of existing masks ("" for none)
 	model  string // the model file, for its training record ("" for none)
 
+	// seen, when not nil, is shown every image before it is added (serve keeps scores).
+	seen func(predict.Scored)
+
 	w        *report.Writer
 	pictures map[string]string // pair name to picture, for existing masks
 	training *report.Training
@@ -151,6 +154,9 @@ func (r *reportRun) start(c dataset.Classes, meta weights.Meta, cfg *unet.Config
 func (r *reportRun) add(s predict.Scored) error {
 	if r == nil {
 		return nil
+	}
+	if r.seen != nil {
+		r.seen(s)
 	}
 	im := report.Image{Name: s.Name, Path: s.Path, Truth: s.Truth, Pred: s.Pred, Width: s.Width, Height: s.Height, Result: s.Result}
 	if im.Path == "" {
