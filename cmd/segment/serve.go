@@ -119,7 +119,7 @@ func serveUntil(ctx context.Context, o serveOptions, stdout, errOut io.Writer, l
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	s, err := newServer(o, tmp)
+	s, err := newServer(o, tmp, errOut)
 	if err != nil {
 		return err
 	}
@@ -129,9 +129,6 @@ func serveUntil(ctx context.Context, o serveOptions, stdout, errOut io.Writer, l
 		return err
 	}
 	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
-	if o.data != "" {
-		go s.scoreData(ctx, errOut)
-	}
 	fmt.Fprintf(stdout, "serving %s on http://%s/ (Ctrl-C stops)\n", s.modelName, ln.Addr())
 	if listening != nil {
 		listening(ln.Addr().String())
@@ -177,7 +174,10 @@ type server struct {
 	tmp     string // the temporary folder: results/ and reports/
 	tasks   chan func(*predict.Predictor)
 	stopped chan struct{}
-	seq     atomic.Int64
+	// cancel stops the scoring of --data, and scored is closed when it has stopped.
+	cancel func()
+	scored chan struct{}
+	seq    atomic.Int64
 
 	mu      sync.Mutex
 	results []string // result folders, oldest first, at most maxResults
@@ -198,8 +198,9 @@ const maxResults = 64
 // madeReport is the name under which the report serve makes of --data is served.
 const madeReport = "data-set"
 
-// newServer loads the model, lists --data and --reports, and starts the predicting goroutine.
-func newServer(o serveOptions, tmp string) (*server, error) {
+// newServer loads the model, lists --data and --reports, and starts the predicting goroutine
+// and the scoring of --data (its problems are printed to errOut).
+func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 	m, meta, name, err := loadModel(o.model)
 	if err != nil {
 		return nil, err
@@ -215,7 +216,7 @@ func newServer(o serveOptions, tmp string) (*server, error) {
 		return nil, usagef("%v", err)
 	}
 	s := &server{o: o, modelName: name, cfg: m.Config, meta: meta, classes: meta.ClassesFor(m.Config), tmp: tmp,
-		tasks: make(chan func(*predict.Predictor), o.queue), stopped: make(chan struct{}), reports: map[string]string{}}
+		tasks: make(chan func(*predict.Predictor), o.queue), stopped: make(chan struct{}), scored: make(chan struct{}), reports: map[string]string{}}
 	for _, d := range []string{"results", "reports"} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o700); err != nil {
 			p.Close()
@@ -237,12 +238,22 @@ func newServer(o serveOptions, tmp string) (*server, error) {
 			t(p)
 		}
 	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		defer close(s.scored)
+		if o.data != "" {
+			s.scoreData(ctx, errOut)
+		}
+	}()
 	return s, nil
 }
 
 // close stops the predicting goroutine once the tasks queued are done. No request may be
 // sent after it: shut the HTTP server down first.
 func (s *server) close() {
+	s.cancel()
+	<-s.scored
 	close(s.tasks)
 	<-s.stopped
 }
@@ -541,13 +552,19 @@ func (s *server) predictData(w http.ResponseWriter, r *http.Request) {
 	s.run(w, r, name, path, dir, id)
 }
 
-// newResult makes the folder of a new prediction, removing the oldest beyond maxResults.
+// newResult makes the folder of a new prediction.
 func (s *server) newResult() (dir, id string, err error) {
 	id = strconv.FormatInt(s.seq.Add(1), 10)
 	dir = filepath.Join(s.tmp, "results", id)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", "", err
 	}
+	return dir, id, nil
+}
+
+// keepResult records a finished prediction's folder, removing the oldest beyond maxResults
+// (a folder still waiting in the queue is never among them).
+func (s *server) keepResult(dir string) {
 	s.mu.Lock()
 	s.results = append(s.results, dir)
 	var old []string
@@ -559,7 +576,6 @@ func (s *server) newResult() (dir, id string, err error) {
 	for _, o := range old {
 		os.RemoveAll(o)
 	}
-	return dir, id, nil
 }
 
 // predictResult is what the page is told of a prediction.
@@ -583,11 +599,17 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, name, path, dir, id
 	done := make(chan outcome, 1)
 	ctx := r.Context()
 	task := func(p *predict.Predictor) {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil { // the client went away while it waited
+			os.RemoveAll(dir)
 			done <- outcome{err: ctx.Err()}
 			return
 		}
 		res, err := s.predictFile(ctx, p, name, path, dir, id)
+		if err != nil {
+			os.RemoveAll(dir)
+		} else {
+			s.keepResult(dir)
+		}
 		done <- outcome{res, err}
 	}
 	select {
