@@ -128,7 +128,11 @@ func serveUntil(ctx context.Context, o serveOptions, stdout, errOut io.Writer, l
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Requests run under base, cancelled at shutdown, so that a prediction in progress stops.
+	base, stopRequests := context.WithCancel(context.Background())
+	defer stopRequests()
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}
 	fmt.Fprintf(stdout, "serving %s on http://%s/ (Ctrl-C stops)\n", s.modelName, ln.Addr())
 	if listening != nil {
 		listening(ln.Addr().String())
@@ -140,6 +144,7 @@ func serveUntil(ctx context.Context, o serveOptions, stdout, errOut io.Writer, l
 		return err
 	case <-ctx.Done():
 	}
+	stopRequests()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shut)
@@ -173,7 +178,8 @@ type server struct {
 
 	tmp     string // the temporary folder: results/ and reports/
 	tasks   chan func(*predict.Predictor)
-	stopped chan struct{}
+	quit    chan struct{} // closed to stop the predicting goroutine
+	stopped chan struct{} // closed when it has stopped
 	// cancel stops the scoring of --data, and scored is closed when it has stopped.
 	cancel func()
 	scored chan struct{}
@@ -216,7 +222,7 @@ func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 		return nil, usagef("%v", err)
 	}
 	s := &server{o: o, modelName: name, cfg: m.Config, meta: meta, classes: meta.ClassesFor(m.Config), tmp: tmp,
-		tasks: make(chan func(*predict.Predictor), o.queue), stopped: make(chan struct{}), scored: make(chan struct{}), reports: map[string]string{}}
+		tasks: make(chan func(*predict.Predictor), o.queue), quit: make(chan struct{}), stopped: make(chan struct{}), scored: make(chan struct{}), reports: map[string]string{}}
 	for _, d := range []string{"results", "reports"} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o700); err != nil {
 			p.Close()
@@ -234,8 +240,13 @@ func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 	go func() {
 		defer close(s.stopped)
 		defer p.Close()
-		for t := range s.tasks {
-			t(p)
+		for {
+			select {
+			case t := <-s.tasks:
+				t(p)
+			case <-s.quit:
+				return
+			}
 		}
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -249,12 +260,13 @@ func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 	return s, nil
 }
 
-// close stops the predicting goroutine once the tasks queued are done. No request may be
-// sent after it: shut the HTTP server down first.
+// close stops the scoring of --data and the predicting goroutine, after the task it is
+// running; tasks still queued are dropped (their requests are being shut down). The tasks
+// channel stays open, so that a request still arriving is not a panic.
 func (s *server) close() {
 	s.cancel()
 	<-s.scored
-	close(s.tasks)
+	close(s.quit)
 	<-s.stopped
 }
 
