@@ -116,3 +116,40 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("report without --out: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestEvalReportMasks: scoring existing masks, eval.csv and eval.json are the same bytes
+// with --report, and the report's pictures come from the ground truth's data set images/.
+func TestEvalReportMasks(t *testing.T) {
+	pred, gt := handMasks(t)
+	// gt as a data set folder: masks/ and images/
+	data := t.TempDir()
+	if err := os.Rename(gt, filepath.Join(data, "masks")); err != nil {
+		t.Fatal(err)
+	}
+	writeGrayPNG(t, filepath.Join(data, "images", "a.png"), 4, 4, bytes.Repeat([]byte{30}, 16))
+	writeGrayPNG(t, filepath.Join(data, "images", "b.png"), 4, 4, bytes.Repeat([]byte{40}, 16))
+	plain, with, rep := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "r")
+	for _, args := range [][]string{
+		{"eval", "--pred", pred, "--gt", data, "--out", plain, "-q", "--mask-values", "0,255"},
+		{"eval", "--pred", pred, "--gt", data, "--out", with, "-q", "--mask-values", "0,255", "--report", rep},
+	} {
+		if code, _, errOut := runCmd(args...); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	for _, name := range []string{"eval.csv", "eval.json"} {
+		a, _ := os.ReadFile(filepath.Join(plain, name))
+		b, _ := os.ReadFile(filepath.Join(with, name))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s differs with --report:\n%s\nwithout:\n%s", name, b, a)
+		}
+	}
+	seen := map[uint8]bool{}
+	for _, im := range reportPictures(t, rep, "image") {
+		r, _, _, _ := im.At(0, 0).RGBA()
+		seen[uint8(r>>8)] = true
+	}
+	if len(seen) != 2 || !seen[30] || !seen[40] {
+		t.Errorf("the report's pictures have gray values %v, want the data set images' 30 and 40", seen)
+	}
+}
