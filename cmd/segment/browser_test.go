@@ -279,3 +279,40 @@ func TestBrowserEvalReport(t *testing.T) {
 	}
 	b.screenshot(t, "report.png")
 }
+
+// TestBrowserServeData browses a data set in serve: the rows show each image's Dice once the
+// background scoring is done, a click predicts the image and shows it, and the data set's
+// report opens from the page with no console errors.
+func TestBrowserServeData(t *testing.T) {
+	b := newTab(t)
+	_, ts := testServer(t, serveOptions{data: "../../sample_data/val"})
+	b.do(t, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible("#report-list a")) // the report is listed once scored
+	dice := evalJS[[]string](t, b, `Array.from(document.querySelectorAll("#data-rows tr"), tr => tr.cells[1].textContent)`)
+	if len(dice) != 8 {
+		t.Fatalf("%d data rows, want 8", len(dice))
+	}
+	for i, d := range dice {
+		if !strings.HasPrefix(d, "0.") && !strings.HasPrefix(d, "1.") {
+			t.Errorf("row %d: Dice %q", i, d)
+		}
+	}
+	b.do(t, chromedp.Click("#data-rows tr:nth-child(4) button"))
+	evalJS[bool](t, b, waitPrediction)
+	if title := evalJS[string](t, b, `document.getElementById("title").textContent`); !strings.HasPrefix(title, "0003.png") {
+		t.Errorf("after predicting the fourth row, the title is %q", title)
+	}
+	if px := evalJS[[]int](t, b, overlayPixels); px[0] == 0 {
+		t.Errorf("no overlay drawn for 0003.png")
+	}
+	for _, p := range b.take() {
+		t.Errorf("browser: %s", p)
+	}
+	b.screenshot(t, "serve-data.png")
+	b.do(t, chromedp.Click("#report-list a"), chromedp.WaitReady("#images"))
+	if rows := evalJS[int](t, b, `document.querySelectorAll("#images tbody tr").length`); rows != 8 {
+		t.Errorf("the data set's report has %d rows, want 8", rows)
+	}
+	for _, p := range b.take() {
+		t.Errorf("browser: %s", p)
+	}
+}
