@@ -243,6 +243,9 @@ func TestBrowserServe(t *testing.T) {
 // opens it, served by serve --reports, in Chromium: no console errors, no failed requests,
 // a row per image and every thumbnail loaded.
 func TestBrowserEvalReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short mode: six 512x512 predictions with a base-32 model")
+	}
 	b := newTab(t)
 	model := sharedtest.Path(t, "models/isbi-unet-b32-torch.safetensors")
 	data := sharedtest.Path(t, "data/isbi2012-em-membranes/test")
