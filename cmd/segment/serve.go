@@ -508,7 +508,11 @@ func (s *server) check(name string, body []byte) (int, error) {
 	if px := cfg.Width * cfg.Height; cfg.Width <= 0 || cfg.Height <= 0 || px > s.o.maxPixels || px/cfg.Width != cfg.Height {
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("%s is %dx%d pixels, over the limit of %d pixels", name, cfg.Width, cfg.Height, s.o.maxPixels)
 	}
-	if c := channels(cfg.ColorModel); c != s.cfg.InChannels {
+	c := channels(cfg.ColorModel)
+	if format == "png" && len(body) > 25 && body[25] == 4 {
+		c = 1 // gray+alpha, which Go decodes as RGBA: read as gray, the alpha dropped
+	}
+	if c != s.cfg.InChannels {
 		return http.StatusUnprocessableEntity, fmt.Errorf("%s is a %s %s image (%d channels); the model takes %s images (%d channel%s)",
 			name, channelWord(c), strings.ToUpper(format), c, channelWord(s.cfg.InChannels), s.cfg.InChannels, plural(s.cfg.InChannels))
 	}

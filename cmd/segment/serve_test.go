@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -204,6 +205,45 @@ func TestServeBadUploads(t *testing.T) {
 	if code, res, _ := upload(t, c, ts.URL, "ok.png", pngBytes(t, grayImage(64, 64))); code != http.StatusOK {
 		t.Errorf("a good upload after the bad ones: HTTP %d %v", code, res)
 	}
+	if code, res, _ := upload(t, c, ts.URL, "gray-alpha.png", grayAlphaPNG(t, 16, 16)); code != http.StatusOK {
+		t.Errorf("a gray+alpha PNG (gray, as predict reads it): HTTP %d %v", code, res)
+	}
+}
+
+// grayAlphaPNG writes a w x h PNG of colour type 4 (gray+alpha), which Go's encoder never
+// writes, chunk by chunk.
+func grayAlphaPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(kind string, data []byte) {
+		binary.Write(&out, binary.BigEndian, uint32(len(data)))
+		body := append([]byte(kind), data...)
+		out.Write(body)
+		binary.Write(&out, binary.BigEndian, crc32.ChecksumIEEE(body))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 8, 4 // 8 bits, gray+alpha
+	chunk("IHDR", ihdr)
+	var raw bytes.Buffer
+	for y := range h {
+		raw.WriteByte(0) // no filter
+		for x := range w {
+			raw.Write([]byte{uint8(x * y), 255})
+		}
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	if _, err := png.Decode(bytes.NewReader(out.Bytes())); err != nil {
+		t.Fatalf("the gray+alpha PNG made for the test does not decode: %v", err)
+	}
+	return out.Bytes()
 }
 
 // TestServeQueueFull fills the queue: the next request is answered 503 with Retry-After,
