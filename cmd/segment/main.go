@@ -35,6 +35,8 @@ var commands = []*command{
 	trainCommand(),
 	predictCommand(),
 	evalCommand(),
+	reportCommand(),
+	serveCommand(),
 	doctorCommand(),
 	planCommand(),
 	inspectCommand(),
