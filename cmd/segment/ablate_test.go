@@ -27,7 +27,7 @@ func TestAblateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ablate", "--block", "dense"}, "block must be"},
+		{[]string{"ablate", "--block", "inception"}, "block must be"},
 		{[]string{"ablate", "--grad-log", "0"}, "--grad-log"},
 		{[]string{"ablate", "somewhere"}, "unexpected arguments"},
 	} {
