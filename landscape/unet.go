@@ -149,3 +149,36 @@ func (w *unetWorker) Close() error {
 	w.vm.Close()
 	return w.net.Close()
 }
+
+// DataOptions say which crops and which loss the landscape of a segment model is taken on.
+type DataOptions struct {
+	Crops, Crop int     // the number of crops and their side (a multiple of 2^depth)
+	Seed        uint64  // the crops' places, and which training pairs are held out
+	ValSplit    float64 // the held-out share of train, as training's (its pairs give no crops)
+	Loss        string  // the registry's loss; empty for the model's default
+}
+
+// ForModel is the Problem of model m on crops of the training pairs of the data set at
+// dir, read with the model's channels and classes.
+func ForModel(m *unet.Model, classes dataset.Classes, dir string, o DataOptions) (*UNet, error) {
+	if mul := m.Config.Multiple(); o.Crop < mul || o.Crop%mul != 0 {
+		return nil, fmt.Errorf("the crop side must be a positive multiple of %d (2^depth), got %d", mul, o.Crop)
+	}
+	if o.Crops < 1 {
+		return nil, fmt.Errorf("the number of crops must be at least 1, got %d", o.Crops)
+	}
+	loss, err := unet.LossFor(o.Loss, m.Config.Classes)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dataset.Open(dir, dataset.Options{Channels: m.Config.InChannels, MaskValues: classes.Values, Ignore: classes.Ignore,
+		ValFraction: o.ValSplit, Seed: o.Seed})
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadCrops(d, o.Crops, o.Crop, o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return &UNet{Model: m, Loss: loss.Func, Crops: c}, nil
+}

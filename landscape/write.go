@@ -85,7 +85,7 @@ func (r *Result) Map(title string, lines bool) (image.Image, error) {
 // Line draws the loss along d1 through the centre (b = 0).
 func (r *Result) Line(title string) (image.Image, error) {
 	row := r.Loss[len(r.Coords)/2]
-	l := &chart.Line{Title: fmt.Sprintf("%s: along d1", title), XLabel: "a (θ + a·d1)", YLabel: "loss", Width: 560, Height: 400,
+	l := &chart.Line{Title: fmt.Sprintf("%s: along d1", title), XLabel: "a (weights + a*d1)", YLabel: "loss", Width: 560, Height: 400,
 		Series: []chart.Series{{Name: "loss", X: r.Coords, Y: row}}}
 	return l.Image()
 }

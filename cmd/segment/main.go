@@ -38,6 +38,7 @@ var commands = []*command{
 	doctorCommand(),
 	inspectCommand(),
 	exportCommand(),
+	landscapeCommand(),
 	ablateCommand(),
 	benchCommand(),
 	versionCommand(),
