@@ -551,7 +551,7 @@ func (r *AblateResult) draw(o Options) error {
 // String gives the Markdown table's rows as plain lines, for a terminal.
 func (r *AblateResult) String() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%-20s %17s %30s %10s %7s %16s %9s %14s\n", "variant", "val Dice", "Δ Dice [95% CI]", "final loss", "steps", "grad first/last", "at init", "non-convexity")
+	fmt.Fprintf(&sb, "%-20s %17s %30s %10s %7s %16s %9s %14s\n", "variant", "val Dice", "Δ Dice (95% CI)", "final loss", "steps", "grad first/last", "at init", "non-convexity")
 	for _, row := range r.Rows {
 		fmt.Fprintf(&sb, "%-20s %17s %30s %10.4f %7d %16.3g %9.3g %14s\n", row.Name, pm(row.BestDice, row.DiceStd, "%.4f"), row.diffText(), row.FinalLoss, row.Steps,
 			row.GradRatio, row.InitRatio, pm(row.NonConvexity, row.NonConvexityStd, "%.3f"))
