@@ -239,7 +239,7 @@ func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 			firsts, lasts, ratios, inits, ncs = append(firsts, first), append(lasts, last), append(ratios, ratio), append(inits, init), append(ncs, nc)
 			row.Weights, row.History = r.Model.NumWeights(), r.History
 			res.runs = append(res.runs, runLine(v, o, r, first, last, ratio, init, nc))
-			fmt.Fprintf(a.Log, "[%d/%d] %-20s seed %d  val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)%s\n",
+			fmt.Fprintf(a.Log, "[%d/%d] %-26s seed %d  val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)%s\n",
 				i*seeds+s+1, len(vs)*seeds, v.Name, o.Seed, fmtScore(r.BestDice), r.LastLoss, r.Steps, r.Elapsed, ratio, init, ncText(nc))
 		}
 		mean := func(xs []float64) float64 { m, _ := meanStd(xs); return m }
@@ -551,9 +551,13 @@ func (r *AblateResult) draw(o Options) error {
 // String gives the Markdown table's rows as plain lines, for a terminal.
 func (r *AblateResult) String() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%-20s %17s %30s %10s %7s %16s %9s %14s\n", "variant", "val Dice", "Δ Dice (95% CI)", "final loss", "steps", "grad first/last", "at init", "non-convexity")
+	w := 20
 	for _, row := range r.Rows {
-		fmt.Fprintf(&sb, "%-20s %17s %30s %10.4f %7d %16.3g %9.3g %14s\n", row.Name, pm(row.BestDice, row.DiceStd, "%.4f"), row.diffText(), row.FinalLoss, row.Steps,
+		w = max(w, len(row.Name))
+	}
+	fmt.Fprintf(&sb, "%-*s %17s %30s %10s %7s %16s %9s %14s\n", w, "variant", "val Dice", "Δ Dice (95% CI)", "final loss", "steps", "grad first/last", "at init", "non-convexity")
+	for _, row := range r.Rows {
+		fmt.Fprintf(&sb, "%-*s %17s %30s %10.4f %7d %16.3g %9.3g %14s\n", w, row.Name, pm(row.BestDice, row.DiceStd, "%.4f"), row.diffText(), row.FinalLoss, row.Steps,
 			row.GradRatio, row.InitRatio, pm(row.NonConvexity, row.NonConvexityStd, "%.3f"))
 	}
 	return sb.String()

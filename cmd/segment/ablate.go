@@ -142,6 +142,9 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		res, err := train.Ablate(ctx, a)
 		if res != nil && len(res.Rows) > 0 {
 			fmt.Fprintf(out, "\n%s\ntable: %s, %s; curves: %s\n", res, res.Markdown, res.CSV, res.PNG)
+			if res.Landscapes != "" {
+				fmt.Fprintf(out, "landscapes: %s\n", res.Landscapes)
+			}
 		}
 		if errors.Is(err, train.ErrInterrupted) {
 			return errInterrupted
