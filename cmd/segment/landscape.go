@@ -40,7 +40,7 @@ all cores.`,
 func landscapeFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	model := fs.String("model", "", "the model `file` (default: the built-in sample model)")
 	data := fs.String("data", "", "the data set `folder` whose training images give the crops (required)")
-	out := fs.String("out", "", "prefix of the files written (default: the model's name without .safetensors, plus .landscape)")
+	out := fs.String("out", "", "prefix of the files written (default: the model file's name without .safetensors, plus .landscape; sample.landscape for the built-in model)")
 	var lo landscape.Options
 	fs.IntVar(&lo.Points, "points", 21, "grid points on each side (odd)")
 	fs.Float64Var(&lo.Span, "span", 1, "the grid runs over [-span, span]²")
@@ -79,8 +79,12 @@ func landscapeFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) 
 			return usagef("%v", err)
 		}
 		prefix := *out
-		if prefix == "" {
-			prefix = strings.TrimSuffix(name, ".safetensors") + ".landscape"
+		switch {
+		case prefix != "":
+		case *model == "": // the built-in model's name is no file name
+			prefix = "sample.landscape"
+		default:
+			prefix = strings.TrimSuffix(*model, ".safetensors") + ".landscape"
 		}
 		files, err := landscape.Write(res, prefix, name)
 		if err != nil {
