@@ -41,6 +41,7 @@ var commands = []*command{
 	planCommand(),
 	inspectCommand(),
 	exportCommand(),
+	landscapeCommand(),
 	ablateCommand(),
 	benchCommand(),
 	versionCommand(),
