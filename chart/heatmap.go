@@ -43,6 +43,14 @@ type HeatMap struct {
 	// end. Otherwise the range is that of the values.
 	VMin, VMax float64
 
+	// Contours, if not empty, are levels (values, as in Values) whose iso-lines are drawn
+	// over the map, found by marching squares between the cells' centres.
+	Contours []float64
+
+	// LinesOnly draws the contours in the colour of their level on a white map instead of
+	// the cells: a contour plot, with the colour bar as its legend.
+	LinesOnly bool
+
 	// Width and Height are the size of the image in pixels; zero means 800 wide and
 	// tall enough for 15 pixels a row plus the margins, between 300 and 1200.
 	Width, Height int
@@ -204,7 +212,10 @@ func (m *HeatMap) render() (*image.RGBA, *heatLayout, error) {
 	lay.bar = image.Rect(cells.Max.X+barGap, top, cells.Max.X+barGap+barWidth, top+barH)
 
 	img := newCanvas(w, h)
-	m.paintCells(img, lay)
+	if !m.LinesOnly {
+		m.paintCells(img, lay)
+	}
+	m.drawContours(img, lay)
 	frame(img, cells, inkAxis)
 
 	// Row labels.

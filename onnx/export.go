@@ -122,6 +122,8 @@ func (e *exporter) layer(l unet.Layer, in []string, out string) string {
 		return e.g.Node("Add", out, in)
 	case *unet.Sum:
 		return e.g.Node("Add", out, in)
+	case *unet.Concat:
+		return e.g.Node("Concat", out, in, Int("axis", 1))
 	}
 	e.g.failf("layer %s: no ONNX form for %T", l.Name(), l)
 	return out

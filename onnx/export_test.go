@@ -69,6 +69,10 @@ func exportMatrix(t *testing.T) []testModel {
 	variant("residual", func(c *unet.Config) { c.Block = unet.BlockResidual })
 	variant("residual-group", func(c *unet.Config) { c.Block, c.Norm = unet.BlockResidual, unet.NormGroup })
 	variant("residual-nonorm-binary", func(c *unet.Config) { c.Block, c.Norm, c.Classes = unet.BlockResidual, unet.NormNone, 1 })
+	variant("dense", func(c *unet.Config) { c.Block, c.Growth, c.DenseLayers = unet.BlockDense, 2, 3 })
+	variant("dense-nonorm-add", func(c *unet.Config) {
+		c.Block, c.Growth, c.DenseLayers, c.Norm, c.Skip = unet.BlockDense, 3, 2, unet.NormNone, unet.SkipAdd
+	})
 	variant("group", func(c *unet.Config) { c.Norm, c.Depth, c.BaseChannels = unet.NormGroup, 3, 8 })
 	variant("add", func(c *unet.Config) { c.Skip = unet.SkipAdd })
 	variant("noskip", func(c *unet.Config) { c.Skip = unet.SkipNone })

@@ -3,7 +3,30 @@ package predict
 import (
 	"image/color"
 	"math"
+
+	"github.com/segment-dev/segment/dataset"
 )
+
+// OverlayColours gives the colour each class of c is drawn in over an image, and whether
+// it is drawn at all: a binary model's background is not, its foreground is in the first
+// distinct colour; colour masks draw each class in its own colour; other classes in the
+// distinct colours by index.
+func OverlayColours(c dataset.Classes) (colours []color.RGBA, drawn []bool) {
+	colours = make([]color.RGBA, len(c.Values))
+	drawn = make([]bool, len(c.Values))
+	for k, v := range c.Values {
+		switch {
+		case c.Binary() && k == 0: // a binary model's background stays as it is
+		case c.Colour:
+			colours[k], drawn[k] = color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255}, true
+		case c.Binary():
+			colours[k], drawn[k] = classColour(0), true
+		default:
+			colours[k], drawn[k] = classColour(k), true
+		}
+	}
+	return colours, drawn
+}
 
 // distinct are colours that stay apart from each other and from gray, for drawing classes
 // over an image (Sasha Trubetskoy's list of 20 distinct colours, most distinct first).

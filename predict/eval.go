@@ -48,12 +48,24 @@ func forMetrics(idx []int32, classes int) {
 // pipeline: decoding the next pair and scoring the last overlap the prediction. done(i,
 // err) is called for every pair in order.
 func (p *Predictor) Evaluate(ctx context.Context, d *dataset.Dataset, pairs []dataset.Pair, acc *metrics.Accumulator, done func(i int, err error)) error {
-	return p.EvaluateObjects(ctx, d, pairs, acc, nil, done)
+	return p.EvaluateEach(ctx, d, pairs, acc, metrics.EmptyNaN, nil, done)
 }
 
-// EvaluateObjects is Evaluate that also scores each pair's objects into objs when it is not
-// nil: the connected components of the prediction against those of the mask.
-func (p *Predictor) EvaluateObjects(ctx context.Context, d *dataset.Dataset, pairs []dataset.Pair, acc *metrics.Accumulator, objs *ObjectScores, done func(i int, err error)) error {
+// Scored is one image as it was scored: the class-index maps of its ground truth and
+// prediction (the ignored pixels given the index len(classes), past every class) and its
+// scores, for those who show them (a report). The maps are the callee's to keep.
+type Scored struct {
+	Name          string
+	Path          string // the image file, when there is one ("" for existing masks)
+	Truth, Pred   []int32
+	Width, Height int
+	Result        metrics.ImageResult
+}
+
+// EvaluateEach is Evaluate that also hands each image's maps and scores to each (when not
+// nil), on the goroutine that called it; policy must be the one acc was made with. An error
+// of each is the image's error.
+func (p *Predictor) EvaluateEach(ctx context.Context, d *dataset.Dataset, pairs []dataset.Pair, acc *metrics.Accumulator, policy metrics.EmptyPolicy, each func(Scored) error, done func(i int, err error)) error {
 	cfg := p.model.Config
 	if n := d.Classes.ModelClasses(); n != cfg.Classes {
 		return fmt.Errorf("the data set has %d classes (%v), the model %d", len(d.Classes.Values), d.Classes, cfg.Classes)
@@ -61,7 +73,7 @@ func (p *Predictor) EvaluateObjects(ctx context.Context, d *dataset.Dataset, pai
 	if d.Channels != cfg.InChannels {
 		return fmt.Errorf("the data set's images have %d channels, the model takes %d", d.Channels, cfg.InChannels)
 	}
-	job := func(i int) Job { return &evalJob{d: d, pair: pairs[i], acc: acc, objs: objs} }
+	job := func(i int) Job { return &evalJob{d: d, pair: pairs[i], acc: acc, policy: policy, each: each} }
 	return p.Run(ctx, len(pairs), job, func(i int, err error) { done(i, named(pairs[i].Image, err)) })
 }
 
@@ -70,10 +82,12 @@ type evalJob struct {
 	d    *dataset.Dataset
 	pair dataset.Pair
 	acc  *metrics.Accumulator
-	objs *ObjectScores
-	gt   []int32
-	pred []int32
-	w, h int
+	// policy and each are EvaluateEach's: each, when not nil, is given the scored maps.
+	policy metrics.EmptyPolicy
+	each   func(Scored) error
+	gt     []int32
+	pred   []int32
+	w, h   int
 }
 
 func (j *evalJob) Load() (Source, error) {
@@ -95,10 +109,17 @@ func (j *evalJob) Band(b Band) error {
 }
 
 func (j *evalJob) Finish() error {
-	err := j.acc.Add(j.pair.Name, j.pred, j.gt, j.w, j.h)
-	if err == nil && j.objs != nil {
-		err = j.objs.Add(j.pair.Name, j.pred, j.gt, nil, len(j.d.Classes.Values), j.w, j.h)
+	defer func() { j.pred, j.gt = nil, nil }()
+	if j.each == nil {
+		return j.acc.Add(j.pair.Name, j.pred, j.gt, j.w, j.h)
 	}
-	j.pred, j.gt = nil, nil
-	return err
+	c := j.d.Classes
+	r, err := metrics.Evaluate(j.pair.Name, j.pred, j.gt, j.w, j.h, len(c.Values), metricIgnore(c), j.policy)
+	if err != nil {
+		return err
+	}
+	if err := j.acc.AddResult(r); err != nil {
+		return err
+	}
+	return j.each(Scored{Name: j.pair.Name, Path: j.pair.Image, Truth: j.gt, Pred: j.pred, Width: j.w, Height: j.h, Result: r})
 }

@@ -88,19 +88,7 @@ func NewOutputs(c dataset.Classes, w, h int, o OutputOptions) (*Outputs, error) 
 		}
 		out.Overlay = image.NewNRGBA(r)
 		out.display = o.Display
-		out.colours = make([]color.RGBA, len(values))
-		out.drawn = make([]bool, len(values))
-		for k, v := range values {
-			switch {
-			case c.Binary() && k == 0: // a binary model's background stays as it is
-			case c.Colour:
-				out.colours[k], out.drawn[k] = color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255}, true
-			case c.Binary():
-				out.colours[k], out.drawn[k] = classColour(0), true
-			default:
-				out.colours[k], out.drawn[k] = classColour(k), true
-			}
-		}
+		out.colours, out.drawn = OverlayColours(c)
 	}
 	if o.Probs {
 		out.Probs = make([]*image.Gray16, c.ModelClasses())

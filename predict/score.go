@@ -177,6 +177,13 @@ func readGT(mp MaskPair, c dataset.Classes, maxPixels int) ([]int32, int, int, e
 // and adding them in order. done(i, err) is called for every pair in order; err names the
 // file at fault. maxPixels bounds a mask's size as dataset.Options.MaxPixels does.
 func ScoreMasks(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy metrics.EmptyPolicy, acc *metrics.Accumulator, maxPixels int, done func(i int, err error)) error {
+	return ScoreMasksEach(ctx, pairs, c, policy, acc, maxPixels, nil, done)
+}
+
+// ScoreMasksEach is ScoreMasks that also hands each pair's maps and scores to each (when
+// not nil). each is called from several goroutines at once, as the pairs are scored; its
+// error is the pair's.
+func ScoreMasksEach(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy metrics.EmptyPolicy, acc *metrics.Accumulator, maxPixels int, each func(Scored) error, done func(i int, err error)) error {
 	type result struct {
 		r   metrics.ImageResult
 		err error
@@ -204,6 +211,11 @@ func ScoreMasks(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy
 		r, err := metrics.Evaluate(mp.Name, pred, gt, gw, gh, k, metricIgnore(c), policy)
 		if err != nil {
 			return r, fmt.Errorf("%s: %w", mp.Pred, err)
+		}
+		if each != nil {
+			if err := each(Scored{Name: mp.Name, Truth: gt, Pred: pred, Width: gw, Height: gh, Result: r}); err != nil {
+				return r, err
+			}
 		}
 		return r, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"image"
 	"image/color"
 	"io"
 	"math"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/segment-dev/segment/chart"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/landscape"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -31,44 +33,90 @@ type AblateOptions struct {
 	Dir string
 	// Deep adds every variant again at depth 5.
 	Deep bool
+	// Blocks are the blocks every variant is trained with, each its own set of variants;
+	// empty means Train.Model.Block alone. Dense blocks take Train.Model's growth and
+	// layers (or their defaults).
+	Blocks []unet.Block
+	// Seeds is the number of runs of each variant, with seeds Train.Seed, Train.Seed+1, ...:
+	// 0 means 1. With two or more, the table gives each variant's mean ± standard deviation
+	// and the confidence interval of its difference to the baseline.
+	Seeds int
+	// Landscape, when set, draws every run's loss landscape after training with these
+	// options (Crop 0: the training crop, or 256) into its folder, puts the first seed's
+	// contour plots side by side in ablation_landscapes.png and each variant's mean
+	// non-convexity in the table. Every variant's landscape uses the same directions' seed,
+	// the same crops and the same treatment of batch norm (running statistics).
+	Landscape *LandscapeOptions
 	// Log receives one line per variant as it finishes; nil discards them.
 	Log io.Writer
 }
 
+// LandscapeOptions say how an ablation draws its loss landscapes.
+type LandscapeOptions struct {
+	Grid landscape.Options
+	Data landscape.DataOptions
+}
+
 // Variant is one model of an ablation.
 type Variant struct {
-	Name  string // e.g. concat-batchnorm-d4: also its subfolder
+	Name  string // e.g. concat-batchnorm-d4, concat-batchnorm-d4-dense: also its subfolder
 	Skip  unet.Skip
 	Norm  unet.Norm
 	Depth int
+	Block unet.Block // "" when the ablation has one block, which Options.Model gives
 }
 
 // Variants lists an ablation's models: every long skip (concat, add, none) with batch norm
-// and without normalisation at the given depth, and with deep the same at depth 5.
-func Variants(depth int, deep bool) []Variant {
+// and without normalisation at the given depth, and with deep the same at depth 5; with
+// two or more blocks, all of that for each block, the block's name ending the variant's.
+func Variants(depth int, deep bool, blocks ...unet.Block) []Variant {
 	depths := []int{depth}
 	if deep && depth != 5 {
 		depths = append(depths, 5)
 	}
+	if len(blocks) < 2 {
+		blocks = []unet.Block{""}
+	}
 	var vs []Variant
-	for _, d := range depths {
-		for _, s := range []unet.Skip{unet.SkipConcat, unet.SkipAdd, unet.SkipNone} {
-			for _, n := range []unet.Norm{unet.NormBatch, unet.NormNone} {
-				norm := "batchnorm"
-				if n == unet.NormNone {
-					norm = "nonorm"
+	for _, b := range blocks {
+		for _, d := range depths {
+			for _, s := range []unet.Skip{unet.SkipConcat, unet.SkipAdd, unet.SkipNone} {
+				for _, n := range []unet.Norm{unet.NormBatch, unet.NormNone} {
+					norm := "batchnorm"
+					if n == unet.NormNone {
+						norm = "nonorm"
+					}
+					name := fmt.Sprintf("%s-%s-d%d", s, norm, d)
+					if b != "" {
+						name += "-" + string(b)
+					}
+					vs = append(vs, Variant{Name: name, Skip: s, Norm: n, Depth: d, Block: b})
 				}
-				vs = append(vs, Variant{Name: fmt.Sprintf("%s-%s-d%d", s, norm, d), Skip: s, Norm: n, Depth: d})
 			}
 		}
 	}
 	return vs
 }
 
-// AblateRow is what one variant's run gave.
+// AblateRow is what one variant's runs gave: with several seeds, the figures are means
+// over the seeds.
 type AblateRow struct {
 	Variant
-	BestDice  float64 // best mean validation Dice (NaN without validation)
+	Seeds    int
+	Dices    []float64 // each seed's best validation Dice
+	BestDice float64   // best mean validation Dice (NaN without validation)
+	DiceStd  float64   // its standard deviation over the seeds (NaN for one)
+	// Diff is BestDice minus the baseline's, and DiffLo and DiffHi the 95% confidence
+	// interval of that difference (Welch's t interval over the seeds; NaN for fewer than
+	// two seeds, or for the baseline itself). Significant says the interval leaves out 0:
+	// the difference is larger than the run-to-run noise.
+	Diff, DiffLo, DiffHi float64
+	Significant          bool
+	// NonConvexity is the landscape's non-convexity (landscape.Result), mean over the
+	// seeds, and NonConvexityStd its deviation; NaN without landscapes.
+	NonConvexity, NonConvexityStd float64
+	// Landscape is the first seed's landscape, nil without.
+	Landscape *landscape.Result
 	FinalLoss float64 // mean training loss of the last epoch
 	Steps     int
 	Seconds   float64
@@ -86,6 +134,13 @@ type AblateRow struct {
 type AblateResult struct {
 	Rows               []AblateRow
 	Markdown, CSV, PNG string
+	// Landscapes is the picture of the variants' landscapes side by side ("" without).
+	Landscapes string
+	// Baseline is the variant the differences are taken to: concat, batch norm, plain
+	// block at the base depth, or the first variant where there is none.
+	Baseline string
+	// Runs are the table's lines for every run, the variant's name and seed first.
+	runs [][]string
 }
 
 // Ablate trains every variant with the same seed, data and budget, one after another, and
@@ -106,42 +161,172 @@ func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 	}
 	base.Resume = false
 	res := &AblateResult{Markdown: filepath.Join(a.Dir, "ablation.md"), CSV: filepath.Join(a.Dir, "ablation.csv"), PNG: filepath.Join(a.Dir, "ablation_loss.png")}
-	vs := Variants(base.Model.Depth, a.Deep)
-	variant := func(v Variant) Options {
+	if a.Landscape != nil {
+		res.Landscapes = filepath.Join(a.Dir, "ablation_landscapes.png")
+	}
+	seeds := max(a.Seeds, 1)
+	if len(a.Blocks) == 1 {
+		base.Model.Block = a.Blocks[0]
+	}
+	vs := Variants(base.Model.Depth, a.Deep, a.Blocks...)
+	res.Baseline = vs[0].Name
+	for _, v := range vs {
+		if v.Skip == unet.SkipConcat && v.Norm == unet.NormBatch && v.Depth == base.Model.Depth && (v.Block == "" || v.Block == unet.BlockPlain) {
+			res.Baseline = v.Name
+			break
+		}
+	}
+	variant := func(v Variant, seed int) Options {
 		o := base
 		o.Model.Skip, o.Model.Norm, o.Model.Depth = v.Skip, v.Norm, v.Depth
-		o.Out = filepath.Join(a.Dir, v.Name, "model.safetensors")
+		if v.Block != "" {
+			o.Model.Block = v.Block
+		}
+		if o.Model.Block != unet.BlockDense {
+			o.Model.Growth, o.Model.DenseLayers = 0, 0
+		} else {
+			if o.Model.Growth == 0 {
+				o.Model.Growth = unet.DefaultGrowth(o.Model.BaseChannels)
+			}
+			if o.Model.DenseLayers == 0 {
+				o.Model.DenseLayers = unet.DefaultDenseLayers
+			}
+		}
+		o.Seed = base.Seed + uint64(seed)
+		dir := filepath.Join(a.Dir, v.Name)
+		if seeds > 1 {
+			dir = filepath.Join(dir, fmt.Sprintf("seed%d", o.Seed))
+		}
+		o.Out = filepath.Join(dir, "model.safetensors")
 		o.Log = nil
 		return o
 	}
 	for _, v := range vs {
 		// A crop that does not fit depth 5 should stop the ablation now, not after an hour.
-		if err := variant(v).check(); err != nil {
+		if err := variant(v, 0).check(); err != nil {
 			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 		}
 	}
 	if err := os.MkdirAll(a.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	var baseDices []float64
 	for i, v := range vs {
-		o := variant(v)
-		var grads []GradRecord
-		o.Hooks = append(o.Hooks[:len(o.Hooks):len(o.Hooks)], edgeGradsHook(o.GradLog, &grads))
-		r, err := Run(ctx, o)
-		if err != nil {
-			return res, fmt.Errorf("variant %s: %w", v.Name, err)
+		row := AblateRow{Variant: v, Seeds: seeds}
+		var losses, steps, secs, firsts, lasts, ratios, inits, ncs []float64
+		for s := range seeds {
+			o := variant(v, s)
+			var grads []GradRecord
+			o.Hooks = append(o.Hooks[:len(o.Hooks):len(o.Hooks)], edgeGradsHook(o.GradLog, &grads))
+			r, err := Run(ctx, o)
+			if err != nil {
+				return res, fmt.Errorf("variant %s, seed %d: %w", v.Name, o.Seed, err)
+			}
+			first, last, ratio, init := gradSummary(grads, r.Steps)
+			nc := math.NaN()
+			if a.Landscape != nil {
+				l, err := variantLandscape(r, o, *a.Landscape)
+				if err != nil {
+					return res, fmt.Errorf("variant %s, seed %d: landscape: %w", v.Name, o.Seed, err)
+				}
+				nc = l.NonConvexity
+				if s == 0 {
+					row.Landscape = l
+				}
+			}
+			row.Dices = append(row.Dices, r.BestDice)
+			losses, steps, secs = append(losses, r.LastLoss), append(steps, float64(r.Steps)), append(secs, r.Elapsed)
+			firsts, lasts, ratios, inits, ncs = append(firsts, first), append(lasts, last), append(ratios, ratio), append(inits, init), append(ncs, nc)
+			row.Weights, row.History = r.Model.NumWeights(), r.History
+			res.runs = append(res.runs, runLine(v, o, r, first, last, ratio, init, nc))
+			fmt.Fprintf(a.Log, "[%d/%d] %-26s seed %d  val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)%s\n",
+				i*seeds+s+1, len(vs)*seeds, v.Name, o.Seed, fmtScore(r.BestDice), r.LastLoss, r.Steps, r.Elapsed, ratio, init, ncText(nc))
 		}
-		row := AblateRow{Variant: v, BestDice: r.BestDice, FinalLoss: r.LastLoss, Steps: r.Steps, Seconds: r.Elapsed,
-			Weights: r.Model.NumWeights(), History: r.History}
-		row.FirstGrad, row.LastGrad, row.GradRatio, row.InitRatio = gradSummary(grads, r.Steps)
+		mean := func(xs []float64) float64 { m, _ := meanStd(xs); return m }
+		row.BestDice, row.DiceStd = meanStd(row.Dices)
+		row.FinalLoss, row.Steps, row.Seconds = mean(losses), int(math.Round(mean(steps))), mean(secs)
+		row.FirstGrad, row.LastGrad, row.GradRatio, row.InitRatio = mean(firsts), mean(lasts), mean(ratios), mean(inits)
+		row.NonConvexity, row.NonConvexityStd = meanStd(ncs)
+		if v.Name == res.Baseline {
+			baseDices = row.Dices
+		}
 		res.Rows = append(res.Rows, row)
-		fmt.Fprintf(a.Log, "[%d/%d] %-20s val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)\n",
-			i+1, len(vs), v.Name, fmtScore(row.BestDice), row.FinalLoss, row.Steps, row.Seconds, row.GradRatio, row.InitRatio)
+		res.compare(baseDices)
 		if err := res.write(base, a); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// compare fills every row's difference to the baseline's Dice and its interval, once the
+// baseline has run (it is the first variant, or the first with concat and batch norm).
+func (r *AblateResult) compare(base []float64) {
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		row.Diff, row.DiffLo, row.DiffHi, row.Significant = math.NaN(), math.NaN(), math.NaN(), false
+		if base == nil || row.Name == r.Baseline {
+			continue
+		}
+		row.Diff, row.DiffLo, row.DiffHi = welch(row.Dices, base)
+		row.Significant = row.DiffLo > 0 || row.DiffHi < 0
+	}
+}
+
+// variantLandscape draws the landscape of the model a run r of o ended with, into the
+// run's folder.
+func variantLandscape(r *Result, o Options, lo LandscapeOptions) (*landscape.Result, error) {
+	if lo.Data.Crop == 0 {
+		lo.Data.Crop = o.Crop
+		if lo.Data.Crop == 0 {
+			lo.Data.Crop = 256
+		}
+	}
+	if lo.Data.Crops == 0 {
+		lo.Data.Crops = 4
+	}
+	lo.Data.ValSplit, lo.Data.Loss = o.ValSplit, o.Loss
+	p, err := landscape.ForModel(r.Model, r.Classes, o.Data, lo.Data)
+	if err != nil {
+		return nil, err
+	}
+	l, err := landscape.Compute(p, lo.Grid)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(o.Out, ".safetensors") + ".landscape"
+	if _, err := landscape.Write(l, prefix, filepath.Base(filepath.Dir(o.Out))); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func ncText(nc float64) string {
+	if math.IsNaN(nc) {
+		return ""
+	}
+	return fmt.Sprintf("  non-convexity %.3f", nc)
+}
+
+// runLine is one run's line of the CSV table.
+func runLine(v Variant, o Options, r *Result, first, last, ratio, init, nc float64) []string {
+	return []string{v.Name, strconv.FormatUint(o.Seed, 10), string(v.Skip), string(v.Norm), strconv.Itoa(v.Depth), string(blockOf(o.Model)), fmtG(r.BestDice), fmtG(r.LastLoss),
+		strconv.Itoa(r.Steps), fmtG(math.Round(r.Elapsed*10) / 10), strconv.Itoa(r.Model.NumWeights()), fmtG(first), fmtG(last), fmtG(ratio), fmtG(init), fmtG(nc)}
+}
+
+func blockOf(c unet.Config) unet.Block {
+	if c.Block == "" {
+		return unet.BlockPlain
+	}
+	return c.Block
+}
+
+// fmtG writes v in six digits, NaN as nothing.
+func fmtG(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
 // edgeGradsHook appends to rows, every that many steps, the gradient norms of the first
@@ -201,7 +386,7 @@ func gradSummary(rows []GradRecord, steps int) (first, last, ratio, init float64
 	return first, last, first / last, init
 }
 
-// write rewrites the table and the picture from the rows done so far.
+// write rewrites the table and the pictures from the rows done so far.
 func (r *AblateResult) write(o Options, a AblateOptions) error {
 	budget := fmt.Sprintf("%d epochs", o.Epochs)
 	if o.Time > 0 {
@@ -210,32 +395,38 @@ func (r *AblateResult) write(o Options, a AblateOptions) error {
 			budget += fmt.Sprintf(" or %d epochs, whichever ends first", o.Epochs)
 		}
 	}
-	block := o.Model.Block
-	if block == "" {
-		block = unet.BlockPlain
+	blocks := string(blockOf(o.Model)) + " blocks"
+	if len(a.Blocks) > 1 {
+		blocks = "the block the variant's name ends with"
+	}
+	seeds := max(a.Seeds, 1)
+	seedText := fmt.Sprintf("seed %d", o.Seed)
+	if seeds > 1 {
+		seedText = fmt.Sprintf("%d seeds (%d to %d)", seeds, o.Seed, o.Seed+uint64(seeds)-1)
 	}
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# Skip-connection ablation\n\n")
-	fmt.Fprintf(&md, "Data `%s`; every variant trained for %s with seed %d, batch %d, crop %s, base %d channels, %s blocks, %s lr %g (%s), loss %s.\n\n",
-		o.Data, budget, o.Seed, o.Batch, cropText(o.Crop), o.Model.BaseChannels, block, o.Optimizer, o.LR, o.Schedule, lossText(o.Loss))
+	fmt.Fprintf(&md, "Data `%s`; every variant trained for %s with %s, batch %d, crop %s, base %d channels, %s, %s lr %g (%s), loss %s.\n\n",
+		o.Data, budget, seedText, o.Batch, cropText(o.Crop), o.Model.BaseChannels, blocks, o.Optimizer, o.LR, o.Schedule, lossText(o.Loss))
 	fmt.Fprintf(&md, "Gradient first/last: mean L2 norm of the gradient of encoder.0.conv1's weight over that of the head's, over the steps recorded (every %d) in the second half of the run; at init: at step 0.\n\n", o.GradLog)
-	md.WriteString("| variant | val Dice (best) | final loss | steps | grad first/last | at init |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	if seeds > 1 {
+		fmt.Fprintf(&md, "Figures are means over the seeds; val Dice is mean ± standard deviation. Δ Dice is the difference to the baseline %s with its 95%% confidence interval (Welch's t interval, unequal variances); ** marks an interval that leaves out 0: a difference larger than the run-to-run noise.\n\n", r.Baseline)
+	} else {
+		fmt.Fprintf(&md, "Δ Dice is the difference to the baseline %s from one run each: without --seeds 2 or more, nothing tells it from run-to-run noise.\n\n", r.Baseline)
+	}
+	if a.Landscape != nil {
+		md.WriteString("Non-convexity: of each variant's loss landscape (segment landscape; batch norm on its running statistics), the mean over the grid's inner points of max(0, -λmin)/max(|λmin|, |λmax|) of the surface's 2x2 Hessian: 0 is convex everywhere in the plane.\n\n")
+	}
+	md.WriteString("| variant | val Dice (best) | Δ Dice [95% CI] | final loss | steps | grad first/last | at init | non-convexity |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, row := range r.Rows {
+		fmt.Fprintf(&md, "| %s | %s | %s | %.4f | %d | %.3g | %.3g | %s |\n", row.Name, pm(row.BestDice, row.DiceStd, "%.4f"), row.diffText(),
+			row.FinalLoss, row.Steps, row.GradRatio, row.InitRatio, pm(row.NonConvexity, row.NonConvexityStd, "%.3f"))
+	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"variant", "skip", "norm", "depth", "block", "val_dice_best", "final_loss", "steps", "seconds", "weights",
-		"grad_first", "grad_last", "grad_first_over_last", "grad_first_over_last_init"})
-	g := func(v float64) string {
-		if math.IsNaN(v) {
-			return ""
-		}
-		return strconv.FormatFloat(v, 'g', 6, 64)
-	}
-	for _, row := range r.Rows {
-		fmt.Fprintf(&md, "| %s | %s | %.4f | %d | %.3g | %.3g |\n", row.Name, fmtScore(row.BestDice), row.FinalLoss, row.Steps, row.GradRatio, row.InitRatio)
-		w.Write([]string{row.Name, string(row.Skip), string(row.Norm), strconv.Itoa(row.Depth), string(block), g(row.BestDice), g(row.FinalLoss),
-			strconv.Itoa(row.Steps), g(math.Round(row.Seconds*10) / 10), strconv.Itoa(row.Weights), g(row.FirstGrad), g(row.LastGrad), g(row.GradRatio), g(row.InitRatio)})
-	}
-	w.Flush()
+	w.Write([]string{"variant", "seed", "skip", "norm", "depth", "block", "val_dice_best", "final_loss", "steps", "seconds", "weights",
+		"grad_first", "grad_last", "grad_first_over_last", "grad_first_over_last_init", "non_convexity"})
+	w.WriteAll(r.runs)
 	if err := w.Error(); err != nil {
 		return err
 	}
@@ -245,7 +436,56 @@ func (r *AblateResult) write(o Options, a AblateOptions) error {
 	if err := writeAtomic(r.CSV, buf.Bytes()); err != nil {
 		return err
 	}
+	if err := r.drawLandscapes(); err != nil {
+		return err
+	}
 	return r.draw(o)
+}
+
+// pm writes mean ± std in format f, the mean alone when std is NaN, "-" when the mean is.
+func pm(mean, std float64, f string) string {
+	switch {
+	case math.IsNaN(mean):
+		return "-"
+	case math.IsNaN(std):
+		return fmt.Sprintf(f, mean)
+	}
+	return fmt.Sprintf(f+" ± "+f, mean, std)
+}
+
+// diffText is the row's difference to the baseline, with its interval where there is one.
+func (row AblateRow) diffText() string {
+	switch {
+	case math.IsNaN(row.Diff):
+		return "-"
+	case math.IsNaN(row.DiffLo):
+		return fmt.Sprintf("%+.4f", row.Diff)
+	}
+	mark := ""
+	if row.Significant {
+		mark = " **"
+	}
+	return fmt.Sprintf("%+.4f [%+.4f, %+.4f]%s", row.Diff, row.DiffLo, row.DiffHi, mark)
+}
+
+// drawLandscapes puts the contour plots of the variants' landscapes (first seed) side by
+// side, three to a row.
+func (r *AblateResult) drawLandscapes() error {
+	var imgs []image.Image
+	for _, row := range r.Rows {
+		if row.Landscape == nil {
+			continue
+		}
+		img, err := row.Landscape.Map(fmt.Sprintf("%s: non-convexity %.3f", row.Name, row.Landscape.NonConvexity), true)
+		if err != nil {
+			return err
+		}
+		imgs = append(imgs, img)
+	}
+	if len(imgs) == 0 {
+		return nil
+	}
+	return atomicfile.WritePNG(r.Landscapes, chart.Grid(min(3, len(imgs)), imgs...))
 }
 
 func cropText(c int) string {
@@ -311,9 +551,14 @@ func (r *AblateResult) draw(o Options) error {
 // String gives the Markdown table's rows as plain lines, for a terminal.
 func (r *AblateResult) String() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%-20s %10s %10s %7s %16s %9s\n", "variant", "val Dice", "final loss", "steps", "grad first/last", "at init")
+	w := 20
 	for _, row := range r.Rows {
-		fmt.Fprintf(&sb, "%-20s %10s %10.4f %7d %16.3g %9.3g\n", row.Name, fmtScore(row.BestDice), row.FinalLoss, row.Steps, row.GradRatio, row.InitRatio)
+		w = max(w, len(row.Name))
+	}
+	fmt.Fprintf(&sb, "%-*s %17s %30s %10s %7s %16s %9s %14s\n", w, "variant", "val Dice", "Δ Dice (95% CI)", "final loss", "steps", "grad first/last", "at init", "non-convexity")
+	for _, row := range r.Rows {
+		fmt.Fprintf(&sb, "%-*s %17s %30s %10.4f %7d %16.3g %9.3g %14s\n", w, row.Name, pm(row.BestDice, row.DiceStd, "%.4f"), row.diffText(), row.FinalLoss, row.Steps,
+			row.GradRatio, row.InitRatio, pm(row.NonConvexity, row.NonConvexityStd, "%.3f"))
 	}
 	return sb.String()
 }

@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/segment-dev/segment/landscape"
+	"github.com/segment-dev/segment/unet"
+	"github.com/segment-dev/segment/weights"
 )
 
 // TestAblate runs a one-epoch ablation of a tiny model and checks the table, its numbers
@@ -57,5 +61,63 @@ func TestAblate(t *testing.T) {
 	o.Crop = 48 // a multiple of 2^2 but not of 2^5
 	if _, err := Ablate(context.Background(), AblateOptions{Train: o, Dir: t.TempDir(), Deep: true}); err == nil || !strings.Contains(err.Error(), "d5") {
 		t.Errorf("deep ablation with crop 48: %v, want the depth-5 variant refused", err)
+	}
+}
+
+// TestAblateSeedsBlocksLandscape runs the ablation with plain and dense blocks, two seeds
+// and landscapes: twelve variants of two runs each, means over the seeds, differences to
+// the baseline (concat, batch norm, plain) with intervals that hold them, a landscape per
+// run, the dense variants really dense, and the seeds really different.
+func TestAblateSeedsBlocksLandscape(t *testing.T) {
+	dir := t.TempDir()
+	o := tiny(t, "")
+	o.Epochs = 1
+	res, err := Ablate(context.Background(), AblateOptions{Train: o, Dir: dir, Blocks: []unet.Block{unet.BlockPlain, unet.BlockDense}, Seeds: 2,
+		Landscape: &LandscapeOptions{Grid: landscape.Options{Points: 3, Seed: 1}, Data: landscape.DataOptions{Crops: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 12 || res.Baseline != "concat-batchnorm-d2-plain" || res.Rows[6].Name != "concat-batchnorm-d2-dense" {
+		t.Fatalf("%d rows, baseline %s, row 6 %s", len(res.Rows), res.Baseline, res.Rows[6].Name)
+	}
+	differ := false
+	for _, r := range res.Rows {
+		if len(r.Dices) != 2 || math.Abs(r.BestDice-(r.Dices[0]+r.Dices[1])/2) > 1e-12 {
+			t.Errorf("%s: Dices %v, mean %g", r.Name, r.Dices, r.BestDice)
+		}
+		differ = differ || r.Dices[0] != r.Dices[1]
+		if !(r.NonConvexity >= 0 && r.NonConvexity <= 1) || r.Landscape == nil {
+			t.Errorf("%s: non-convexity %g", r.Name, r.NonConvexity)
+		}
+		if r.Name == res.Baseline {
+			if !math.IsNaN(r.Diff) {
+				t.Errorf("the baseline differs from itself by %g", r.Diff)
+			}
+			continue
+		}
+		base := res.Rows[0]
+		if want := r.BestDice - base.BestDice; math.Abs(r.Diff-want) > 1e-12 || !(r.DiffLo <= r.Diff && r.Diff <= r.DiffHi) || r.Significant != (r.DiffLo > 0 || r.DiffHi < 0) {
+			t.Errorf("%s: difference %g [%g, %g] (significant %v), by hand %g", r.Name, r.Diff, r.DiffLo, r.DiffHi, r.Significant, want)
+		}
+		for _, seed := range []string{"seed7", "seed8"} {
+			if _, err := os.Stat(filepath.Join(dir, r.Name, seed, "model.landscape.contour.png")); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if !differ {
+		t.Error("the two seeds gave the same Dice in every variant")
+	}
+	m, _, err := weights.Load(filepath.Join(dir, "add-nonorm-d2-dense", "seed8", "model.safetensors"))
+	if err != nil || m.Config.Block != unet.BlockDense || m.Config.Growth != 2 || m.Config.DenseLayers != unet.DefaultDenseLayers || m.Config.Skip != unet.SkipAdd {
+		t.Errorf("dense variant's model: %v, %v", err, m.Config)
+	}
+	csv, _ := os.ReadFile(res.CSV)
+	md, _ := os.ReadFile(res.Markdown)
+	if n := strings.Count(string(csv), "\n"); n != 25 || !strings.Contains(string(md), "Welch") {
+		t.Errorf("CSV of %d lines (want a header and 24 runs); Markdown:\n%s", n, md)
+	}
+	if _, err := os.Stat(res.Landscapes); err != nil {
+		t.Error(err)
 	}
 }

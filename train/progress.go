@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/progress"
 )
 
 // progressHook shows the run: two lines on what it trains, a progress bar with the loss,
@@ -77,7 +79,7 @@ func newBar(o Options, totalSteps int) *progressbar.ProgressBar {
 		max, unit = int(o.Time.Seconds()), "s"
 	}
 	return progressbar.NewOptions(max,
-		progressbar.OptionSetWriter(o.Progress),
+		progressbar.OptionSetWriter(progress.Writer(o.Progress)), // plain lines where not a terminal
 		progressbar.OptionSetItsString(unit),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),

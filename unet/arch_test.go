@@ -22,8 +22,13 @@ func archConfigs() []Config {
 			}
 		}
 	}
+	for _, norm := range []Norm{NormBatch, NormGroup, NormNone} {
+		cs = append(cs, Config{InChannels: 3, Classes: 4, Depth: 2, BaseChannels: 4, Skip: SkipConcat, Norm: norm, Up: UpTranspose, Block: BlockDense, Growth: 2, DenseLayers: 2})
+	}
 	return append(cs, DefaultConfig(),
 		Config{InChannels: 1, Classes: 1, Depth: 4, BaseChannels: 32, Skip: SkipConcat, Norm: NormBatch, Up: UpTranspose},
+		Config{InChannels: 1, Classes: 1, Depth: 2, BaseChannels: 4, Skip: SkipAdd, Norm: NormBatch, Up: UpTranspose, Block: BlockDense, Growth: 1, DenseLayers: 3},
+		Config{InChannels: 2, Classes: 3, Depth: 1, BaseChannels: 2, Skip: SkipNone, Norm: NormNone, Up: UpTranspose, Block: BlockDense, Growth: 5, DenseLayers: 1},
 		Config{InChannels: 2, Classes: 1, Depth: 1, BaseChannels: 2, Skip: SkipAdd, Norm: NormNone, Up: UpTranspose, Block: BlockResidual})
 }
 
@@ -38,17 +43,32 @@ func handCount(c Config, h, w int) (weights, buffers, tensors int, macs int64) {
 		tensors++
 		macs += int64(out * in * k * k * hh * ww)
 	}
+	normed := func(out int) { // what follows a convolution of out channels
+		switch c.Norm {
+		case NormNone:
+			weights, tensors = weights+out, tensors+1 // the convolution's bias
+		case NormGroup:
+			weights, tensors = weights+2*out, tensors+2
+		case NormBatch:
+			weights, buffers, tensors = weights+2*out, buffers+2*out, tensors+4
+		}
+	}
 	block := func(in, out, hh, ww int) {
+		if c.Block == BlockDense {
+			// L 3x3 convolutions, the k-th from in + (k-1)*g channels to g, g = Growth * 2^level
+			// (out / base is 2^level); the 1x1 transition from in + L*g to out.
+			g := c.Growth * out / c.BaseChannels
+			for k := 1; k <= c.DenseLayers; k++ {
+				conv(g, in+(k-1)*g, 3, hh, ww)
+				normed(g)
+			}
+			conv(out, in+c.DenseLayers*g, 1, hh, ww)
+			normed(out)
+			return
+		}
 		for _, cin := range []int{in, out} {
 			conv(out, cin, 3, hh, ww)
-			switch c.Norm {
-			case NormNone:
-				weights, tensors = weights+out, tensors+1 // the convolution's bias
-			case NormGroup:
-				weights, tensors = weights+2*out, tensors+2
-			case NormBatch:
-				weights, buffers, tensors = weights+2*out, buffers+2*out, tensors+4
-			}
+			normed(out)
 		}
 		if c.Block == BlockResidual && in != out {
 			conv(out, in, 1, hh, ww)

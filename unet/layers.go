@@ -8,7 +8,7 @@ import (
 // its tensors (names, shapes, initialisation), its cost and its piece of the gorgonia graph.
 // The set of layers is closed (graph is the package's own method), so that a walker outside
 // the package can switch on the concrete types below and know it has met every kind:
-// *Conv, *NormLayer, *ReLULayer, *PoolLayer, *UpConv, *Join and *Sum.
+// *Conv, *NormLayer, *ReLULayer, *PoolLayer, *UpConv, *Join, *Sum and *Concat.
 type Layer interface {
 	// Name is the layer's module path, as PyTorch's named_modules gives it. Its tensors are
 	// called Name + "." + their own name: "encoder.0.conv1" holds "encoder.0.conv1.weight".
@@ -236,4 +236,27 @@ func (s *Sum) MACs(h, w int) int64 { return 0 }
 
 func (s *Sum) graph(b *builder, in []*G.Node) *G.Node {
 	return b.apply(func() (*G.Node, error) { return G.Add(in[0], in[1]) })
+}
+
+// Concat is a dense block's concatenation of the block's input and its earlier units'
+// outputs along the channels, in Step.In's order: torch.cat(inputs, 1).
+type Concat struct{ Path string }
+
+// Name gives the module path.
+func (c *Concat) Name() string { return c.Path }
+
+// Params is empty.
+func (c *Concat) Params() []ParamSpec { return nil }
+
+// MACs is zero.
+func (c *Concat) MACs(h, w int) int64 { return 0 }
+
+// graph joins the inputs two at a time, left to right, with the channel concatenation of
+// the long skip: the result is their concatenation in order.
+func (c *Concat) graph(b *builder, in []*G.Node) *G.Node {
+	x := in[0]
+	for _, y := range in[1:] {
+		x = b.apply(func() (*G.Node, error) { return ConcatChannels(x, y) })
+	}
+	return x
 }

@@ -17,21 +17,50 @@ import "fmt"
 // output is non-negative like a plain block's, and the shortcut carries the gradient past
 // both convolutions untouched wherever the sum is positive. With norm "none" the norms are
 // nil and the convolutions have biases.
+//
+// A dense block (DenseNet's short skip) is instead DenseLayers units of
+//
+//	y_k = ReLU(norm_k(conv_k(cat(x, y_1, ..., y_{k-1}))))
+//
+// each a 3x3 convolution to GrowthAt(level) channels reading the level's input and every
+// earlier unit's output, then a transition ReLU(norm(conv1x1(cat(x, y_1, ..., y_L)))) to the
+// level's width. Each convolution is followed by its norm and ReLU, in the order of the
+// rest of the model (conv => norm => ReLU) rather than DenseNet's pre-activation (norm =>
+// ReLU => conv): the block's output is then non-negative like a plain block's, the fused
+// inference op (ConvBNReLU) covers every unit, and the ablation compares short skips
+// without also changing where the norm sits. The first unit reads x itself (no Cat).
 type DoubleConv struct {
-	Path    string
-	In, Out int
-	Conv1   *Conv
-	Norm1   *NormLayer
-	ReLU1   *ReLULayer
-	Conv2   *Conv
-	Norm2   *NormLayer
-	Proj    *Conv // residual blocks whose In != Out only
-	Sum     *Sum  // residual blocks only
-	ReLU2   *ReLULayer
+	Path      string
+	In, Out   int
+	Conv1     *Conv
+	Norm1     *NormLayer
+	ReLU1     *ReLULayer
+	Conv2     *Conv
+	Norm2     *NormLayer
+	Proj      *Conv // residual blocks whose In != Out only
+	Sum       *Sum  // residual blocks only
+	ReLU2     *ReLULayer
+	Dense     []*DenseUnit // dense blocks only; Conv1 .. ReLU2 are then nil
+	Cat       *Concat      // dense blocks: cat(x, y_1, ..., y_L), the transition's input
+	Trans     *Conv        // dense blocks: the 1x1 transition to Out channels
+	TransNorm *NormLayer
+	TransReLU *ReLULayer
+}
+
+// DenseUnit is one 3x3 convolution of a dense block with its norm and ReLU, and the
+// concatenation it reads (nil for the first unit, which reads the block's input).
+type DenseUnit struct {
+	Cat  *Concat
+	Conv *Conv
+	Norm *NormLayer
+	ReLU *ReLULayer
 }
 
 // newDoubleConv makes the block at path from in to out channels, as cfg says.
 func newDoubleConv(cfg Config, path string, in, out int) *DoubleConv {
+	if cfg.Block == BlockDense {
+		return newDenseBlock(cfg, path, in, out)
+	}
 	d := &DoubleConv{Path: path, In: in, Out: out,
 		Conv1: newConv3(cfg, path+".conv1", in, out), Norm1: newNorm(cfg, path+".norm1", out), ReLU1: &ReLULayer{path + ".relu1"},
 		Conv2: newConv3(cfg, path+".conv2", out, out), Norm2: newNorm(cfg, path+".norm2", out), ReLU2: &ReLULayer{path + ".relu2"}}
@@ -41,6 +70,27 @@ func newDoubleConv(cfg Config, path string, in, out int) *DoubleConv {
 			d.Proj = &Conv{Path: path + ".proj", In: in, Out: out, Kernel: 1, Stride: 1, Bias: true}
 		}
 	}
+	return d
+}
+
+// newDenseBlock makes the dense block at path from in to out channels. out is the level's
+// width Channels(l), so Growth*out/BaseChannels is GrowthAt(l).
+func newDenseBlock(cfg Config, path string, in, out int) *DoubleConv {
+	d := &DoubleConv{Path: path, In: in, Out: out}
+	g, ch := cfg.Growth*out/cfg.BaseChannels, in
+	for k := 1; k <= cfg.DenseLayers; k++ {
+		u := &DenseUnit{Conv: newConv3(cfg, fmt.Sprintf("%s.conv%d", path, k), ch, g), Norm: newNorm(cfg, fmt.Sprintf("%s.norm%d", path, k), g),
+			ReLU: &ReLULayer{fmt.Sprintf("%s.relu%d", path, k)}}
+		if k > 1 {
+			u.Cat = &Concat{fmt.Sprintf("%s.cat%d", path, k)}
+		}
+		d.Dense = append(d.Dense, u)
+		ch += g
+	}
+	d.Cat = &Concat{path + ".cat"}
+	d.Trans = &Conv{Path: path + ".transition.conv", In: ch, Out: out, Kernel: 1, Stride: 1, Bias: cfg.Norm == NormNone}
+	d.TransNorm = newNorm(cfg, path+".transition.norm", out)
+	d.TransReLU = &ReLULayer{path + ".transition.relu"}
 	return d
 }
 
@@ -63,6 +113,9 @@ func newNorm(cfg Config, path string, ch int) *NormLayer {
 // steps lists the block's layers reading tensor in and writing out, at level (a resolution
 // of 1/2^level).
 func (d *DoubleConv) steps(in, out string, level int) []Step {
+	if d.Dense != nil {
+		return d.denseSteps(in, out, level)
+	}
 	var s stepList
 	x := s.add(d.Conv1, d.Out, level, in)
 	if d.Norm1 != nil {
@@ -81,6 +134,33 @@ func (d *DoubleConv) steps(in, out string, level int) []Step {
 		x = s.add(d.Sum, d.Out, level, x, short)
 	}
 	s.add(d.ReLU2, d.Out, level, x)
+	s[len(s)-1].Out = out
+	return s
+}
+
+// denseSteps lists a dense block's layers: each unit's concatenation, convolution, norm
+// and ReLU, then the transition's.
+func (d *DoubleConv) denseSteps(in, out string, level int) []Step {
+	var s stepList
+	read, ch := []string{in}, d.In
+	for _, u := range d.Dense {
+		x := in
+		if u.Cat != nil {
+			x = s.add(u.Cat, ch, level, read...)
+		}
+		x = s.add(u.Conv, u.Conv.Out, level, x)
+		if u.Norm != nil {
+			x = s.add(u.Norm, u.Conv.Out, level, x)
+		}
+		read = append(read, s.add(u.ReLU, u.Conv.Out, level, x))
+		ch += u.Conv.Out
+	}
+	x := s.add(d.Cat, ch, level, read...)
+	x = s.add(d.Trans, d.Out, level, x)
+	if d.TransNorm != nil {
+		x = s.add(d.TransNorm, d.Out, level, x)
+	}
+	s.add(d.TransReLU, d.Out, level, x)
 	s[len(s)-1].Out = out
 	return s
 }

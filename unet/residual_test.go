@@ -33,9 +33,9 @@ func TestBlockConfigJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &back); err != nil || back != cfg {
 		t.Errorf("residual config read back as %+v (%v), want %+v", back, err, cfg)
 	}
-	cfg.Block = "dense"
+	cfg.Block = "inception"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "block") {
-		t.Errorf("block dense: Validate gives %v, want an error naming the block", err)
+		t.Errorf("block inception: Validate gives %v, want an error naming the block", err)
 	}
 }
 

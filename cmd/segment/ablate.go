@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/segment-dev/segment/train"
@@ -47,7 +49,13 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 	fs.DurationVar(&o.Time, "time", 5*time.Minute, "time budget of each variant")
 	fs.IntVar(&o.Epochs, "epochs", 0, "passes over the training images of each variant (without --time: instead of the time budget)")
 	fs.BoolVar(&a.Deep, "deep", false, "also train every variant at depth 5 (--crop must then be a multiple of 32)")
-	block := fs.String("block", string(unet.BlockPlain), "block of every level of every variant: plain or residual")
+	block := fs.String("block", string(unet.BlockPlain), "block of every level of every variant: plain, residual or dense, or a comma-separated list of them")
+	setBlock := blockFlags(fs)
+	fs.IntVar(&a.Seeds, "seeds", 1, "runs of each variant, with seeds --seed, --seed+1, ...")
+	withLandscape := fs.Bool("landscape", false, "draw each run's loss landscape after training")
+	var lo train.LandscapeOptions
+	fs.IntVar(&lo.Grid.Points, "landscape-points", 21, "landscape grid points on each side (odd)")
+	fs.IntVar(&lo.Data.Crops, "landscape-crops", 4, "training crops the landscape's loss is taken on")
 	fs.StringVar(&o.Loss, "loss", "", lossUsage())
 	seed := fs.Uint64("seed", 1, "random seed, the same for every variant: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 10, "record the gradient norms every N steps")
@@ -63,9 +71,61 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		if o.GradLog < 1 {
 			return usagef("--grad-log must be at least 1, got %d", o.GradLog)
 		}
-		o.Model.Skip, o.Model.Norm, o.Model.Up, o.Model.Block = def.Skip, def.Norm, unet.UpTranspose, unet.Block(*block)
+		o.Model.Skip, o.Model.Norm, o.Model.Up = def.Skip, def.Norm, unet.UpTranspose
+		a.Blocks = nil
+		dense := false
+		for _, b := range strings.Split(*block, ",") {
+			b := unet.Block(strings.TrimSpace(b))
+			if slices.Contains(a.Blocks, b) {
+				return usagef("--block lists %s twice", b)
+			}
+			a.Blocks, dense = append(a.Blocks, b), dense || b == unet.BlockDense
+		}
+		if a.Seeds < 1 || a.Seeds > 100 {
+			return usagef("--seeds must be between 1 and 100, got %d", a.Seeds)
+		}
+		// Every block's configuration must validate; the dense one's growth and layers go to
+		// the ablation, which gives them to its dense variants only.
+		var growth, layers int
+		for _, b := range a.Blocks {
+			c := o.Model
+			c.Block = b
+			if err := setBlock(&c); err != nil && !dense {
+				return err
+			}
+			if b != unet.BlockDense {
+				c.Growth, c.DenseLayers = 0, 0
+			}
+			c.InChannels, c.Classes = 1, 1
+			if err := c.Validate(); err != nil {
+				return usagef("%v", err)
+			}
+			if b == unet.BlockDense {
+				growth, layers = c.Growth, c.DenseLayers
+			}
+		}
+		o.Model.Block = a.Blocks[0]
+		if len(a.Blocks) > 1 {
+			o.Model.Block = unet.BlockPlain
+		}
+		o.Model.Growth, o.Model.DenseLayers = 0, 0
+		if o.Model.Block == unet.BlockDense {
+			o.Model.Growth, o.Model.DenseLayers = growth, layers
+		}
 		if err := tf.check(fs); err != nil {
 			return err
+		}
+		o.Model.Growth, o.Model.DenseLayers = growth, layers
+		if *withLandscape {
+			if p := lo.Grid.Points; p < 3 || p%2 == 0 {
+				return usagef("--landscape-points must be odd and at least 3, got %d", p)
+			}
+			if lo.Data.Crops < 1 {
+				return usagef("--landscape-crops must be at least 1, got %d", lo.Data.Crops)
+			}
+			lo.Grid.Seed = *seed
+			lo.Data.Seed = *seed
+			a.Landscape = &lo
 		}
 		if err := checkLoss(o.Loss); err != nil {
 			return err
@@ -82,6 +142,9 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		res, err := train.Ablate(ctx, a)
 		if res != nil && len(res.Rows) > 0 {
 			fmt.Fprintf(out, "\n%s\ntable: %s, %s; curves: %s\n", res, res.Markdown, res.CSV, res.PNG)
+			if res.Landscapes != "" {
+				fmt.Fprintf(out, "landscapes: %s\n", res.Landscapes)
+			}
 		}
 		if errors.Is(err, train.ErrInterrupted) {
 			return errInterrupted

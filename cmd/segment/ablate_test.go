@@ -27,8 +27,14 @@ func TestAblateCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ablate", "--block", "dense"}, "block must be"},
+		{[]string{"ablate", "--block", "inception"}, "block must be"},
 		{[]string{"ablate", "--grad-log", "0"}, "--grad-log"},
+		{[]string{"ablate", "--seeds", "0"}, "--seeds"},
+		{[]string{"ablate", "--block", "plain,residual,plain"}, "twice"},
+		{[]string{"ablate", "--block", "plain,inception"}, "block must be"},
+		{[]string{"ablate", "--block", "residual", "--growth", "4"}, "--block dense"},
+		{[]string{"ablate", "--block", "dense", "--dense-layers", "0"}, "dense_layers"},
+		{[]string{"ablate", "--landscape", "--landscape-points", "4"}, "--landscape-points"},
 		{[]string{"ablate", "somewhere"}, "unexpected arguments"},
 	} {
 		if code, _, errOut := runCmd(c.args...); code != exitUsage || !strings.Contains(errOut, c.want) {

@@ -15,6 +15,8 @@ import (
 	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/predict"
+	"github.com/segment-dev/segment/unet"
+	"github.com/segment-dev/segment/weights"
 )
 
 // evalCommand is the table entry of segment eval.
@@ -46,6 +48,17 @@ pixel counts of all images together) of Dice, IoU, precision, recall and HD95
 summary) into --out. A class absent from both the prediction and the ground
 truth of an image scores NaN, left out of the means (--empty nan, as nnU-Net),
 or 1 (--empty one).
+
+--report DIR also writes an HTML page of the evaluation into DIR, with its
+pictures beside it, that opens offline in any browser: the summary table; the
+training curves (loss, validation Dice and IoU per epoch, from NAME.log.csv
+beside the model file NAME.safetensors when it is there) and the model's
+configuration and training record when --model carries them; and one row per
+image, worst first, with its scores and thumbnails of the image, the ground
+truth, the prediction and an error map (false positives vermillion, false
+negatives sky blue), sortable by any column and filtered by class. With --pred,
+the pictures come from --images, else from G's images/ when G is a data set.
+eval.csv and eval.json are written the same with or without it.
 
 --instances also scores objects: the connected components (8-connected) of each
 foreground class of the prediction against those of the ground truth, or with
@@ -90,6 +103,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
 	out := fs.String("out", ".", "folder for eval.csv and eval.json")
 	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table")
+	rep := registerReport(fs, model)
 	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
 	inf.register(fs)
@@ -144,15 +158,18 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		var classes dataset.Classes
 		if masksMode {
 			report.Pred, report.GT = *pred, *gt
-			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, *gtInstances, tally)
+			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, *gtInstances, tally, rep.run())
 			if err == nil && objs != nil {
 				err = scoreMaskObjects(ctx, *pred, *gt, classes, acc, *gtInstances, objs, tally)
 			}
 		} else {
 			report.Data, report.TTA, report.Threshold = *data, o.TTA, o.Threshold
-			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, objs, tally)
+			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, objs, tally, rep.run())
 		}
 		report.IgnoreValue = classes.Ignore
+		if err != nil {
+			rep.run().abort()
+		}
 		if errors.Is(err, context.Canceled) {
 			return errInterrupted
 		}
@@ -170,6 +187,9 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err := atomicfile.Write(jsonPath, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
 			return err
 		}
+		if err := rep.run().finish(report.Summary); err != nil {
+			return err
+		}
 		if *asJSON {
 			if err := writeJSON(stdout, report); err != nil {
 				return err
@@ -178,6 +198,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			printEvalTable(stdout, report.Summary)
 			printObjects(stdout, report.Instances)
 			fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
+			rep.printWhere(stdout)
 		}
 		if tally.failed > 0 {
 			return fmt.Errorf("%d of %d pairs could not be scored (listed above); the scores cover the other %d", tally.failed, tally.total, tally.total-tally.failed)
@@ -211,7 +232,8 @@ func evalFolder(dir string) (string, error) {
 }
 
 // scoreModel predicts every pair of the data set at dir with the model and scores it.
-func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally) (string, *metrics.Accumulator, dataset.Classes, error) {
+// rep, when not nil, is given every image for the report.
+func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	m, meta, name, err := loadModel(modelPath)
 	if err != nil {
@@ -241,12 +263,16 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, usagef("%v", err)
 	}
 	defer p.Close()
+	if err := rep.start(d.Classes, meta, &m.Config, ""); err != nil {
+		return "", nil, none, err
+	}
 	t.start(len(pairs))
-	return name, acc, d.Classes, p.EvaluateObjects(ctx, d, pairs, acc, objs, t.done)
+	return name, acc, d.Classes, p.EvaluateEach(ctx, d, pairs, acc, policy, withObjects(rep.each(), objs, len(d.Classes.Values)), t.done)
 }
 
 // scoreMasks scores existing masks at pred against those at gt.
-func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, gtLabels bool, t *tally) (*metrics.Accumulator, dataset.Classes, error) {
+// rep, when not nil, is given every image for the report.
+func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, gtLabels bool, t *tally, rep *reportRun) (*metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	pairs, problems := predict.PairMasks(pred, gt)
 	for _, p := range problems {
@@ -256,14 +282,21 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 	if len(pairs) == 0 {
 		return nil, none, fmt.Errorf("no prediction pairs with a ground-truth mask (%s, %s)", pred, gt)
 	}
-	if modelPath != "" && len(mv) == 0 {
-		m, meta, _, err := loadModel(modelPath)
+	var (
+		meta weights.Meta
+		cfg  *unet.Config
+	)
+	if modelPath != "" && (len(mv) == 0 || rep != nil) {
+		m, mt, _, err := loadModel(modelPath)
 		if err != nil {
 			return nil, none, err
 		}
-		mv = meta.ClassesFor(m.Config).Values
-		if ign == nil {
-			ign = meta.Classes.Ignore
+		meta, cfg = mt, &m.Config
+		if len(mv) == 0 {
+			mv = meta.ClassesFor(m.Config).Values
+			if ign == nil {
+				ign = meta.Classes.Ignore
+			}
 		}
 	}
 	paths := make([]string, 0, 2*len(pairs))
@@ -283,9 +316,12 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 	if err != nil {
 		return nil, none, err
 	}
+	if err := rep.start(classes, meta, cfg, gt); err != nil {
+		return nil, none, err
+	}
 	t.start(len(pairs))
 	t.total += len(problems)
-	return acc, classes, predict.ScoreMasks(ctx, pairs, classes, policy, acc, 0, t.done)
+	return acc, classes, predict.ScoreMasksEach(ctx, pairs, classes, policy, acc, 0, rep.each(), t.done)
 }
 
 // printEvalTable prints the summary for people: one row per class, then the foreground mean.

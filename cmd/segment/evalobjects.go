@@ -131,3 +131,20 @@ func printObjects(w io.Writer, s *instancesSummary) {
 	fmt.Fprintf(w, "objects (mean over %d images): precision %.4f, recall %.4f, F1 %.4f at IoU 0.5; DSB score %.4f; %d predicted, %d in the ground truth, %d merges, %d splits\n",
 		s.Images, s.Precision, s.Recall, s.F1, s.DSB, s.Pred, s.GT, s.Merges, s.Splits)
 }
+
+// withObjects adds the scoring of each image's objects into objs (when not nil) to each,
+// the per-image hook of EvaluateEach.
+func withObjects(each func(predict.Scored) error, objs *predict.ObjectScores, classes int) func(predict.Scored) error {
+	if objs == nil {
+		return each
+	}
+	return func(s predict.Scored) error {
+		if err := objs.Add(s.Name, s.Pred, s.Truth, nil, classes, s.Width, s.Height); err != nil {
+			return err
+		}
+		if each != nil {
+			return each(s)
+		}
+		return nil
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/segment-dev/segment/internal/progress"
 	"github.com/segment-dev/segment/internal/samplemodel"
 	"github.com/segment-dev/segment/predict"
 	sampledata "github.com/segment-dev/segment/sample_data"
@@ -189,6 +190,7 @@ func newImageBar(w io.Writer, n int, quiet bool) *progressbar.ProgressBar {
 	if quiet || n == 0 {
 		return nil
 	}
+	w = progress.Writer(w) // plain lines every few seconds where stderr is not a terminal
 	return progressbar.NewOptions(n,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetItsString("images"),

@@ -17,6 +17,10 @@ import (
 // the decoded image is what limits the size.
 const maxInputPixels = 1 << 30
 
+// demoNotice is what predict says when no --model is given, so that no one takes the demo
+// model's masks for those of a model trained on their data.
+const demoNotice = "segment predict: no --model given: using the built-in demo model, trained on synthetic data"
+
 // predictCommand is the table entry of segment predict.
 func predictCommand() *command {
 	return &command{
@@ -102,6 +106,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		m, meta, name, err := loadModel(*model)
 		if err != nil {
 			return err
+		}
+		if *model == "" {
+			fmt.Fprintln(errOut, demoNotice)
 		}
 		if *out != "" {
 			if err := os.MkdirAll(*out, 0o755); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -29,8 +30,8 @@ func TestCommandTable(t *testing.T) {
 // TestVersion checks that "segment version" and its flag spellings print the same line.
 func TestVersion(t *testing.T) {
 	_, want, _ := runCmd("version")
-	if !strings.HasPrefix(want, "segment ") || strings.Count(want, "\n") != 1 {
-		t.Fatalf("segment version printed %q, want one line starting with \"segment \"", want)
+	if !strings.HasPrefix(want, "segment ") || strings.Count(want, "\n") != 1 || !strings.HasSuffix(want, ", "+runtime.Version()+"\n") {
+		t.Fatalf("segment version printed %q, want one line starting with \"segment \" and ending with the Go version %s", want, runtime.Version())
 	}
 	for _, arg := range []string{"-version", "--version"} {
 		code, out, errOut := runCmd(arg)

@@ -63,7 +63,8 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	fs.StringVar(&o.Loss, "loss", "", lossUsage())
 	skip := fs.String("skip", string(def.Skip), "long skip connections: concat (U-Net), add (ResNet) or none")
 	norm := fs.String("norm", string(def.Norm), "normalisation: batch, group or none")
-	block := fs.String("block", string(unet.BlockPlain), "block of every level: plain (conv, norm, ReLU twice) or residual (adds the block's input, ResNet's short skip)")
+	block := fs.String("block", string(unet.BlockPlain), "block of every level: plain (conv, norm, ReLU twice), residual (adds the block's input, ResNet's short skip) or dense (concatenates, DenseNet's short skip)")
+	setBlock := blockFlags(fs)
 	fs.IntVar(&o.Model.Groups, "groups", 0, "groups of a group norm (default: up to 32, dividing the base channels)")
 	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
 	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the sorted values found)")
@@ -81,6 +82,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		o.Model.Skip, o.Model.Norm, o.Model.Up = unet.Skip(*skip), unet.Norm(*norm), unet.UpTranspose
 		o.Model.Block = unet.Block(*block)
+		if err := setBlock(&o.Model); err != nil {
+			return err
+		}
 		if err := tf.check(fs); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -15,7 +16,8 @@ func versionCommand() *command {
 		short: "print the version",
 		long: `
 Version prints the module version the binary was built from ("devel" for a build
-from a work tree) and the VCS revision when the build recorded one. "segment
+from a work tree), the commit when the build recorded one (with "-dirty" when
+the work tree had changes) and the Go version that built it. "segment
 --version" does the same.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 			return func(_ *flag.FlagSet, out, _ io.Writer) error {
@@ -26,21 +28,32 @@ from a work tree) and the VCS revision when the build recorded one. "segment
 	}
 }
 
-// version reports the module version the binary was built from, or "devel" for a build
-// from a work tree, with the VCS revision when the build recorded one.
+// version reports the module version the binary was built from ("devel" for a build from
+// a work tree), the VCS commit when the build recorded one ("-dirty" when the tree had
+// changes), and the Go version that built it, all from the build info.
 func version() string {
+	v, goVersion := "devel", runtime.Version()
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "devel"
+		return v + ", " + goVersion
 	}
-	v := info.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
+	if mv := info.Main.Version; mv != "" && mv != "(devel)" {
+		v = mv
 	}
+	if info.GoVersion != "" {
+		goVersion = info.GoVersion
+	}
+	commit, dirty := "", ""
 	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
+		switch {
+		case s.Key == "vcs.revision":
+			commit = s.Value[:min(12, len(s.Value))]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
 		}
 	}
-	return v
+	if commit != "" {
+		v += ", commit " + commit + dirty
+	}
+	return v + ", " + goVersion
 }
