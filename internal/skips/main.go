@@ -45,9 +45,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "skips: %v\n", err)
 		os.Exit(1)
 	}
-	skips, rerr := filter(out, os.Stdout)
+	skips, n, rerr := filter(out, os.Stdout)
 	werr := cmd.Wait()
 	list(os.Stdout, skips)
+	// The plain closing line that CI's log reader knows, for a log where more follows.
+	fmt.Printf("tests: %d passed, %d failed, %d skipped\n", n.passed, n.failed, len(skips))
 	if rerr != nil {
 		fmt.Fprintf(os.Stderr, "skips: reading go test's output: %v\n", rerr)
 		os.Exit(1)
@@ -62,11 +64,17 @@ func main() {
 	}
 }
 
+// counts are the tests (subtests included) that passed and failed.
+type counts struct{ passed, failed int }
+
 // filter reads go test's JSON events from r and writes to w what plain go test would show:
 // package lines and build output as they come, and a test's own output only when it fails.
-// It gives the skipped tests in the order they finished.
-func filter(r io.Reader, w io.Writer) ([]skip, error) {
-	var skips []skip
+// It gives the skipped tests in the order they finished, and how many passed and failed.
+func filter(r io.Reader, w io.Writer) ([]skip, counts, error) {
+	var (
+		skips []skip
+		n     counts
+	)
 	held := map[string][]string{} // a running test's output, by package and name
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
@@ -91,16 +99,18 @@ func filter(r io.Reader, w io.Writer) ([]skip, error) {
 				held[key] = append(held[key], e.Output)
 			}
 		case e.Action == "fail":
+			n.failed++
 			fmt.Fprint(w, strings.Join(held[key], ""))
 			delete(held, key)
 		case e.Action == "skip":
 			skips = append(skips, skip{e.Package, e.Test, reason(held[key])})
 			delete(held, key)
 		case e.Action == "pass":
+			n.passed++
 			delete(held, key)
 		}
 	}
-	return skips, sc.Err()
+	return skips, n, sc.Err()
 }
 
 // reason gives a skipped test's message: its output less the "--- SKIP" line and the

@@ -33,9 +33,12 @@ func TestFilter(t *testing.T) {
 		`{"Action":"skip","Package":"d"}`,
 	}, "\n")
 	var out bytes.Buffer
-	skips, err := filter(strings.NewReader(in), &out)
+	skips, n, err := filter(strings.NewReader(in), &out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n != (counts{passed: 1, failed: 1}) {
+		t.Errorf("counts = %+v, want 1 passed (TestA) and 1 failed (TestB)", n)
 	}
 	want := "ok  \ta\t0.1s\n" +
 		"    b_test.go:3: got 1, want 2\n--- FAIL: TestB (0.00s)\n" +
