@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/segment-dev/segment/internal/browsertest"
 	"github.com/segment-dev/segment/metrics"
 )
 
@@ -30,21 +30,6 @@ import (
 // chromium-browser, google-chrome or google-chrome-stable is looked for on PATH, and the
 // tests skip where there is none. With SEGMENT_SCREENSHOTS set to a folder, they write
 // screenshots of the reports there.
-
-// chromium gives the browser's executable, or skips the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("SEGMENT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("skipped: no Chromium found (SEGMENT_CHROMIUM is unset and none of chromium, chromium-browser, google-chrome, google-chrome-stable is on PATH); `apt-get install chromium` installs it")
-	return ""
-}
 
 // browser is one headless Chromium tab that records what goes wrong on its pages: console
 // errors, uncaught exceptions, failed requests and HTTP errors, and every URL requested.
@@ -59,13 +44,7 @@ type browser struct {
 // newBrowser starts Chromium with a tab of 1280x900; the test's end closes it.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.WindowSize(1280, 900))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx := browsertest.Context(t)
 	b := &browser{ctx: ctx, urls: map[network.RequestID]string{}}
 	err := chromedp.Listen(ctx, func(ev any) {
 		b.mu.Lock()
@@ -101,7 +80,7 @@ func newBrowser(t *testing.T) *browser {
 		}
 	})
 	if err != nil {
-		t.Fatalf("cannot start %s: %v", chromium(t), err)
+		t.Fatalf("cannot start %s: %v", browsertest.Chromium(t), err)
 	}
 	return b
 }
@@ -219,7 +198,7 @@ const loadAllThumbnails = `(async () => {
 // checks what a person would: it opens cleanly, the rows and their order, sorting, the
 // thumbnails and the class filter.
 func TestBrowserISBI(t *testing.T) {
-	chromium(t)
+	browsertest.Chromium(t)
 	ims, sum := isbiImages(t)
 	dir := filepath.Join(t.TempDir(), "report")
 	tr := &Training{Config: []byte(`{"in_channels":1,"classes":1,"base":16,"depth":4}`), Summary: []byte(`{"epochs":3,"steps":1950}`),
@@ -288,7 +267,7 @@ func TestBrowserISBI(t *testing.T) {
 // TestBrowserMultiClass checks the class filter of a multi-class report: a class shows its
 // scores, only the images that have it, and its own error maps, which load.
 func TestBrowserMultiClass(t *testing.T) {
-	chromium(t)
+	browsertest.Chromium(t)
 	const k = 4
 	ims, sum := syntheticImages(t, 11, 24, 200, 150, k, func(i int) string { return fmt.Sprintf(`<b>image</b> "%d" & co`, i) })
 	dir := filepath.Join(t.TempDir(), "report")
@@ -358,7 +337,7 @@ func mainThread(t *testing.T, b *browser) map[string]float64 {
 // change. It also checks that the thumbnails are lazy: far fewer are fetched than the page
 // holds, and that only the rows in view are laid out.
 func TestBrowserLoad2000(t *testing.T) {
-	chromium(t)
+	browsertest.Chromium(t)
 	dir := largeReportDir(t)
 	url := serve(t, dir)
 	b := newBrowser(t)
@@ -422,7 +401,7 @@ func TestBrowserLoad2000(t *testing.T) {
 // TestBrowserOffline opens a report straight from disk (file://), as someone who was sent
 // the folder would: it must work with no server at all.
 func TestBrowserOffline(t *testing.T) {
-	chromium(t)
+	browsertest.Chromium(t)
 	ims, sum := syntheticImages(t, 5, 8, 300, 200, 2, func(i int) string { return fmt.Sprintf("tile %d", i) })
 	dir := filepath.Join(t.TempDir(), "report")
 	if err := Write(dir, Report{Title: "offline", Classes: binaryClasses, Summary: sum, Images: ims}); err != nil {

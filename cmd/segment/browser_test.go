@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/segment-dev/segment/internal/browsertest"
 	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
@@ -25,20 +25,6 @@ import (
 // report's tests do (SEGMENT_CHROMIUM names the browser, else it is looked for on PATH; the
 // tests skip without one). With SEGMENT_SCREENSHOTS set to a folder they write screenshots
 // there.
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("SEGMENT_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("skipped: no Chromium found (SEGMENT_CHROMIUM is unset and none of chromium, chromium-browser, google-chrome, google-chrome-stable is on PATH); `apt-get install chromium` installs it")
-	return ""
-}
 
 // tab is a headless Chromium tab that records console errors, uncaught exceptions and
 // requests that failed or answered 4xx/5xx.
@@ -51,13 +37,7 @@ type tab struct {
 
 func newTab(t *testing.T) *tab {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath(t)), chromedp.WindowSize(1280, 900))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx := browsertest.Context(t)
 	b := &tab{ctx: ctx, urls: map[network.RequestID]string{}}
 	err := chromedp.Listen(ctx, func(ev any) {
 		b.mu.Lock()
