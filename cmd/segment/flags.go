@@ -4,15 +4,12 @@ package main
 // the commands spell and check them alike.
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -178,11 +175,6 @@ func loadModel(path string) (*unet.Model, weights.Meta, string, error) {
 	}
 	m, meta, err := weights.Load(path)
 	return m, meta, path, err
-}
-
-// interruptible gives a context cancelled by Ctrl-C or SIGTERM.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // newImageBar is the progress bar over images, or nil when quiet.
