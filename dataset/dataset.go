@@ -73,6 +73,10 @@ type Dataset struct {
 	Channels int
 	// Classes says how mask values become class indices, and is what a model file stores.
 	Classes Classes
+	// Warnings are things found while opening that do not stop the work but that the user
+	// should hear about, one line each naming the file or folder: a folder inside images/,
+	// say, which is not read.
+	Warnings []string
 
 	opts   Options
 	colour bool
@@ -95,6 +99,7 @@ func Open(dir string, opts Options) (*Dataset, error) {
 		return nil, s.problems[0]
 	}
 	d.Channels, d.Classes, d.colour = s.channels, s.classes, s.colour
+	d.Warnings = nestedWarnings(s.folders)
 	d.index = d.Classes.mapper()
 	for _, f := range s.folders {
 		switch f.split {

@@ -53,6 +53,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range ds.Warnings {
+		fmt.Fprintf(o.Log, "warning: %s\n", w)
+	}
 	if len(ds.Train) == 0 {
 		return nil, fmt.Errorf("%s: no training pairs", o.Data)
 	}
