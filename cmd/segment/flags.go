@@ -212,6 +212,7 @@ type tally struct {
 	quiet         bool
 	bar           *progressbar.ProgressBar
 	total, failed int
+	errs          []error // every failure reported, in order: what eval.json lists as skipped
 }
 
 // start shows the bar for n images.
@@ -222,6 +223,7 @@ func (t *tally) start(n int) {
 
 // problem reports a failure that is not one of the images counted.
 func (t *tally) problem(err error) {
+	t.errs = append(t.errs, err)
 	reportLine(t.errOut, t.bar, "segment %s: %v", t.cmd, err)
 }
 
