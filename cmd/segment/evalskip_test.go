@@ -125,3 +125,39 @@ func TestEvalDataSkipsBadPairs(t *testing.T) {
 		t.Errorf("eval.csv scores %d images, want 7", len(images))
 	}
 }
+
+// eval --pred/--gt lists its skipped masks in eval.json too: one without a partner, one
+// that cannot be scored, each with its file and problem.
+func TestEvalMasksSkippedListed(t *testing.T) {
+	pred, gt := handMasks(t)
+	writeGrayPNG(t, filepath.Join(pred, "c_mask.png"), 4, 4, nil)
+	writeGrayPNG(t, filepath.Join(pred, "d_mask.png"), 3, 3, nil)
+	writeGrayPNG(t, filepath.Join(gt, "d.png"), 4, 4, nil)
+	out := t.TempDir()
+	code, _, errOut := runWithin(t, time.Minute, "eval", "--pred", pred, "--gt", gt, "--out", out, "-q")
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1; stderr %s", code, errOut)
+	}
+	var r struct {
+		Skipped []struct{ File, Problem string } `json:"skipped"`
+	}
+	jb, err := os.ReadFile(filepath.Join(out, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(jb, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ file, problem string }{
+		{filepath.Join(pred, "c_mask.png"), "no ground-truth mask for this prediction"},
+		{filepath.Join(pred, "d_mask.png"), "prediction is 3x3"},
+	}
+	if len(r.Skipped) != len(want) {
+		t.Fatalf("skipped %+v, want %v", r.Skipped, want)
+	}
+	for i, w := range want {
+		if r.Skipped[i].File != w.file || !strings.HasPrefix(r.Skipped[i].Problem, w.problem) {
+			t.Errorf("skipped[%d] = %+v, want %s: %s...", i, r.Skipped[i], w.file, w.problem)
+		}
+	}
+}
