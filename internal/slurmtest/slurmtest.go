@@ -31,6 +31,9 @@ type Cluster struct {
 // jobs. Without one it skips the test (fails with SEGMENT_REQUIRE_SLURM set).
 func Reach(tb testing.TB) *Cluster {
 	tb.Helper()
+	// Read here, so that go test's cache keys the result on it: a test that passed against
+	// a cluster is not reported again from the cache where there is none.
+	conf := os.Getenv("SLURM_CONF")
 	missing := func(format string, a ...any) {
 		msg := fmt.Sprintf(format, a...)
 		if os.Getenv(Require) != "" {
@@ -45,7 +48,7 @@ func Reach(tb testing.TB) *Cluster {
 	}
 	out, err := exec.Command("sinfo", "-h", "-o", "%N %T").CombinedOutput()
 	if err != nil {
-		missing("sinfo cannot reach a cluster (SLURM_CONF=%q): %v: %s", os.Getenv("SLURM_CONF"), err, firstLine(out))
+		missing("sinfo cannot reach a cluster (SLURM_CONF=%q): %v: %s", conf, err, firstLine(out))
 	}
 	nodes := strings.TrimSpace(string(out))
 	if !regexp.MustCompile(`(?m)\b(idle|mixed|allocated)\b`).MatchString(nodes) {

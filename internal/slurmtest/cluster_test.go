@@ -1,6 +1,7 @@
-package main
+package slurmtest_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,7 +32,7 @@ func newSlurmRig(t *testing.T) *slurmRig {
 	t.Logf("slurm nodes: %s", c.Nodes)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "segment")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/segment-dev/segment/cmd/segment").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v: %s", err, out)
 	}
 	return &slurmRig{c: c, bin: bin, dir: dir}
@@ -106,6 +107,38 @@ func logNumbers(t *testing.T, log string) (shardI, held, predicted, skipped int)
 		skipped, _ = strconv.Atoi(k[1])
 	}
 	return
+}
+
+// sameTree fails unless the two folders hold the same files with the same bytes.
+func sameTree(t *testing.T, want, got string) {
+	t.Helper()
+	read := func(dir string) map[string][]byte {
+		files := map[string][]byte{}
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			files[rel] = b
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	a, b := read(want), read(got)
+	for name, wb := range a {
+		if gb, ok := b[name]; !ok || !bytes.Equal(wb, gb) {
+			t.Errorf("%s: missing from %s or not the bytes of %s", name, got, want)
+		}
+	}
+	for name := range b {
+		if _, ok := a[name]; !ok {
+			t.Errorf("%s: in %s, not in %s", name, got, want)
+		}
+	}
 }
 
 // TestSlurm runs predict and eval as job arrays on a real Slurm cluster (one node will do,
