@@ -124,6 +124,38 @@ func TestEvalDataSkipsBadPairs(t *testing.T) {
 	if len(images) != 7 {
 		t.Errorf("eval.csv scores %d images, want 7", len(images))
 	}
+
+	// In shards, the pairs skipped before the split are listed once (by shard 0), and the
+	// merge lists them all.
+	parts, merged := filepath.Join(dir, "parts"), filepath.Join(dir, "merged")
+	for _, sh := range []string{"0/2", "1/2"} {
+		if code, _, errOut := runWithin(t, 2*time.Minute, "eval", "--data", data, "--out", parts, "-q", "--shard", sh); code != exitFailure && code != exitOK {
+			t.Fatalf("shard %s: exit %d: %s", sh, code, errOut)
+		}
+	}
+	runWithin(t, time.Minute, "eval", "--merge", parts, "--out", merged)
+	var m struct {
+		Images  int `json:"images"`
+		Failed  int `json:"failed"`
+		Skipped []struct {
+			File, Problem string
+		} `json:"skipped"`
+	}
+	mb, err := os.ReadFile(filepath.Join(merged, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Images != 7 || m.Failed != 3 || len(m.Skipped) != 3 {
+		t.Fatalf("merged eval.json: %d images, %d failed, skipped %+v; want 7, 3 and the 3 of one run", m.Images, m.Failed, m.Skipped)
+	}
+	for i := range m.Skipped {
+		if m.Skipped[i] != r.Skipped[i] {
+			t.Errorf("merged skipped[%d] = %+v, one run's %+v", i, m.Skipped[i], r.Skipped[i])
+		}
+	}
 }
 
 // eval --pred/--gt lists its skipped masks in eval.json too: one without a partner, one
