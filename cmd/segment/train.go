@@ -71,6 +71,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
+	fold := fs.String("fold", "", "`k/K`: train on the other folds of a seeded K-fold split of train/ and validate on fold k (0 to K-1), instead of --val-split or val/; e.g. --fold $SLURM_ARRAY_TASK_ID/5")
 	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 0, "every N steps, log each layer's gradient norm and update ratio to NAME.grads.csv, drawn as NAME.grads.png (default 0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
@@ -92,6 +93,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			return err
 		}
 		o.Seed = *seed
+		if err := parseFoldFlag(*fold, set, &o); err != nil {
+			return err
+		}
 		var err error
 		if o.MaskValues, err = parseInts(*values); err != nil {
 			return usagef("--mask-values: %v", err)
@@ -111,6 +115,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		ctx, stop := interruptible()
 		defer stop()
 		res, err := train.Run(ctx, o)
+		if errors.Is(err, dataset.ErrFold) {
+			return usagef("--fold %s: %v", o.Fold, err)
+		}
 		if errors.Is(err, train.ErrInterrupted) {
 			return fmt.Errorf("%w: checkpoint saved in %s; the same command with --resume continues", errInterrupted, train.PathsFor(o.Out).State)
 		}
@@ -171,8 +178,12 @@ func planTraining(o *train.Options, set map[string]bool, planOnly bool, out io.W
 	if !need {
 		return nil
 	}
+	valFraction := o.ValSplit
+	if !o.Fold.IsZero() {
+		valFraction = -1 // every fold plans from all of train/, so that the folds train alike
+	}
 	f, p, err := planFor(o.Data, dataset.Options{Channels: o.Channels, Classes: o.Classes, MaskValues: o.MaskValues,
-		Ignore: o.Ignore, ValFraction: o.ValSplit, Seed: o.Seed, Workers: o.Threads}, o.Time)
+		Ignore: o.Ignore, ValFraction: valFraction, Seed: o.Seed, Workers: o.Threads}, o.Time)
 	if err != nil {
 		return err
 	}
@@ -183,4 +194,23 @@ func planTraining(o *train.Options, set map[string]bool, planOnly bool, out io.W
 	}
 	applyPlan(p, o, set)
 	return writePlan(out, p, set)
+}
+
+// parseFoldFlag reads --fold into o.Fold. The fold's index comes from the command line
+// only, never from the environment: an array job writes --fold $SLURM_ARRAY_TASK_ID/5 (or
+// $(JOB_COMPLETION_INDEX) in a Kubernetes manifest), so the command that made a model says
+// which fold it holds out, and a plain train inside some array job is not silently a fold.
+func parseFoldFlag(s string, set map[string]bool, o *train.Options) error {
+	if !set["fold"] {
+		return nil
+	}
+	f, err := dataset.ParseFold(s)
+	if err != nil {
+		return usagef("--%v", err)
+	}
+	if set["val-split"] {
+		return usagef("--fold %s validates on the held-out fold: --val-split does not go with it", f)
+	}
+	o.Fold = f
+	return nil
 }
