@@ -94,7 +94,7 @@ type evalReport struct {
 
 func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	var inf inferenceFlags
-	model := fs.String("model", "", "model file (default: the embedded sample model)")
+	model := fs.String("model", "", modelFlagUsage)
 	data := fs.String("data", "", "data set folder to predict and score: images/ and masks/, or a root with test/")
 	pred := fs.String("pred", "", "predicted masks to score: a file or a folder (with --gt)")
 	gt := fs.String("gt", "", "ground-truth masks for --pred: a file or a folder")
@@ -235,10 +235,11 @@ func evalFolder(dir string) (string, error) {
 // rep, when not nil, is given every image for the report.
 func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
-	m, meta, name, err := loadModel(modelPath)
+	models, meta, name, err := loadModels(modelPath)
 	if err != nil {
 		return "", nil, none, err
 	}
+	m := models[0] // an ensemble's models agree on all that is read of m here
 	if len(mv) == 0 {
 		mv = meta.ClassesFor(m.Config).Values
 	}
@@ -258,7 +259,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	p, err := predict.New(m, o)
+	p, err := predict.NewEnsemble(models, o)
 	if err != nil {
 		return "", nil, none, usagef("%v", err)
 	}
@@ -287,13 +288,13 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		cfg  *unet.Config
 	)
 	if modelPath != "" && (len(mv) == 0 || rep != nil) {
-		m, mt, _, err := loadModel(modelPath)
+		ms, mt, _, err := loadModels(modelPath)
 		if err != nil {
 			return nil, none, err
 		}
-		meta, cfg = mt, &m.Config
+		meta, cfg = mt, &ms[0].Config
 		if len(mv) == 0 {
-			mv = meta.ClassesFor(m.Config).Values
+			mv = meta.ClassesFor(*cfg).Values
 			if ign == nil {
 				ign = meta.Classes.Ignore
 			}

@@ -44,6 +44,14 @@ part of the plan; --plan-only prints the plan and stops. For multi-class data
 it prints, per class, the share of crops that hold it, and after each epoch the
 validation Dice of each class (also in the CSV log, val_dice_0 on).
 
+--fold k/K trains one fold of a cross-validation: train/ is split into K folds
+(by name and --seed, the same on every machine; the pages of a TIFF stack stay
+together), fold k is the validation set and the others are trained on; val/ is
+not used. The model file records the fold and its held-out images (see
+inspect). The K folds run as K jobs, e.g. a Slurm array with
+--fold $SLURM_ARRAY_TASK_ID/5, and predict and eval average them as an ensemble
+(--model DIR or --model a,b,...).
+
 ` + lossHelp(),
 		flags: trainFlags,
 	}
@@ -71,7 +79,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
-	fold := fs.String("fold", "", "`k/K`: train on the other folds of a seeded K-fold split of train/ and validate on fold k (0 to K-1), instead of --val-split or val/; e.g. --fold $SLURM_ARRAY_TASK_ID/5")
+	fold := fs.String("fold", "", "hold out fold `k/K` (k from 0) of a K-fold split of train/ made with --seed, validate on it and train on the rest, instead of --val-split or val/; e.g. --fold $SLURM_ARRAY_TASK_ID/5")
 	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 0, "every N steps, log each layer's gradient norm and update ratio to NAME.grads.csv, drawn as NAME.grads.png (default 0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
