@@ -21,15 +21,15 @@ const modelFlagUsage = "model file; several, comma-separated or a folder of .saf
 // agree on everything that turns their probabilities into masks, and the first file that
 // does not is named. meta is the first model's, and name the files, comma-separated.
 func loadModels(spec string) (models []*unet.Model, meta weights.Meta, name string, err error) {
-	if !strings.Contains(spec, ",") {
-		fi, err := os.Stat(spec)
-		if spec == "" || err != nil || !fi.IsDir() {
-			m, meta, name, err := loadModel(spec)
-			if err != nil {
-				return nil, weights.Meta{}, "", err
-			}
-			return []*unet.Model{m}, meta, name, nil
+	// One model: no name, a file that exists (even with a comma in its name), or a name
+	// that is neither a list nor a folder, left to loadModel to report.
+	fi, statErr := os.Stat(spec)
+	if spec == "" || statErr == nil && !fi.IsDir() || statErr != nil && !strings.Contains(spec, ",") {
+		m, meta, name, err := loadModel(spec)
+		if err != nil {
+			return nil, weights.Meta{}, "", err
 		}
+		return []*unet.Model{m}, meta, name, nil
 	}
 	paths, err := modelPaths(spec)
 	if err != nil {
