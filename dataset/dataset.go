@@ -35,6 +35,10 @@ type Options struct {
 	// ValFraction is the share of train held out for validation when there is no val
 	// folder: 0 means DefaultValFraction, a negative value holds out nothing.
 	ValFraction float64
+	// Fold, when not zero, holds fold Fold.Index of Fold.Count of the train folder out for
+	// validation instead (see Fold.Split); ValFraction and a val folder are then not used,
+	// since every fold of a cross-validation must validate on its own held-out fold.
+	Fold Fold
 	// Seed chooses which train pairs are held out.
 	Seed uint64
 	// MaxPixels bounds the size of an image, width times height, checked on its header
@@ -142,7 +146,14 @@ func open(dir string, opts Options) (*Dataset, []*Error, error) {
 	if good == 0 && len(skipped) > 0 {
 		return nil, nil, skipped[0]
 	}
-	if d.Val == nil {
+	switch {
+	case !opts.Fold.IsZero():
+		train, held, err := opts.Fold.Split(d.Train, opts.Seed)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		d.Train, d.Val, d.ValHeldOut = train, held, true
+	case d.Val == nil:
 		d.Train, d.Val = holdOut(d.Train, opts.ValFraction, opts.Seed)
 		d.ValHeldOut = len(d.Val) > 0
 	}

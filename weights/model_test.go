@@ -160,6 +160,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		{"colour masks", cfg(3, 3, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{Classes: dataset.Classes{Values: []int{0x000000, 0x808000, 0xFFFFFF}, Colour: true}}},
 		{"no norm, concat", cfg(3, 4, 1, 2, unet.SkipConcat, unet.NormNone, 0), full},
 		{"no norm, add", cfg(1, 1, 3, 2, unet.SkipAdd, unet.NormNone, 0), Meta{Train: json.RawMessage(`null`)}},
+		{"fold", cfg(1, 1, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{Fold: &FoldRecord{Fold: dataset.Fold{Index: 2, Count: 5}, Seed: 9, HeldOut: []string{"a", "vol"}}}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -402,6 +403,10 @@ func TestLoadRejects(t *testing.T) {
 		{"infinite bias", setValue(t, base, "head.bias", 0, float32(math.Inf(1))), "damaged: tensor head.bias holds +Inf at element 0"},
 		{"minus infinity in a running mean", setValue(t, base, "encoder.0.norm1.running_mean", 3, float32(math.Inf(-1))), "damaged: tensor encoder.0.norm1.running_mean holds -Inf at element 3"},
 		{"negative running variance", setValue(t, base, "encoder.0.norm1.running_var", 2, -0.25), "damaged: tensor encoder.0.norm1.running_var holds -0.25 at element 2, and a running variance cannot be negative"},
+		{"fold not JSON", md("fold", "2/5"), "fold \"2/5\" is not the JSON of a fold record"},
+		{"fold with an unknown field", md("fold", `{"index":0,"count":2,"seed":1,"held_out":[],"k":1}`), "unknown field"},
+		{"fold index out of range", md("fold", `{"index":5,"count":5,"seed":1,"held_out":["a"]}`), "fold 5/5: want k/K"},
+		{"fold of one", md("fold", `{"index":0,"count":1,"seed":1,"held_out":["a"]}`), "fold 0/1: want k/K"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,6 +91,8 @@ func TestSpecialInputsRefused(t *testing.T) {
 		{"export", []string{"export", filepath.Join(dir, "m.safetensors"), "--onnx", filepath.Join(dir, "m2.onnx")}, filepath.Join(dir, "m.safetensors")},
 		{"doctor mask", []string{"doctor", data}, fifo("data/masks/0003.png")},
 		{"eval pred", []string{"eval", "--pred", fifo("pred.png"), "--gt", filepath.Join(data, "masks/0000.png"), "--out", filepath.Join(dir, "e1"), "-q"}, filepath.Join(dir, "pred.png")},
+		{"predict shard", []string{"predict", fifo("g.png"), img, "--shard", "0/1", "--out", filepath.Join(dir, "out6"), "-q"}, filepath.Join(dir, "g.png")},
+		{"eval merge", []string{"eval", "--merge", fifo("eval.shard-0-of-1.json"), "--out", filepath.Join(dir, "e3")}, filepath.Join(dir, "eval.shard-0-of-1.json")},
 		{"eval data", []string{"eval", "--data", data, "--out", filepath.Join(dir, "e2"), "-q"}, filepath.Join(data, "masks/0003.png")},
 	}
 	for _, c := range cases {
