@@ -20,6 +20,8 @@ type FileOptions struct {
 	Dir string
 	// Overlay and Probs add the overlay and the probability images to the mask.
 	Overlay, Probs bool
+	// OverlayStyle says which classes the overlay draws, and whether as outlines.
+	OverlayStyle OverlayStyle
 	// MaxPixels bounds an input's size, width times height, checked on its header before
 	// it is decoded: 0 means dataset.DefaultMaxPixels. For a stack it bounds each page.
 	MaxPixels int
@@ -287,13 +289,20 @@ func (j *fileJob) Load() (Source, error) {
 	return FromImage(img), nil
 }
 
+// redrawsOverlay says whether the overlay is drawn again once the image is predicted, on
+// the display image kept until then: over a cleaned mask, or with the objects' outlines.
+func (j *fileJob) redrawsOverlay() bool {
+	o := j.run.o
+	return o.Overlay && (o.Clean.On() || o.Instances && o.OverlayStyle.Outline > 0)
+}
+
 // objects says whether the job needs the classes of the whole image once it is predicted.
 func (j *fileJob) objects() bool { return j.run.o.Clean.On() || j.run.o.Instances }
 
 func (j *fileJob) Band(b Band) error {
 	img, o := j.img, j.run.o
 	if j.outputs == nil {
-		oo := OutputOptions{Overlay: o.Overlay, Probs: o.Probs, Classes: j.objects()}
+		oo := OutputOptions{Overlay: o.Overlay, Style: o.OverlayStyle, Probs: o.Probs, Classes: j.objects()}
 		if o.Overlay {
 			colour := *img // the same pixels, read as RGB to draw on
 			colour.Channels = 3
@@ -310,8 +319,8 @@ func (j *fileJob) Band(b Band) error {
 	if o.Rows != nil {
 		o.Rows(j.u.name(), b.Y+b.Rows, img.Height)
 	}
-	if b.Y+b.Rows == img.Height && !(o.Overlay && o.Clean.On()) {
-		j.img = nil // the last band: the outputs are all that is left to keep (a cleaned overlay is redrawn)
+	if b.Y+b.Rows == img.Height && !j.redrawsOverlay() {
+		j.img = nil // the last band: the outputs are all that is left to keep
 	}
 	return nil
 }
@@ -369,5 +378,5 @@ func (j *fileJob) makeObjects() error {
 		j.rows = append(j.rows, ob.CSVRecord(j.u.path, page))
 	}
 	out.Instances = l.Gray16()
-	return nil
+	return out.OutlineObjects(l)
 }
