@@ -45,9 +45,11 @@ the interesting class is the background value. Eval prints a table of the mean
 and standard deviation over images and the data-set level value (from the
 pixel counts of all images together) of Dice, IoU, precision, recall and HD95
 (pixels), and writes eval.csv (one row per image and class) and eval.json (the
-summary) into --out. A class absent from both the prediction and the ground
-truth of an image scores NaN, left out of the means (--empty nan, as nnU-Net),
-or 1 (--empty one).
+summary) into --out (default: the current folder), always, and says where.
+--json prints eval.json's summary on stdout instead of the table, and nothing
+else there, for a pipe: where the files went is then said on stderr. A class
+absent from both the prediction and the ground truth of an image scores NaN,
+left out of the means (--empty nan, as nnU-Net), or 1 (--empty one).
 
 --report DIR also writes an HTML page of the evaluation into DIR, with its
 pictures beside it, that opens offline in any browser: the summary table; the
@@ -102,7 +104,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
 	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
 	out := fs.String("out", ".", "folder for eval.csv and eval.json")
-	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table")
+	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table (stdout holds the JSON alone; where eval.csv and eval.json went goes to stderr)")
 	rep := registerReport(fs, model)
 	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
@@ -194,10 +196,13 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			if err := writeJSON(stdout, report); err != nil {
 				return err
 			}
+			// stdout holds the JSON alone, for a pipe; where the files went goes beside it.
+			printEvalFiles(errOut, "segment eval: ", csvPath, jsonPath)
+			rep.printWhere(errOut)
 		} else {
 			printEvalTable(stdout, report.Summary)
 			printObjects(stdout, report.Instances)
-			fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
+			printEvalFiles(stdout, "", csvPath, jsonPath)
 			rep.printWhere(stdout)
 		}
 		if tally.failed > 0 {
@@ -205,6 +210,11 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		}
 		return nil
 	}
+}
+
+// printEvalFiles says where eval wrote eval.csv and eval.json.
+func printEvalFiles(w io.Writer, prefix, csvPath, jsonPath string) {
+	fmt.Fprintf(w, "%sper-image scores: %s; summary: %s\n", prefix, csvPath, jsonPath)
 }
 
 func writeJSON(w io.Writer, v any) error {
