@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
@@ -326,6 +327,9 @@ func (j *fileJob) Band(b Band) error {
 }
 
 func (j *fileJob) Finish() error {
+	if j.u.st != nil {
+		defer collectPage() // deferred first, so it runs once the page's images are let go
+	}
 	defer func() { j.img, j.outputs = nil, nil }()
 	if j.objects() {
 		if err := j.makeObjects(); err != nil {
@@ -345,6 +349,16 @@ func (j *fileJob) Finish() error {
 	}
 	return err
 }
+
+// collectPage runs the collector after each page of a stack and hands the freed memory
+// back to the system, so that a stack of any length peaks at about the memory of one
+// page. Left to its pacing, the collector lets the pages' garbage (the page's buffers,
+// some 27 MB a 1024x1024 page with the sample model) grow to the size of the live heap
+// (the network's buffers) before it runs: a 30-page 1024x1024 stack peaked 94% above one
+// page (433 against 226 MiB resident); collecting alone left 18% (267), handing the
+// memory back too 9% (247), for the pages that overlap in the pipeline. It costs tens of
+// milliseconds against seconds for a page (TestStackPeakRSS measures it).
+func collectPage() { debug.FreeOSMemory() }
 
 // makeObjects cleans the mask and finds its objects, as FileOptions asks.
 func (j *fileJob) makeObjects() error {
