@@ -90,7 +90,7 @@ it took; with --instances it writes objects.shard-i-of-n.csv.`,
 
 func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	var inf inferenceFlags
-	model := fs.String("model", "", "model file (default: the embedded sample model)")
+	model := fs.String("model", "", modelFlagUsage)
 	out := fs.String("out", "", "folder for the outputs (default: beside each image)")
 	overlay := fs.Bool("overlay", false, "also write NAME_overlay.png: the image with the classes drawn over it")
 	ov := registerOverlayStyle(fs)
@@ -134,11 +134,11 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if err := ov.check(*overlay); err != nil {
 			return err
 		}
-		m, meta, name, err := loadModel(*model)
+		models, meta, name, err := loadModels(*model)
 		if err != nil {
 			return err
 		}
-		style, err := ov.style(meta.ClassesFor(m.Config))
+		style, err := ov.style(meta.ClassesFor(models[0].Config)) // an ensemble's models share their classes
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		for _, p := range problems {
 			tally.problem(p)
 		}
-		p, err := predict.New(m, o)
+		p, err := predict.NewEnsemble(models, o)
 		if err != nil {
 			return usagef("%v", err)
 		}
