@@ -137,6 +137,10 @@ func (e *epilogue[T]) apply(row []T, ch int) {
 // convForward computes the convolution y [n, co, OH*OW] of x [n, C, H, W] with w [co, C*K*K],
 // then the epilogue ep (if not nil).
 func convForward[T float](g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
+	if algo := winogradFor(g, co, n); algo != algoDirect {
+		convWinograd(algo, g, co, n, x, w, y, ep)
+		return
+	}
 	big, small := g.C*g.H*g.W, co*g.cols()
 	if paddedConv[T](g) {
 		ep32, _ := any(ep).(*epilogue[float32])

@@ -1,0 +1,284 @@
+package unet
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// withConvMode runs f with SEGMENT_CONV's setting replaced by mode.
+func withConvMode(mode string, f func()) {
+	defer func(m string) { convMode = m }(convMode)
+	convMode = mode
+	f()
+}
+
+// randConv makes an input of n images and weights for a 3x3 convolution from C to co
+// channels, as float32 and the same values as float64.
+func randConv(seed int64, n, c, h, w, co int) (x32, w32 []float32, x64, w64 []float64) {
+	rng := rand.New(rand.NewSource(seed))
+	x32, w32 = make([]float32, n*c*h*w), make([]float32, co*c*9)
+	x64, w64 = make([]float64, len(x32)), make([]float64, len(w32))
+	for i := range x32 {
+		x32[i] = float32(rng.Float64()*2 - 1)
+		x64[i] = float64(x32[i])
+	}
+	for i := range w32 {
+		w32[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(9*c)))
+		w64[i] = float64(w32[i])
+	}
+	return
+}
+
+// relErr is ||got - want|| / ||want||.
+func relErr[T float](got []T, want []float64) float64 {
+	var d, n float64
+	for i, v := range want {
+		e := float64(got[i]) - v
+		d += e * e
+		n += v * v
+	}
+	return math.Sqrt(d / n)
+}
+
+// flipT is the weight of a 3x3 convolution's input gradient, as a convolution of its own:
+// w [co, C, 3, 3] flipped in space, its channel axes swapped, [C, co, 3, 3].
+func flipT(w []float64, co, c int) []float64 {
+	f := make([]float64, len(w))
+	for o := 0; o < co; o++ {
+		for ci := 0; ci < c; ci++ {
+			for k := 0; k < 9; k++ {
+				f[(ci*co+o)*9+8-k] = w[(o*c+ci)*9+k]
+			}
+		}
+	}
+	return f
+}
+
+var winoAlgos = []struct {
+	name string
+	algo convAlgo
+}{{"winograd", algoWino2}, {"winograd4", algoWino4}}
+
+// TestWinogradOddSizes checks both Winograd algorithms against the textbook loops on sides
+// that are not multiples of the tile (odd, 1, 2, 3) and on 1, 3 and 17 channels, forward
+// and input gradient, with and without an epilogue, in one band and in bands of one tile
+// row, on one and two cores. In float64, where Winograd is exact up to rounding, it must
+// agree to 1e-12; in float32 within a few float32 roundings.
+func TestWinogradOddSizes(t *testing.T) {
+	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	for _, tc := range []struct{ n, c, h, w, co int }{
+		{1, 1, 1, 1, 1}, {2, 1, 1, 5, 3}, {1, 3, 2, 2, 1}, {1, 3, 3, 3, 17}, {2, 17, 3, 7, 3},
+		{3, 3, 7, 5, 17}, {1, 17, 9, 13, 17}, {2, 1, 11, 2, 5}, {1, 5, 6, 1, 2}, {2, 4, 16, 16, 8},
+	} {
+		x32, w32, x64, w64 := randConv(int64(tc.n*1000+tc.h*10+tc.w), tc.n, tc.c, tc.h, tc.w, tc.co)
+		ref, _, _ := naiveConv(x64, w64, nil, tc.n, tc.c, tc.h, tc.w, tc.co, 3, 1, 1)
+		// The input gradient of that convolution for an output gradient dy.
+		dy32, _, dy64, _ := randConv(7, tc.n, tc.co, tc.h, tc.w, 1)
+		dxRef, _, _ := naiveConv(dy64, flipT(w64, tc.co, tc.c), nil, tc.n, tc.co, tc.h, tc.w, tc.c, 3, 1, 1)
+		ep := &epilogue[float32]{scale: make([]float32, tc.co), shift: make([]float32, tc.co), relu: true}
+		for i := range ep.scale {
+			ep.scale[i], ep.shift[i] = float32(i%3)+0.5, float32(i%5)*0.1-0.2
+		}
+		hw := tc.h * tc.w
+		for _, a := range winoAlgos {
+			for _, procs := range []int{1, 2} {
+				for _, small := range []bool{false, true} {
+					name := fmt.Sprintf("%+v/%s/procs=%d/small=%v", tc, a.name, procs, small)
+					func() {
+						defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+						winoBandFloats = 1 << 19
+						if small {
+							winoBandFloats = 1
+						}
+						g := newConvGeom(tc.c, tc.h, tc.w, 3, 1, 1)
+						y64 := make([]float64, len(ref))
+						convWinograd(a.algo, g, tc.co, tc.n, x64, w64, y64, nil)
+						if e := relErr(y64, ref); e > 1e-12 {
+							t.Errorf("%s: float64 relative error %.3g", name, e)
+						}
+						tol := 2e-6
+						if a.algo == algoWino4 {
+							tol = 2e-5
+						}
+						y32 := make([]float32, len(ref))
+						convWinograd(a.algo, g, tc.co, tc.n, x32, w32, y32, nil)
+						if e := relErr(y32, ref); e > tol {
+							t.Errorf("%s: float32 relative error %.3g", name, e)
+						}
+						// The epilogue must be what ep.apply does to the plain output.
+						yEp := make([]float32, len(ref))
+						convWinograd(a.algo, g, tc.co, tc.n, x32, w32, yEp, ep)
+						for i := 0; i < tc.n*tc.co; i++ {
+							ep.apply(y32[i*hw:(i+1)*hw], i%tc.co)
+						}
+						if !slices.Equal(yEp, y32) {
+							t.Errorf("%s: the output with the epilogue is not the epilogue of the output", name)
+						}
+						withConvMode(a.name, func() {
+							dx := make([]float32, len(dxRef))
+							convData(g, tc.co, tc.n, dy32, w32, dx, nil)
+							if e := relErr(dx, dxRef); e > tol {
+								t.Errorf("%s: input gradient, float32 relative error %.3g", name, e)
+							}
+						})
+					}()
+				}
+			}
+		}
+	}
+}
+
+// benchLayers gives the 3x3 convolutions of the U-Net (depth 4) of the bench configuration
+// (base, size, batch), as (channels in, channels out, side), forward, with the input
+// gradients among them read as convolutions from out to in.
+func benchLayers(base, size int) [][3]int {
+	var l [][3]int
+	for lv := 0; lv <= 4; lv++ {
+		c, s := base<<lv, size>>lv
+		in := 1
+		if lv > 0 {
+			in = c / 2
+		}
+		l = append(l, [3]int{in, c, s}, [3]int{c, c, s})
+		if lv < 4 {
+			l = append(l, [3]int{2 * c, c, s})
+		}
+	}
+	return l
+}
+
+// TestWinogradBenchShapes runs every 3x3 layer of the three bench configurations, forward
+// and input gradient, by F(2x2) and F(4x4), against the float32 direct path and, on the first
+// four output channels, against the float64 direct path, and logs the relative errors (-v
+// shows them). F(2x2), what auto uses, must stay within 3 times the direct path's own
+// error against float64 plus 1e-7; F(4x4) within 2e-5.
+func TestWinogradBenchShapes(t *testing.T) {
+	for _, cfg := range [][3]int{{16, 128, 4}, {32, 256, 2}, {64, 256, 1}} {
+		base, size, n := cfg[0], cfg[1], cfg[2]
+		for _, l := range benchLayers(base, size) {
+			for _, grad := range []bool{false, true} {
+				c, co, s := l[0], l[1], l[2]
+				if grad {
+					if c == 1 {
+						continue // the input image has no gradient
+					}
+					c, co = co, c
+				}
+				x32, w32, x64, w64 := randConv(int64(c*co+s), n, c, s, s, co)
+				g := newConvGeom(c, s, s, 3, 1, 1)
+				sub := min(co, 4)
+				ref := make([]float64, n*sub*s*s)
+				withConvMode("direct", func() { convForward(g, sub, n, x64, w64[:sub*c*9], ref, nil) })
+				direct := make([]float32, n*co*s*s)
+				withConvMode("direct", func() { convForward(g, co, n, x32, w32, direct, nil) })
+				part := func(y []float32) []float32 {
+					p := make([]float32, 0, len(ref))
+					for i := 0; i < n; i++ {
+						p = append(p, y[i*co*s*s:][:sub*s*s]...)
+					}
+					return p
+				}
+				eDirect := relErr(part(direct), ref)
+				direct64 := make([]float64, len(direct))
+				for i, v := range direct {
+					direct64[i] = float64(v)
+				}
+				line := fmt.Sprintf("base %d %dx%d batch %d: %4d -> %4d at %3d (grad %v): direct %.2e", base, size, size, n, c, co, s, grad, eDirect)
+				for _, a := range winoAlgos {
+					y := make([]float32, len(direct))
+					convWinograd(a.algo, g, co, n, x32, w32, y, nil)
+					e := relErr(part(y), ref)
+					line += fmt.Sprintf(", %s %.2e (vs direct %.2e)", a.name, e, relErr(y, direct64))
+					if a.algo == algoWino2 && e > 3*eDirect+1e-7 || a.algo == algoWino4 && e > 2e-5 {
+						t.Errorf("%s: %s's error %.3g too large", line, a.name, e)
+					}
+				}
+				t.Log(line)
+			}
+		}
+	}
+}
+
+// TestWinogradGuardBands writes the output into the middle of a buffer full of canaries and
+// requires every canary to survive: a row or tile written past the image's end would show.
+func TestWinogradGuardBands(t *testing.T) {
+	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	const guard = 64
+	canary := float32(math.Float32frombits(0x7fc0dead))
+	for _, tc := range []struct{ n, c, h, w, co int }{{1, 3, 5, 7, 4}, {2, 2, 9, 3, 3}, {1, 17, 2, 33, 5}} {
+		for _, a := range winoAlgos {
+			for _, small := range []bool{false, true} {
+				winoBandFloats = 1 << 19
+				if small {
+					winoBandFloats = 1
+				}
+				x32, w32, _, _ := randConv(3, tc.n, tc.c, tc.h, tc.w, tc.co)
+				buf := make([]float32, tc.n*tc.co*tc.h*tc.w+2*guard)
+				for i := range buf {
+					buf[i] = canary
+				}
+				y := buf[guard : len(buf)-guard]
+				convWinograd(a.algo, newConvGeom(tc.c, tc.h, tc.w, 3, 1, 1), tc.co, tc.n, x32, w32, y, nil)
+				for i, v := range buf {
+					inside := i >= guard && i < len(buf)-guard
+					if inside == (math.Float32bits(v) == math.Float32bits(canary)) {
+						t.Fatalf("%+v %s small=%v: element %d of the buffer (guard %d) is %v", tc, a.name, small, i, guard, v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWinogradIsRepeatable runs a Winograd convolution cut into bands side by side on four
+// cores again and again: every run must give the same bits.
+func TestWinogradIsRepeatable(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	winoBandFloats = 1
+	g := newConvGeom(8, 20, 18, 3, 1, 1)
+	x32, w32, _, _ := randConv(5, 3, 8, 20, 18, 6)
+	if p := planWino(g, newWinoGeom(algoWino2, g), 3, 6); p.workers < 2 {
+		t.Fatalf("plan %+v: want bands side by side", p)
+	}
+	first := make([]float32, 3*6*20*18)
+	convWinograd(algoWino2, g, 6, 3, x32, w32, first, nil)
+	y := make([]float32, len(first))
+	for run := range 30 {
+		convWinograd(algoWino2, g, 6, 3, x32, w32, y, nil)
+		if !slices.Equal(y, first) {
+			t.Fatalf("run %d differs from the first", run+2)
+		}
+	}
+}
+
+// TestConvMode checks SEGMENT_CONV's values and the choice they make.
+func TestConvMode(t *testing.T) {
+	if _, err := parseConvMode("fast"); err == nil || !strings.Contains(err.Error(), "SEGMENT_CONV") {
+		t.Errorf("SEGMENT_CONV=fast: error %v, want one naming the variable", err)
+	}
+	g3, g1, gs := newConvGeom(64, 32, 32, 3, 1, 1), newConvGeom(64, 32, 32, 1, 1, 0), newConvGeom(64, 32, 32, 3, 2, 1)
+	for _, tc := range []struct {
+		mode string
+		g    convGeom
+		want convAlgo
+	}{
+		{"direct", g3, algoDirect}, {"winograd", g3, algoWino2}, {"winograd4", g3, algoWino4},
+		{"winograd", g1, algoDirect}, {"winograd", gs, algoDirect}, {"winograd4", gs, algoDirect},
+	} {
+		m, err := parseConvMode(tc.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withConvMode(m, func() {
+			if got := winogradFor(tc.g, 64, 1); got != tc.want {
+				t.Errorf("SEGMENT_CONV=%s on %+v: %v, want %v", tc.mode, tc.g, got, tc.want)
+			}
+		})
+	}
+}
