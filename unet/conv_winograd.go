@@ -198,7 +198,11 @@ func newWinoGeom(algo convAlgo, g convGeom) winoGeom {
 
 // tmp is the floats of per-goroutine scratch the transforms need: a rows of input, or the
 // half-transformed outputs and one row.
-func (wg winoGeom) tmp() int { return max(wg.a*wg.pw, (wg.a+1)*wg.m*wg.tw) }
+func (wg winoGeom) tmp() int { return max(wg.a*wg.pw+wg.pw, (wg.a+1)*wg.m*wg.tw) }
+
+// winoGeneric makes F(2x2) use the general transforms, for tests to check the two against
+// each other.
+var winoGeneric = false
 
 // winoBandFloats is what a band's transformed input and output aim at.
 var winoBandFloats = 1 << 19
@@ -237,14 +241,18 @@ func convWinograd[T float](algo convAlgo, g convGeom, co, n int, x, w, y []T, ep
 			nw = parallel.Workers()
 		}
 		xi, yi := x[i*big:(i+1)*big], y[i*small:(i+1)*small]
+		input, output := winoInput[T], winoOutput[T]
+		if wg.m == 2 && !winoGeneric {
+			input, output = winoInput2[T], winoOutput2[T]
+		}
 		parallel.ForWorker(g.C, nw, func(wk, c int) {
-			winoInput(wg, g, xi[c*g.H*g.W:][:g.H*g.W], v[c*nt:], g.C*nt, ty0, ty1, tmp[wk*wg.tmp():][:wg.tmp()])
+			input(wg, g, xi[c*g.H*g.W:][:g.H*g.W], v[c*nt:], g.C*nt, ty0, ty1, tmp[wk*wg.tmp():][:wg.tmp()])
 		})
 		parallel.For(aa, nw, func(xi int) {
 			gemmSerial(false, false, co, nt, g.C, u[xi*co*g.C:], g.C, v[xi*g.C*nt:], nt, 0, m[xi*co*nt:], nt)
 		})
 		parallel.ForWorker(co, nw, func(wk, o int) {
-			winoOutput(wg, g, m[o*nt:], co*nt, yi[o*g.cols():][:g.cols()], ty0, ty1, oy1, tmp[wk*wg.tmp():][:wg.tmp()])
+			output(wg, g, m[o*nt:], co*nt, yi[o*g.cols():][:g.cols()], ty0, ty1, oy1, tmp[wk*wg.tmp():][:wg.tmp()])
 			if ep != nil {
 				ep.apply(yi[o*g.cols()+oy0*g.OW:][:(oy1-oy0)*g.OW], o)
 			}
@@ -339,6 +347,83 @@ func winoOutput[T float](wg winoGeom, g convGeom, mo []T, ld int, yo []T, ty0, t
 				}
 			}
 			copy(yo[(ty*m+i)*g.OW:][:g.OW], r[:g.OW])
+		}
+	}
+}
+
+// winoInput2 is winoInput for F(2x2), written out: Bt's entries are 0 and ±1, so a tile
+// takes 32 additions, and the rows' pass runs over whole rows.
+func winoInput2[T float](wg winoGeom, g convGeom, xc, v []T, ld, ty0, ty1 int, tmp []T) {
+	pw, tw := wg.pw, wg.tw
+	t0, t1, t2, t3 := tmp[:pw], tmp[pw:2*pw], tmp[2*pw:3*pw], tmp[3*pw:4*pw]
+	zero := tmp[4*pw:][:g.W]
+	clear(zero)
+	row := func(iy int) []T {
+		if iy < 0 || iy >= g.H {
+			return zero
+		}
+		return xc[iy*g.W:][:g.W]
+	}
+	for _, t := range [][]T{t0, t1, t2, t3} {
+		t[0] = 0
+		clear(t[g.W+1:])
+	}
+	for ty := ty0; ty < ty1; ty++ {
+		r0, r1, r2, r3 := row(2*ty-1), row(2*ty), row(2*ty+1), row(2*ty+2)
+		u0, u1, u2, u3 := t0[1:][:g.W], t1[1:][:g.W], t2[1:][:g.W], t3[1:][:g.W]
+		for k := range u0 {
+			u0[k] = r0[k] - r2[k]
+			u1[k] = r1[k] + r2[k]
+			u2[k] = r2[k] - r1[k]
+			u3[k] = r1[k] - r3[k]
+		}
+		base := (ty - ty0) * tw
+		for p, t := range [][]T{t0, t1, t2, t3} {
+			v0 := v[(4*p+0)*ld+base:][:tw]
+			v1 := v[(4*p+1)*ld+base:][:tw]
+			v2 := v[(4*p+2)*ld+base:][:tw]
+			v3 := v[(4*p+3)*ld+base:][:tw]
+			t = t[:2*tw+2]
+			for tx := range v0 {
+				q := t[2*tx:][:4]
+				v0[tx] = q[0] - q[2]
+				v1[tx] = q[1] + q[2]
+				v2[tx] = q[2] - q[1]
+				v3[tx] = q[1] - q[3]
+			}
+		}
+	}
+}
+
+// winoOutput2 is winoOutput for F(2x2), written out: At's entries are 0 and ±1.
+func winoOutput2[T float](wg winoGeom, g convGeom, mo []T, ld int, yo []T, ty0, ty1, oy1 int, tmp []T) {
+	tw := wg.tw
+	y0, y1 := tmp[:2*tw], tmp[2*tw:4*tw]
+	for ty := ty0; ty < ty1; ty++ {
+		base := (ty - ty0) * tw
+		var m [16][]T
+		for xi := range m {
+			m[xi] = mo[xi*ld+base:][:tw]
+		}
+		for tx := 0; tx < tw; tx++ {
+			// s[p][j] = sum_q At[j][q] M[p][q], then y[i][j] = sum_p At[i][p] s[p][j].
+			s00 := m[0][tx] + m[1][tx] + m[2][tx]
+			s01 := m[1][tx] - m[2][tx] - m[3][tx]
+			s10 := m[4][tx] + m[5][tx] + m[6][tx]
+			s11 := m[5][tx] - m[6][tx] - m[7][tx]
+			s20 := m[8][tx] + m[9][tx] + m[10][tx]
+			s21 := m[9][tx] - m[10][tx] - m[11][tx]
+			s30 := m[12][tx] + m[13][tx] + m[14][tx]
+			s31 := m[13][tx] - m[14][tx] - m[15][tx]
+			y0[2*tx] = s00 + s10 + s20
+			y0[2*tx+1] = s01 + s11 + s21
+			y1[2*tx] = s10 - s20 - s30
+			y1[2*tx+1] = s11 - s21 - s31
+		}
+		oy := 2 * ty
+		copy(yo[oy*g.OW:][:g.OW], y0)
+		if oy+1 < oy1 {
+			copy(yo[(oy+1)*g.OW:][:g.OW], y1)
 		}
 	}
 }

@@ -282,3 +282,27 @@ func TestConvMode(t *testing.T) {
 		})
 	}
 }
+
+// TestWinograd2Transforms requires F(2x2)'s written-out transforms to give the same bits as
+// the general ones, which add the same terms in the same order.
+func TestWinograd2Transforms(t *testing.T) {
+	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	for _, small := range []bool{false, true} {
+		winoBandFloats = 1 << 19
+		if small {
+			winoBandFloats = 1
+		}
+		for _, tc := range []struct{ n, c, h, w, co int }{{1, 3, 1, 1, 2}, {2, 5, 7, 9, 3}, {1, 4, 16, 2, 6}} {
+			g := newConvGeom(tc.c, tc.h, tc.w, 3, 1, 1)
+			x, w, _, _ := randConv(11, tc.n, tc.c, tc.h, tc.w, tc.co)
+			want, got := make([]float32, tc.n*tc.co*tc.h*tc.w), make([]float32, tc.n*tc.co*tc.h*tc.w)
+			winoGeneric = true
+			convWinograd(algoWino2, g, tc.co, tc.n, x, w, want, nil)
+			winoGeneric = false
+			convWinograd(algoWino2, g, tc.co, tc.n, x, w, got, nil)
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v small=%v: the written-out transforms differ from the general ones", tc, small)
+			}
+		}
+	}
+}
