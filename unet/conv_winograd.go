@@ -151,30 +151,56 @@ func (algo convAlgo) wino() *wino {
 	return wino2
 }
 
-// winoFilters transforms the weights w [co, C, 3, 3] into u [a*a][co][C] (borrowed: release
-// it), u_xi = (G w G^T)_xi, in float64 before rounding once, since G's coefficients (1/6,
-// 1/24) are not exact.
-func winoFilters[T float](algo convAlgo, co, c int, w []T) []T {
+// winoFilters transforms the weights w [co, C, 3, 3] into u [a*a][C][co] (borrowed, to be
+// released, unless keep), u_xi = (G w G^T)_xi, in float64 before rounding once, since G's coefficients (1/6,
+// 1/24) are not exact. Each u_xi is stored transposed, which the GEMM packs with plain
+// copies.
+func winoFilters[T float](algo convAlgo, co, c int, w []T, keep bool) []T {
 	wn := algo.wino()
 	a := wn.a
-	u := borrow[T](a * a * co * c)
-	parallel.For(co, parallel.Workers(), func(o int) {
+	var u []T
+	if keep {
+		u = make([]T, a*a*co*c)
+	} else {
+		u = borrow[T](a * a * co * c)
+	}
+	// Blocks of 16 output channels: the reads of w run along 16 of its rows and the writes
+	// along a cache line of each of the a*a matrices.
+	const ob = 16
+	parallel.For((co+ob-1)/ob, parallel.Workers(), func(blk int) {
 		var k [9]float64
 		var t [6][3]float64
 		for ci := 0; ci < c; ci++ {
-			for i, v := range w[(o*c+ci)*9:][:9] {
-				k[i] = float64(v)
-			}
-			for p := 0; p < a; p++ {
-				gp := wn.g[p]
-				for j := 0; j < 3; j++ {
-					t[p][j] = gp[0]*k[j] + gp[1]*k[3+j] + gp[2]*k[6+j]
+			for o := blk * ob; o < min((blk+1)*ob, co); o++ {
+				for i, v := range w[(o*c+ci)*9:][:9] {
+					k[i] = float64(v)
 				}
-			}
-			for p := 0; p < a; p++ {
-				for q := 0; q < a; q++ {
-					gq := wn.g[q]
-					u[((p*a+q)*co+o)*c+ci] = T(t[p][0]*gq[0] + t[p][1]*gq[1] + t[p][2]*gq[2])
+				if a == 4 && !winoGeneric {
+					// F(2x2): G's rows are (1,0,0), (1,1,1)/2, (1,-1,1)/2, (0,0,1).
+					for j := 0; j < 3; j++ {
+						t[0][j], t[3][j] = k[j], k[6+j]
+						t[1][j], t[2][j] = (k[j]+k[3+j]+k[6+j])*0.5, (k[j]-k[3+j]+k[6+j])*0.5
+					}
+					for p := 0; p < 4; p++ {
+						r := t[p]
+						u[((p*4+0)*c+ci)*co+o] = T(r[0])
+						u[((p*4+1)*c+ci)*co+o] = T((r[0] + r[1] + r[2]) * 0.5)
+						u[((p*4+2)*c+ci)*co+o] = T((r[0] - r[1] + r[2]) * 0.5)
+						u[((p*4+3)*c+ci)*co+o] = T(r[2])
+					}
+					continue
+				}
+				for p := 0; p < a; p++ {
+					gp := wn.g[p]
+					for j := 0; j < 3; j++ {
+						t[p][j] = gp[0]*k[j] + gp[1]*k[3+j] + gp[2]*k[6+j]
+					}
+				}
+				for p := 0; p < a; p++ {
+					for q := 0; q < a; q++ {
+						gq := wn.g[q]
+						u[((p*a+q)*c+ci)*co+o] = T(t[p][0]*gq[0] + t[p][1]*gq[1] + t[p][2]*gq[2])
+					}
 				}
 			}
 		}
@@ -204,13 +230,15 @@ func (wg winoGeom) tmp() int { return max(wg.a*wg.pw+wg.pw, (wg.a+1)*wg.m*wg.tw)
 // each other.
 var winoGeneric = false
 
-// winoBandFloats is what a band's transformed input and output aim at.
-var winoBandFloats = 1 << 19
+// winoBandFloats is what a band's transformed input and output aim at, and minWinoTiles
+// the fewest tiles a band has (or all of an image's): each of a band's GEMMs packs its
+// a*a transformed filters again, which fewer tiles would not pay for.
+var winoBandFloats, minWinoTiles = 1 << 20, 256
 
 // planWino cuts the convolution of n images into bands of whole tile rows.
 func planWino(g convGeom, wg winoGeom, n, co int) bandPlan {
 	perRow := wg.a * wg.a * (g.C + co) * wg.tw
-	tr := min(max(winoBandFloats/max(1, perRow), 1), wg.th)
+	tr := min(max(winoBandFloats/max(1, perRow), (minWinoTiles+wg.tw-1)/wg.tw, 1), wg.th)
 	p := bandPlan{rows: tr * wg.m, per: (wg.th + tr - 1) / tr, workers: 1}
 	nw := parallel.Workers()
 	if nw > 1 && n*p.per >= 2*nw {
@@ -225,9 +253,14 @@ func planWino(g convGeom, wg winoGeom, n, co int) bandPlan {
 
 // convWinograd computes what convForward does, for a 3x3 stride-1 pad-1 geometry, by algo.
 func convWinograd[T float](algo convAlgo, g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
+	f, done := winoFiltersFor(algo, co, g.C, w, false)
+	defer done()
+	convWinogradWith(algo, g, co, n, x, f, y, ep)
+}
+
+// convWinogradWith is convWinograd with the filters transformed already.
+func convWinogradWith[T float](algo convAlgo, g convGeom, co, n int, x []T, f winoFilter[T], y []T, ep *epilogue[T]) {
 	wg := newWinoGeom(algo, g)
-	u := winoFilters(algo, co, g.C, w)
-	defer release(u)
 	p := planWino(g, wg, n, co)
 	big, small := g.C*g.H*g.W, co*g.cols()
 	aa := wg.a * wg.a
@@ -249,7 +282,8 @@ func convWinograd[T float](algo convAlgo, g convGeom, co, n int, x, w, y []T, ep
 			input(wg, g, xi[c*g.H*g.W:][:g.H*g.W], v[c*nt:], g.C*nt, ty0, ty1, tmp[wk*wg.tmp():][:wg.tmp()])
 		})
 		parallel.For(aa, nw, func(xi int) {
-			gemmSerial(false, false, co, nt, g.C, u[xi*co*g.C:], g.C, v[xi*g.C*nt:], nt, 0, m[xi*co*nt:], nt)
+			a, trans, lda := f.a(xi, co, g.C)
+			gemmSerial(trans, false, co, nt, g.C, a, lda, v[xi*g.C*nt:], nt, 0, m[xi*co*nt:], nt)
 		})
 		parallel.ForWorker(co, nw, func(wk, o int) {
 			output(wg, g, m[o*nt:], co*nt, yi[o*g.cols():][:g.cols()], ty0, ty1, oy1, tmp[wk*wg.tmp():][:wg.tmp()])

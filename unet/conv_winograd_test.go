@@ -70,7 +70,7 @@ var winoAlgos = []struct {
 // row, on one and two cores. In float64, where Winograd is exact up to rounding, it must
 // agree to 1e-12; in float32 within a few float32 roundings.
 func TestWinogradOddSizes(t *testing.T) {
-	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	defer func(f, t int) { winoBandFloats, minWinoTiles = f, t }(winoBandFloats, minWinoTiles)
 	for _, tc := range []struct{ n, c, h, w, co int }{
 		{1, 1, 1, 1, 1}, {2, 1, 1, 5, 3}, {1, 3, 2, 2, 1}, {1, 3, 3, 3, 17}, {2, 17, 3, 7, 3},
 		{3, 3, 7, 5, 17}, {1, 17, 9, 13, 17}, {2, 1, 11, 2, 5}, {1, 5, 6, 1, 2}, {2, 4, 16, 16, 8},
@@ -91,9 +91,9 @@ func TestWinogradOddSizes(t *testing.T) {
 					name := fmt.Sprintf("%+v/%s/procs=%d/small=%v", tc, a.name, procs, small)
 					func() {
 						defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-						winoBandFloats = 1 << 19
+						winoBandFloats, minWinoTiles = 1<<20, 256
 						if small {
-							winoBandFloats = 1
+							winoBandFloats, minWinoTiles = 1, 1
 						}
 						g := newConvGeom(tc.c, tc.h, tc.w, 3, 1, 1)
 						y64 := make([]float64, len(ref))
@@ -207,15 +207,15 @@ func TestWinogradBenchShapes(t *testing.T) {
 // TestWinogradGuardBands writes the output into the middle of a buffer full of canaries and
 // requires every canary to survive: a row or tile written past the image's end would show.
 func TestWinogradGuardBands(t *testing.T) {
-	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	defer func(f, t int) { winoBandFloats, minWinoTiles = f, t }(winoBandFloats, minWinoTiles)
 	const guard = 64
 	canary := float32(math.Float32frombits(0x7fc0dead))
 	for _, tc := range []struct{ n, c, h, w, co int }{{1, 3, 5, 7, 4}, {2, 2, 9, 3, 3}, {1, 17, 2, 33, 5}} {
 		for _, a := range winoAlgos {
 			for _, small := range []bool{false, true} {
-				winoBandFloats = 1 << 19
+				winoBandFloats, minWinoTiles = 1<<20, 256
 				if small {
-					winoBandFloats = 1
+					winoBandFloats, minWinoTiles = 1, 1
 				}
 				x32, w32, _, _ := randConv(3, tc.n, tc.c, tc.h, tc.w, tc.co)
 				buf := make([]float32, tc.n*tc.co*tc.h*tc.w+2*guard)
@@ -239,8 +239,8 @@ func TestWinogradGuardBands(t *testing.T) {
 // cores again and again: every run must give the same bits.
 func TestWinogradIsRepeatable(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	defer func(f int) { winoBandFloats = f }(winoBandFloats)
-	winoBandFloats = 1
+	defer func(f, t int) { winoBandFloats, minWinoTiles = f, t }(winoBandFloats, minWinoTiles)
+	winoBandFloats, minWinoTiles = 1, 1
 	g := newConvGeom(8, 20, 18, 3, 1, 1)
 	x32, w32, _, _ := randConv(5, 3, 8, 20, 18, 6)
 	if p := planWino(g, newWinoGeom(algoWino2, g), 3, 6); p.workers < 2 {
@@ -286,22 +286,64 @@ func TestConvMode(t *testing.T) {
 // TestWinograd2Transforms requires F(2x2)'s written-out transforms to give the same bits as
 // the general ones, which add the same terms in the same order.
 func TestWinograd2Transforms(t *testing.T) {
-	defer func(f int) { winoBandFloats = f }(winoBandFloats)
+	defer func(f, t int) { winoBandFloats, minWinoTiles = f, t }(winoBandFloats, minWinoTiles)
 	for _, small := range []bool{false, true} {
-		winoBandFloats = 1 << 19
+		winoBandFloats, minWinoTiles = 1<<20, 256
 		if small {
-			winoBandFloats = 1
+			winoBandFloats, minWinoTiles = 1, 1
 		}
 		for _, tc := range []struct{ n, c, h, w, co int }{{1, 3, 1, 1, 2}, {2, 5, 7, 9, 3}, {1, 4, 16, 2, 6}} {
 			g := newConvGeom(tc.c, tc.h, tc.w, 3, 1, 1)
 			x, w, _, _ := randConv(11, tc.n, tc.c, tc.h, tc.w, tc.co)
 			want, got := make([]float32, tc.n*tc.co*tc.h*tc.w), make([]float32, tc.n*tc.co*tc.h*tc.w)
+			resetWinoCache()
 			winoGeneric = true
 			convWinograd(algoWino2, g, tc.co, tc.n, x, w, want, nil)
+			resetWinoCache()
 			winoGeneric = false
 			convWinograd(algoWino2, g, tc.co, tc.n, x, w, got, nil)
 			if !slices.Equal(got, want) {
 				t.Errorf("%+v small=%v: the written-out transforms differ from the general ones", tc, small)
+			}
+		}
+	}
+}
+
+// TestWinogradCache checks the transformed filters' cache: a pass after the weights changed
+// in place must give what a pass with no cache gives, never the old weights' output, and the
+// input gradient read from the forward's transform (F(2x2)) must be that of the flipped
+// filters, for both algorithms, with the cache on and off.
+func TestWinogradCache(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	const n, c, h, w, co = 2, 5, 9, 7, 4
+	g := newConvGeom(c, h, w, 3, 1, 1)
+	for _, a := range winoAlgos {
+		for _, size := range []int{1 << 24, 0} {
+			winoCacheFloats = size
+			resetWinoCache()
+			x32, w32, _, w64 := randConv(21, n, c, h, w, co)
+			dy32, _, dy64, _ := randConv(22, n, co, h, w, 1)
+			before := make([]float32, n*co*h*w)
+			convWinograd(a.algo, g, co, n, x32, w32, before, nil)
+			// Change one weight by one ulp, in place.
+			w32[7] = math.Nextafter32(w32[7], 1)
+			w64[7] = float64(w32[7])
+			after := make([]float32, len(before))
+			convWinograd(a.algo, g, co, n, x32, w32, after, nil)
+			fresh := make([]float32, len(before))
+			resetWinoCache()
+			convWinograd(a.algo, g, co, n, x32, append([]float32(nil), w32...), fresh, nil)
+			if !slices.Equal(after, fresh) {
+				t.Errorf("%s, cache of %d floats: after a weight changed, the output differs from an uncached pass", a.name, size)
+			}
+			if slices.Equal(after, before) {
+				t.Errorf("%s, cache of %d floats: the output did not change with the weight", a.name, size)
+			}
+			dxRef, _, _ := naiveConv(dy64, flipT(w64, co, c), nil, n, co, h, w, c, 3, 1, 1)
+			dx := make([]float32, len(dxRef))
+			withConvMode(a.name, func() { convData(g, co, n, dy32, w32, dx, nil) })
+			if e := relErr(dx, dxRef); e > 2e-5 {
+				t.Errorf("%s, cache of %d floats: input gradient relative error %.3g", a.name, size, e)
 			}
 		}
 	}
