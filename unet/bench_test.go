@@ -3,6 +3,7 @@ package unet
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -98,13 +99,19 @@ func BenchmarkConv3x3(b *testing.B) {
 	}
 	for _, sh := range shapes {
 		g := newConvGeom(sh.c, sh.s, sh.s, 3, 1, 1)
-		for _, mode := range []string{"direct", "winograd", "winograd4"} {
+		// winograd-fresh transforms the filters at every pass, as a training step's forward
+		// pass does (its input gradient then reads the same transform).
+		for _, mode := range []string{"direct", "winograd", "winograd-fresh", "winograd4"} {
 			b.Run(fmt.Sprintf("n%d_%dx%d_c%d_co%d/%s", sh.n, sh.s, sh.s, sh.c, sh.co, mode), func(b *testing.B) {
 				x, w, _, _ := randConv(1, sh.n, sh.c, sh.s, sh.s, sh.co)
 				y := make([]float32, sh.n*sh.co*sh.s*sh.s)
+				fresh := strings.HasSuffix(mode, "-fresh")
 				b.ResetTimer()
-				withConvMode(mode, func() {
+				withConvMode(strings.TrimSuffix(mode, "-fresh"), func() {
 					for range b.N {
+						if fresh {
+							resetWinoCache()
+						}
 						convForward(g, sh.co, sh.n, x, w, y, nil)
 					}
 				})

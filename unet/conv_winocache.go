@@ -54,8 +54,8 @@ var flip2 = func() []int {
 type winoKey struct {
 	w     uintptr // the weights' first element
 	n, co int
-	algo convAlgo
-	flip bool
+	algo  convAlgo
+	flip  bool
 }
 
 type winoEntry[T float] struct{ w, u []T }
