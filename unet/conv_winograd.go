@@ -45,9 +45,17 @@ func parseConvMode(s string) (string, error) {
 
 // winogradFor chooses the algorithm of the convolution of n images of geometry g into co
 // channels. The choice changes the floats, so it depends on the shape alone, never on
-// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto takes F(2x2) where the
-// per-layer benchmarks (BenchmarkConv3x3) found it faster and F(4x4) nowhere, since its
-// error is too large for the PyTorch fixtures' 1e-5.
+// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto takes F(2x2) on layers
+// of at least autoMinChannels channels in and out and autoMinTiles tiles in the batch, and
+// F(4x4) nowhere. The rule is from BenchmarkConv3x3 on the 2-core development machine, run
+// while it was heavily shared (2026-11-28, ratios to the direct path noisy by about 30%):
+// with fewer channels the transforms, which cost per channel, outweigh the products saved
+// (ratios 1.1 to 4 below 128 channels), and with fewer tiles each of the 16 GEMMs is too
+// narrow to pay for packing its filters (ratios 1.4 to 2.6 on 16x16 images of one). Where it
+// applies, the ratio was 0.45 to 0.95 with the filters' transform kept (inference) and
+// about 1 with it made at every pass (a training step's forward; its input gradient reads
+// the same transform). F(4x4) was slower than F(2x2) at every shape: its transforms are
+// twice as costly and its 36 GEMMs are narrower.
 func winogradFor(g convGeom, co, n int) convAlgo {
 	if g.K != 3 || g.S != 1 || g.P != 1 {
 		return algoDirect
@@ -60,15 +68,15 @@ func winogradFor(g convGeom, co, n int) convAlgo {
 	case "direct":
 		return algoDirect
 	}
-	if g.C >= autoMinChannels && co >= autoMinChannels && g.H >= 2 && g.W >= 2 {
+	tiles := n * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
+	if g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles {
 		return algoWino2
 	}
 	return algoDirect
 }
 
-// autoMinChannels is the fewest input and output channels for which auto takes Winograd:
-// with fewer, the transforms, which cost per channel, outweigh the products saved.
-var autoMinChannels = 32
+// autoMinChannels and autoMinTiles are auto's thresholds (see winogradFor).
+var autoMinChannels, autoMinTiles = 128, 256
 
 // wino is one Winograd algorithm F(m x m, 3 x 3): its transform matrices, with Bt and At
 // as lists of their non-zero entries per row, since most of theirs are zero.

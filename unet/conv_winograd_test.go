@@ -270,13 +270,16 @@ func TestConvMode(t *testing.T) {
 	}{
 		{"direct", g3, algoDirect}, {"winograd", g3, algoWino2}, {"winograd4", g3, algoWino4},
 		{"winograd", g1, algoDirect}, {"winograd", gs, algoDirect}, {"winograd4", gs, algoDirect},
+		{"auto", g3, algoDirect}, {"auto", newConvGeom(128, 32, 32, 3, 1, 1), algoWino2},
+		{"auto", newConvGeom(128, 31, 31, 3, 1, 1), algoWino2}, {"auto", newConvGeom(128, 30, 30, 3, 1, 1), algoDirect},
+		{"auto", gs, algoDirect},
 	} {
 		m, err := parseConvMode(tc.mode)
 		if err != nil {
 			t.Fatal(err)
 		}
 		withConvMode(m, func() {
-			if got := winogradFor(tc.g, 64, 1); got != tc.want {
+			if got := winogradFor(tc.g, 128, 1); got != tc.want {
 				t.Errorf("SEGMENT_CONV=%s on %+v: %v, want %v", tc.mode, tc.g, got, tc.want)
 			}
 		})
