@@ -60,16 +60,29 @@ type winoKey struct {
 
 type winoEntry[T float] struct{ w, u []T }
 
-// winoCache holds the transforms; floats counts the floats of their weights and transforms.
+// winoSlot is one entry of the cache (a *winoEntry of the weights' type), its size in
+// floats and the lookup count when it was last used.
+type winoSlot struct {
+	e    any
+	size int
+	used uint64
+}
+
+// winoCache holds the transforms; floats counts the floats of their weights and
+// transforms, and lookups the lookups so far.
 var winoCache = struct {
 	sync.Mutex
-	m      map[winoKey]any
-	floats int
-}{m: map[winoKey]any{}}
+	m       map[winoKey]*winoSlot
+	floats  int
+	lookups uint64
+}{m: map[winoKey]*winoSlot{}}
 
-// winoCacheFloats bounds the cache (64 MiB of float32): beyond it, the cache is emptied
-// before a new entry goes in, and an entry larger than it is never kept.
-var winoCacheFloats = 1 << 24
+// winoCacheFloats bounds the cache (64 MiB of float32). A new entry that does not fit
+// displaces only entries unused for winoCacheIdle lookups (those of weights no pass reads
+// any more: a few training steps or inference passes of the largest U-Net); if that does
+// not make room, it is not kept. Displacing in use order instead would, for weights read
+// in a cycle longer than the cache holds, drop each entry just before it is needed.
+var winoCacheFloats, winoCacheIdle = 1 << 24, uint64(256)
 
 // winoFiltersFor gives the transformed filters of the convolution with weights w [co, C, 3,
 // 3], or with flip, of its input gradient (a convolution from co to C channels with w
@@ -81,9 +94,15 @@ func winoFiltersFor[T float](algo convAlgo, co, c int, w []T, flip bool) (winoFi
 	}
 	key := winoKey{w: uintptr(unsafe.Pointer(&w[0])), n: len(w), co: co, algo: algo, flip: flip}
 	winoCache.Lock()
-	e, ok := winoCache.m[key].(*winoEntry[T])
+	winoCache.lookups++
+	now := winoCache.lookups
+	var e *winoEntry[T]
+	if s, ok := winoCache.m[key]; ok {
+		e, _ = s.e.(*winoEntry[T])
+		s.used = now
+	}
 	winoCache.Unlock()
-	if ok && sameBits(e.w, w) {
+	if e != nil && sameBits(e.w, w) {
 		return winoFilter[T]{u: e.u, trans: true}, func() {}
 	}
 	a := algo.wino().a
@@ -105,20 +124,22 @@ func winoFiltersFor[T float](algo convAlgo, co, c int, w []T, flip bool) (winoFi
 	defer winoCache.Unlock()
 	if old, ok := winoCache.m[key]; ok {
 		delete(winoCache.m, key)
-		winoCache.floats -= old.(sizer).size()
+		winoCache.floats -= old.size
 	}
 	if winoCache.floats+size > winoCacheFloats {
-		clear(winoCache.m)
-		winoCache.floats = 0
+		for k, s := range winoCache.m {
+			if now-min(now, s.used) >= winoCacheIdle {
+				delete(winoCache.m, k)
+				winoCache.floats -= s.size
+			}
+		}
 	}
-	winoCache.m[key] = &winoEntry[T]{w: append([]T(nil), w...), u: u}
-	winoCache.floats += size
+	if winoCache.floats+size <= winoCacheFloats {
+		winoCache.m[key] = &winoSlot{e: &winoEntry[T]{w: append([]T(nil), w...), u: u}, size: size, used: now}
+		winoCache.floats += size
+	}
 	return winoFilter[T]{u: u, trans: true}, func() {}
 }
-
-type sizer interface{ size() int }
-
-func (e *winoEntry[T]) size() int { return len(e.w) + len(e.u) }
 
 // flipTranspose writes w [co, C, 3, 3] flipped in space with its channel axes swapped into
 // wf [C, co, 3, 3]: the weights of a stride-1 convolution's input gradient.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // withConvMode runs f with SEGMENT_CONV's setting replaced by mode.
@@ -349,5 +350,45 @@ func TestWinogradCache(t *testing.T) {
 				t.Errorf("%s, cache of %d floats: input gradient relative error %.3g", a.name, size, e)
 			}
 		}
+	}
+}
+
+// TestWinogradCacheBound fills a cache with room for one entry: a second weight tensor must
+// not displace the first while the first is in use, must once the first has gone unused for
+// winoCacheIdle lookups, and the cache must never hold more than its bound.
+func TestWinogradCacheBound(t *testing.T) {
+	defer func(f int, i uint64) { winoCacheFloats, winoCacheIdle = f, i }(winoCacheFloats, winoCacheIdle)
+	const c, co = 3, 4
+	_, w1, _, _ := randConv(31, 1, c, 1, 1, co)
+	_, w2, _, _ := randConv(32, 1, c, 1, 1, co)
+	winoCacheFloats, winoCacheIdle = len(w1)+len(w1)/9*16, 3
+	resetWinoCache()
+	has := func(w []float32) bool {
+		winoCache.Lock()
+		defer winoCache.Unlock()
+		if winoCache.floats > winoCacheFloats {
+			t.Fatalf("the cache holds %d floats, more than its bound %d", winoCache.floats, winoCacheFloats)
+		}
+		for k := range winoCache.m {
+			if k.w == uintptr(unsafe.Pointer(&w[0])) {
+				return true
+			}
+		}
+		return false
+	}
+	get := func(w []float32) {
+		_, done := winoFiltersFor(algoWino2, co, c, w, false)
+		done()
+	}
+	get(w1)
+	get(w2)
+	if !has(w1) || has(w2) {
+		t.Fatalf("after w1, w2: cached w1 %v, w2 %v; want w1 alone", has(w1), has(w2))
+	}
+	get(w2)
+	get(w2)
+	get(w2)
+	if has(w1) || !has(w2) {
+		t.Fatalf("after w1 went unused for %d lookups: cached w1 %v, w2 %v; want w2 alone", winoCacheIdle, has(w1), has(w2))
 	}
 }
