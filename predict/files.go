@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/objects"
 	"github.com/segment-dev/segment/weights"
 )
@@ -95,6 +96,17 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 	}
 	classes := meta.ClassesFor(cfg)
 	run := &filesRun{p: p, classes: classes, o: o}
+	g := newGuard(paths)
+	if o.Dir != "" {
+		if err := atomicfile.CheckDir(o.Dir); err != nil {
+			return err
+		}
+	}
+	if o.Instances {
+		if err := g.check([]string{o.ObjectsCSV}); err != nil {
+			return fmt.Errorf("the objects table: %w", err)
+		}
+	}
 	first := make(map[string]string, len(paths))
 	for i, in := range paths {
 		out := OutputPaths(in, o.Dir, classes)
@@ -116,6 +128,9 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 			clash = fmt.Errorf("%s: its outputs would overwrite those of %s (same name); skipped", in, prev)
 		} else {
 			first[key] = in
+		}
+		if clash == nil {
+			clash = unsafeOutputs(g, in, out, st, o, classes)
 		}
 		if st == nil || clash != nil {
 			run.units = append(run.units, &unit{file: i, path: in, out: out, clash: clash})
@@ -148,6 +163,26 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 		err = cerr
 	}
 	return err
+}
+
+// unsafeOutputs says why the outputs of the input in (out, or those of its stack st) may
+// not be written (see guard.check), or nil.
+func unsafeOutputs(g *guard, in string, out Paths, st *stack, o FileOptions, c dataset.Classes) error {
+	var paths []string
+	switch {
+	case st == nil:
+		paths = o.written(out)
+	case !o.PagePNG:
+		paths = o.written(st.out)
+	default:
+		for k := 1; k <= st.n; k++ {
+			paths = append(paths, o.written(OutputPaths(pageName(in, k), o.Dir, c))...)
+		}
+	}
+	if err := g.check(paths); err != nil {
+		return fmt.Errorf("%s: %w; skipped", in, err)
+	}
+	return nil
 }
 
 // pageName is the name a stack's page takes in the names of its PNG outputs: NAME_p0003.tif

@@ -5,11 +5,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/internal/progress"
 	"github.com/segment-dev/segment/internal/samplemodel"
 	"github.com/segment-dev/segment/predict"
@@ -121,6 +125,34 @@ func (f *inferenceFlags) options() (predict.Options, error) {
 	}
 	o.Memory = int64(f.mem) << 20
 	return o, nil
+}
+
+// makeOutDir makes the output folder dir of a command (--out) if it is missing and checks
+// that files can be written in it, before any work: the error says which part of the path
+// is in the way ("a.png is a file, not a folder") rather than what mkdir said.
+func makeOutDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+			if fi, statErr := os.Stat(p); statErr == nil {
+				if !fi.IsDir() {
+					return fmt.Errorf("--out %s: %s is a file, not a folder", dir, p)
+				}
+				break
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("--out %s: cannot make the folder: %w", dir, err)
+	}
+	if err := atomicfile.CheckDir(dir); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return nil
 }
 
 // parseIgnore reads the --ignore flag: no value, or one mask value.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/segment-dev/segment/predict"
@@ -111,7 +110,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 			fmt.Fprintln(errOut, demoNotice)
 		}
 		if *out != "" {
-			if err := os.MkdirAll(*out, 0o755); err != nil {
+			if err := makeOutDir(*out); err != nil {
 				return err
 			}
 		}

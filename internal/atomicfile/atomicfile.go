@@ -167,6 +167,31 @@ func WriteBytes(path string, data []byte) error {
 	})
 }
 
+// CheckDir says why files cannot be written in the folder dir, or nil: it does not exist,
+// is not a folder, or refuses a new file (read-only, no permission). It makes a file there
+// and removes it: the only test that holds on every file system, read-only mounts and
+// access lists included, and for root, whom permission bits do not stop.
+func CheckDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case os.IsNotExist(err):
+		return fmt.Errorf("folder %s does not exist", dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, ".segment-write-check-*")
+	if err != nil {
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err
+		}
+		return fmt.Errorf("folder %s cannot be written: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // createTemp makes a new file ".BASE.tmp-RANDOM" in dir, created with mode 0666 so that the
 // umask applies as it does to any new file.
 func createTemp(dir, base string) (string, *os.File, error) {
