@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/segment-dev/segment/internal/atomicfile"
 )
@@ -15,29 +14,17 @@ import (
 // mask a_mask.png beside a.png is exactly a_mask.png, the name of a.png's mask), and so
 // that a path that cannot be written fails at once rather than after the work.
 
-// fileID identifies a file whatever the path that leads to it (links, "./", symbolic links).
-type fileID struct{ dev, ino uint64 }
-
-// idOf gives the file's identity, and false when it cannot be had.
-func idOf(fi os.FileInfo) (fileID, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
-	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
-}
-
 // guard holds the run's inputs and the folders already checked.
 type guard struct {
-	inputs map[fileID]string // each input file, by identity, with the path it was given as
-	dirs   map[string]error  // each output folder's problem, nil when it can be written
+	inputs map[atomicfile.FileID]string // each input file, by identity, with the path it was given as
+	dirs   map[string]error             // each output folder's problem, nil when it can be written
 }
 
 func newGuard(paths []string) *guard {
-	g := &guard{inputs: map[fileID]string{}, dirs: map[string]error{}}
+	g := &guard{inputs: map[atomicfile.FileID]string{}, dirs: map[string]error{}}
 	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil {
-			if id, ok := idOf(fi); ok {
+			if id, ok := atomicfile.IDOf(fi); ok {
 				g.inputs[id] = p
 			}
 		}
@@ -57,7 +44,7 @@ func (g *guard) check(paths []string) error {
 		if err != nil {
 			continue // nothing there (or nothing that can be read), written afresh
 		}
-		if id, ok := idOf(fi); ok && g.inputs[id] != "" {
+		if id, ok := atomicfile.IDOf(fi); ok && g.inputs[id] != "" {
 			return fmt.Errorf("its output %s would overwrite the input %s (give --out for another folder)", p, g.inputs[id])
 		}
 		if fi.IsDir() {

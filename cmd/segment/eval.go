@@ -137,7 +137,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(*out, 0o755); err != nil {
+		if err := makeOutDir(*out); err != nil {
 			return err
 		}
 		if *gtInstances && (!*instances || !masksMode) {
@@ -237,6 +237,9 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	var none dataset.Classes
 	m, meta, name, err := loadModel(modelPath)
 	if err != nil {
+		return "", nil, none, err
+	}
+	if err := checkTile(o.Tile, m, "eval", t.errOut); err != nil {
 		return "", nil, none, err
 	}
 	if len(mv) == 0 {

@@ -58,6 +58,16 @@ func (f *trainingFlags) check(fs *flag.FlagSet) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	threadsSet := false
+	fs.Visit(func(fl *flag.Flag) { threadsSet = threadsSet || fl.Name == "threads" })
+	switch o := f.o; {
+	case o.Batch < 1:
+		return usagef("--batch %d: want at least 1 image per step", o.Batch)
+	case o.Crop < 0:
+		return usagef("--crop %d: want 0 (automatic) or a side in pixels", o.Crop)
+	case o.Threads < 0 || (threadsSet && o.Threads < 1):
+		return usagef("--threads %d: want at least 1 (without the flag: all cores)", o.Threads)
+	}
 	f.o.Model.InChannels, f.o.Model.Classes = 1, 1
 	if err := f.o.Model.Validate(); err != nil {
 		return usagef("%v", err)
@@ -151,6 +161,22 @@ func makeOutDir(dir string) error {
 	}
 	if err := atomicfile.CheckDir(dir); err != nil {
 		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return nil
+}
+
+// checkTile refuses a --tile smaller than the model's 2^depth, which is no tile the
+// network can run (it would be rounded up to a tile all of border), and warns of one much
+// smaller than the default, whose masks differ from whole-image ones at the many borders.
+func checkTile(tile int, m *unet.Model, cmd string, warn io.Writer) error {
+	if tile == 0 {
+		return nil
+	}
+	if mul := m.Config.Multiple(); tile < mul {
+		return usagef("--tile %d: want at least %d (2^depth of the model), or 0 for automatic", tile, mul)
+	}
+	if tile < predict.DefaultTile/4 {
+		fmt.Fprintf(warn, "segment %s: warning: --tile %d is much smaller than the default %d: the masks differ from whole-image ones near the tiles' many borders, and prediction is slower\n", cmd, tile, predict.DefaultTile)
 	}
 	return nil
 }

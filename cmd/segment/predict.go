@@ -106,6 +106,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if err != nil {
 			return err
 		}
+		if err := checkTile(o.Tile, m, "predict", errOut); err != nil {
+			return err
+		}
 		if *model == "" {
 			fmt.Fprintln(errOut, demoNotice)
 		}

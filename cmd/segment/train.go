@@ -88,6 +88,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		if err := tf.check(fs); err != nil {
 			return err
 		}
+		if err := checkTrainFlags(&o, set); err != nil {
+			return err
+		}
 		if err := checkLoss(o.Loss); err != nil {
 			return err
 		}
@@ -104,6 +107,14 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			return err
 		}
 		defer cleanup()
+		if !*planOnly {
+			// Before the plan, which reads the data: a file of the run that cannot be written,
+			// or another run writing them, stops it at once.
+			if err := train.CheckOutputs(o); err != nil {
+				return err
+			}
+		}
+		o.Warn = errOut
 		if err := planTraining(&o, set, *planOnly, out); err != nil || *planOnly {
 			return err
 		}
@@ -130,6 +141,21 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		fmt.Fprintf(out, "%d steps in %.0fs\n", res.Steps, res.Elapsed)
 		return nil
 	}
+}
+
+// checkTrainFlags refuses train's own numbers out of range, before any data is read.
+// --epochs 0 is the default only with --time (a budget alone); given without it, it would
+// silently mean the default 30 epochs.
+func checkTrainFlags(o *train.Options, set map[string]bool) error {
+	switch {
+	case o.Epochs < 0 || (set["epochs"] && o.Epochs == 0 && o.Time == 0):
+		return usagef("--epochs %d: want at least 1 (0 with --time: as many as the time allows)", o.Epochs)
+	case o.Time < 0:
+		return usagef("--time %v: want a positive duration", o.Time)
+	case !(o.ValSplit >= 0 && o.ValSplit < 1):
+		return usagef("--val-split %g: want a share from 0 to less than 1", o.ValSplit)
+	}
+	return nil
 }
 
 // lossHelp lists the loss registry for the help text: each loss, the masks it suits and

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // beforeRename, when a test sets it, runs after the temporary file is written and synced and
@@ -204,4 +205,19 @@ func createTemp(dir, base string) (string, *os.File, error) {
 		return name, f, err
 	}
 	return "", nil, errors.New("cannot find an unused temporary file name")
+}
+
+// FileID identifies a file whatever the path that leads to it (hard and symbolic links,
+// "./"): how the guards that keep a run from writing over its inputs compare many files at
+// once, by map, where os.SameFile compares two.
+type FileID struct{ Dev, Ino uint64 }
+
+// IDOf gives the identity of the file fi describes (from os.Stat), and false when the
+// system gives none.
+func IDOf(fi os.FileInfo) (FileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return FileID{}, false
+	}
+	return FileID{uint64(st.Dev), uint64(st.Ino)}, true
 }
