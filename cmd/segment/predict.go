@@ -62,7 +62,11 @@ with seeds at least --split-distance pixels apart.
 
 An image that cannot be read or written is reported and skipped; the exit status
 is then 1 once the others are done. Files are written to a temporary name and
-renamed.`,
+renamed, an image's outputs all or none. Predict never writes over one of its
+inputs, nor over a PNG file that predict did not write (its outputs record
+it): with a.png and its ground truth a_mask.png in a folder, a.png is reported
+and skipped and a_mask.png left alone; --out writes the masks elsewhere. Every
+output path is checked before the first image is predicted.`,
 		flags: predictFlags,
 	}
 }

@@ -34,7 +34,10 @@ layer's gradient norm and update ratio (NAME.grads.csv) and draws them as heat
 maps, layers by steps (NAME.grads.png). Every file is written to a temporary
 name and renamed, so an interrupted run never leaves a broken file. Ctrl-C
 saves a checkpoint and stops; --resume then continues exactly where the run
-stopped.
+stopped. Before any work, train checks that these files can be written and
+that none of them is a file of the data set; while it runs it holds
+NAME.lock, so that a second run with the same --out stops at once, naming the
+first one's process id.
 
 Without flags for them, train plans the run from the data (see segment plan):
 it fingerprints the data set and chooses crop, batch, depth, base channels,
