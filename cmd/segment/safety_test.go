@@ -149,8 +149,8 @@ func TestTrainSecondWriterRefused(t *testing.T) {
 	if pid := strconv.Itoa(os.Getpid()); code != exitFailure || !strings.Contains(errOut, "pid "+pid) {
 		t.Errorf("train while its outputs are locked: exit %d, %q; want exit 1 naming pid %s", code, errOut, pid)
 	}
-	if strings.Contains(stdout, "epoch") {
-		t.Errorf("the second writer trained:\n%s", stdout)
+	if stdout != "" {
+		t.Errorf("the second writer planned or trained before it stopped:\n%s", stdout)
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("the second writer wrote %s", out)

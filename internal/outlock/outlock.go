@@ -13,6 +13,10 @@ import (
 	"syscall"
 )
 
+// afterOpen, when a test sets it, runs between Acquire's open and its lock: where another
+// process's Release can remove the file.
+var afterOpen func(path string)
+
 // A Lock is held on a lock file until Release.
 type Lock struct {
 	path string
@@ -40,6 +44,9 @@ func Acquire(path string) (*Lock, error) {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if afterOpen != nil {
+			afterOpen(path)
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			f.Close()

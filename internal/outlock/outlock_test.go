@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -140,5 +141,37 @@ func TestAcquireInAMissingFolderNamesThePath(t *testing.T) {
 	_, err := Acquire(path)
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Acquire in a missing folder: %v", err)
+	}
+}
+
+// TestAcquireLocksTheFileAtPath: the holder releases (removing the file) and a third
+// process takes a new file at path, all between Acquire's open and its lock. Acquire must
+// not keep its lock on the removed file, which no one else sees, but find the new holder.
+func TestAcquireLocksTheFileAtPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.lock")
+	var other *os.File
+	defer func() {
+		if other != nil {
+			other.Close()
+		}
+	}()
+	afterOpen = func(p string) {
+		afterOpen = nil
+		os.Remove(p)
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o666)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			t.Fatal(err)
+		}
+		other = f
+	}
+	defer func() { afterOpen = nil }()
+	l, err := Acquire(path)
+	var held *HeldError
+	if !errors.As(err, &held) {
+		l.Release()
+		t.Fatalf("Acquire while the file at path is held: %v, want a HeldError", err)
 	}
 }
