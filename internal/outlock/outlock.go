@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // afterOpen, when a test sets it, runs between Acquire's open and its lock: where another
@@ -48,7 +49,7 @@ func Acquire(path string) (*Lock, error) {
 		if afterOpen != nil {
 			afterOpen(path)
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err := lockNow(f); err != nil {
 			f.Close()
 			if errors.Is(err, syscall.EWOULDBLOCK) {
 				return nil, &HeldError{Path: path, PID: readPID(path)}
@@ -72,7 +73,8 @@ func Acquire(path string) (*Lock, error) {
 
 // Check reports whether another process holds the lock file at path, without taking it or
 // creating it: nil when it is free (or absent), else a *HeldError. It lets a command fail
-// at once, before work that comes ahead of its Acquire.
+// at once, before work that comes ahead of its Acquire. It holds a shared lock for a
+// moment, which an Acquire at that moment tells apart from a holder.
 func Check(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -100,6 +102,22 @@ func (l *Lock) Release() error {
 		err = cerr
 	}
 	l.f = nil
+	return err
+}
+
+// lockNow takes the exclusive lock of f without waiting for a holder. Another process's
+// Check holds the lock for a moment, which is not a holder: a few tries over 50 ms tell the
+// two apart.
+func lockNow(f *os.File) error {
+	var err error
+	for try := range 5 {
+		if try > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+	}
 	return err
 }
 
