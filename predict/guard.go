@@ -72,19 +72,3 @@ func (g *guard) dir(dir string) error {
 	g.dirs[dir] = err
 	return err
 }
-
-// written lists the outputs of p that the options make: the mask, and the overlay, the
-// probabilities and the instances when asked.
-func (o FileOptions) written(p Paths) []string {
-	out := []string{p.Mask}
-	if o.Overlay {
-		out = append(out, p.Overlay)
-	}
-	if o.Probs {
-		out = append(out, p.Probs...)
-	}
-	if o.Instances {
-		out = append(out, p.Instances)
-	}
-	return out
-}

@@ -168,11 +168,16 @@ func makeOutDir(dir string) error {
 // checkTile refuses a --tile smaller than the model's 2^depth, which is no tile the
 // network can run (it would be rounded up to a tile all of border), and warns of one much
 // smaller than the default, whose masks differ from whole-image ones at the many borders.
-func checkTile(tile int, m *unet.Model, cmd string, warn io.Writer) error {
+// Of an ensemble, the deepest model decides.
+func checkTile(tile int, models []*unet.Model, cmd string, warn io.Writer) error {
 	if tile == 0 {
 		return nil
 	}
-	if mul := m.Config.Multiple(); tile < mul {
+	mul := 1
+	for _, m := range models {
+		mul = max(mul, m.Config.Multiple())
+	}
+	if tile < mul {
 		return usagef("--tile %d: want at least %d (2^depth of the model), or 0 for automatic", tile, mul)
 	}
 	if tile < predict.DefaultTile/4 {
