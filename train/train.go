@@ -38,9 +38,10 @@ type Result struct {
 }
 
 // Run trains a model as o says. It checks first that its files can be written and are no
-// input (CheckOutputs), and holds their lock (Paths.Lock) while it writes them. It writes the best and the last model, the checkpoint that
-// Resume continues from, the CSV log and the curves, all atomically, and returns what it
-// made. Cancelling ctx saves a checkpoint and returns ErrInterrupted.
+// input (CheckOutputs), and holds their lock (Paths.Lock) while it writes them. It writes
+// the best and the last model, the checkpoint that Resume continues from, the CSV log and
+// the curves, all atomically, and returns what it made. Cancelling ctx saves a checkpoint
+// and returns ErrInterrupted.
 //
 // Run prepares the run and leaves it to the loop (see Loop), which takes the steps and
 // calls the hooks: the built-in ones that do all of the above, then o.Hooks.
