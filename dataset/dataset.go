@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -49,6 +50,8 @@ type Options struct {
 	// Workers is the number of goroutines that read files while opening: 0 means
 	// GOMAXPROCS.
 	Workers int
+
+	skipBad bool // OpenSkipping's: a bad pair is left out, not fatal
 }
 
 // Pair is an image and its mask.
@@ -77,6 +80,10 @@ type Dataset struct {
 	Channels int
 	// Classes says how mask values become class indices, and is what a model file stores.
 	Classes Classes
+	// Warnings are things found while opening that do not stop the work but that the user
+	// should hear about, one line each naming the file or folder: a folder inside images/,
+	// say, which is not read.
+	Warnings []string
 
 	opts   Options
 	colour bool
@@ -88,6 +95,24 @@ type Dataset struct {
 // every image and mask once (filling the cache) and finds the classes. The first problem
 // found is returned as an *Error naming its file; Diagnose lists them all.
 func Open(dir string, opts Options) (*Dataset, error) {
+	opts.skipBad = false
+	d, _, err := open(dir, opts)
+	return d, err
+}
+
+// OpenSkipping is Open for scoring a data set, where one bad pair must not hide the scores of
+// the others: it leaves out every pair with a problem (an unreadable or special file, a
+// mask of another size, a mask value not among Options.MaskValues, a stack page without its
+// partner, ...) and returns those problems, each naming its file, beside the data set of
+// the good pairs. It fails, as Open does, only on what concerns the data set as a whole (its
+// layout, the options, the classes of all the masks together) or when no pair is good.
+func OpenSkipping(dir string, opts Options) (*Dataset, []*Error, error) {
+	opts.skipBad = true
+	return open(dir, opts)
+}
+
+// open is Open, or OpenSkipping with opts.skipBad.
+func open(dir string, opts Options) (*Dataset, []*Error, error) {
 	limit := opts.CacheBytes
 	if limit == 0 {
 		limit = DefaultCacheBytes
@@ -95,33 +120,60 @@ func Open(dir string, opts Options) (*Dataset, error) {
 	d := &Dataset{Dir: dir, opts: opts, cache: newCache(limit)}
 	keep := func(path string, pix []float32) { d.cache.put(path, pix, int64(4*len(pix))) }
 	s := scan(dir, opts, true, keep)
-	if len(s.problems) > 0 {
-		return nil, s.problems[0]
+	skipped := s.problems
+	if len(skipped) > 0 && !opts.skipBad {
+		return nil, nil, skipped[0]
+	}
+	if e := s.fatal(); e != nil {
+		return nil, nil, e
 	}
 	d.Channels, d.Classes, d.colour = s.channels, s.classes, s.colour
+	d.Warnings = nestedWarnings(s.folders)
 	d.index = d.Classes.mapper()
+	good := 0
 	for _, f := range s.folders {
+		pairs := slices.DeleteFunc(f.pairs, func(p Pair) bool { return p.bad })
+		good += len(pairs)
 		switch f.split {
 		case "train":
-			d.Train = f.pairs
+			d.Train = pairs
 		case "val":
-			d.Val = f.pairs
+			d.Val = pairs
 		case "test":
-			d.Test = f.pairs
+			d.Test = pairs
 		}
+	}
+	if good == 0 && len(skipped) > 0 {
+		return nil, nil, skipped[0]
 	}
 	switch {
 	case !opts.Fold.IsZero():
 		train, held, err := opts.Fold.Split(d.Train, opts.Seed)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		d.Train, d.Val, d.ValHeldOut = train, held, true
 	case d.Val == nil:
 		d.Train, d.Val = holdOut(d.Train, opts.ValFraction, opts.Seed)
 		d.ValHeldOut = len(d.Val) > 0
 	}
-	return d, nil
+	return d, skipped, nil
+}
+
+// fatal gives the first problem that concerns the data set as a whole rather than one pair:
+// its layout, an empty folder, the options, or the classes of the masks together.
+func (s *scanned) fatal() *Error {
+	if s.classErr != nil {
+		return s.classErr
+	}
+	for _, e := range s.problems {
+		for _, kind := range []error{ErrLayout, ErrEmpty, ErrBadOptions, ErrOneValue} {
+			if errors.Is(e, kind) {
+				return e
+			}
+		}
+	}
+	return nil
 }
 
 // holdOut splits pairs into train and val, val taking frac of them (0: the default share),

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/tiffstack"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -108,7 +109,7 @@ func probe(path string, maxPixels int) (fileInfo, error) {
 	if _, page := splitPage(path); page > 0 {
 		return probePage(path, maxPixels)
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return fileInfo{}, fileError(path, decodeProblem("", err))
 	}
@@ -240,7 +241,7 @@ func decode(path string, fi fileInfo) (image.Image, error) {
 	if _, page := splitPage(path); page > 0 {
 		return readPage(path, fi.Width*fi.Height)
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fileError(path, decodeProblem("", err))
 	}

@@ -243,6 +243,7 @@ func (r *Report) warn(s *scanned, opts Options) {
 	if ignored > 0 {
 		w("%s skipped: not PNG, JPEG, TIFF, BMP or GIF (listed under each split)", plural(ignored, "file", "files"))
 	}
+	r.Warnings = append(r.Warnings, nestedWarnings(s.folders)...)
 	if alpha > 0 {
 		w("%s an alpha channel, which is dropped", plural(alpha, "image has", "images have"))
 	}

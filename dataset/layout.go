@@ -37,6 +37,7 @@ type folder struct {
 	images    []entry
 	masks     []entry
 	ignored   []string // files that are not images, as paths
+	nested    []string // folders inside images/ or masks/, which are not read, as paths
 	pairs     []Pair
 	noMask    []string // images without a mask, as paths
 	noImage   []string // masks without an image, as paths
@@ -91,29 +92,34 @@ func findFolders(dir string) (flat bool, folders []*folder, err *Error) {
 }
 
 // listImages reads the image files of one folder, sorted by name. Hidden files and folders are
-// skipped; other files go to ignored.
-func listImages(dir string) (files []entry, ignored []string, err *Error) {
+// skipped; other files go to ignored, and folders (or links to folders) to nested: images are
+// not looked for below the folder, and the user is told so.
+func listImages(dir string) (files []entry, ignored, nested []string, err *Error) {
 	des, rerr := os.ReadDir(dir)
 	if rerr != nil {
 		var pe *fs.PathError
 		if errors.As(rerr, &pe) {
 			rerr = pe.Err
 		}
-		return nil, nil, fileError(dir, rerr)
+		return nil, nil, nil, fileError(dir, rerr)
 	}
 	for _, de := range des {
 		name := de.Name()
-		if strings.HasPrefix(name, ".") || de.IsDir() {
+		if strings.HasPrefix(name, ".") {
 			continue
 		}
 		p := filepath.Join(dir, name)
+		if de.IsDir() || (de.Type()&fs.ModeSymlink != 0 && isDir(p)) {
+			nested = append(nested, p)
+			continue
+		}
 		if _, ferr := imaging.FormatFromFilename(name); ferr != nil {
 			ignored = append(ignored, p)
 			continue
 		}
 		files = append(files, entry{stem: strings.TrimSuffix(name, filepath.Ext(name)), path: p})
 	}
-	return files, ignored, nil
+	return files, ignored, nested, nil
 }
 
 // pairUp lists f's images/ and masks/ and pairs them by stem. Unpaired files and
@@ -121,22 +127,23 @@ func listImages(dir string) (files []entry, ignored []string, err *Error) {
 func (f *folder) pairUp() {
 	f.imagesDir, f.masksDir = filepath.Join(f.dir, "images"), filepath.Join(f.dir, "masks")
 	var err *Error
-	var ign []string
+	var ign, nest []string
 	for _, d := range []string{f.imagesDir, f.masksDir} {
 		if !isDir(d) {
 			f.problems = append(f.problems, fileError(d, fmt.Errorf("%w: missing folder: %s needs both images/ and masks/", ErrLayout, f.dir)))
 			return
 		}
 	}
-	if f.images, f.ignored, err = listImages(f.imagesDir); err != nil {
+	if f.images, f.ignored, f.nested, err = listImages(f.imagesDir); err != nil {
 		f.problems = append(f.problems, err)
 		return
 	}
-	if f.masks, ign, err = listImages(f.masksDir); err != nil {
+	if f.masks, ign, nest, err = listImages(f.masksDir); err != nil {
 		f.problems = append(f.problems, err)
 		return
 	}
 	f.ignored = append(f.ignored, ign...)
+	f.nested = append(f.nested, nest...)
 	const want = "no PNG, JPEG, TIFF, BMP or GIF files"
 	if len(f.images) == 0 {
 		f.problems = append(f.problems, fileError(f.imagesDir, fmt.Errorf("%w: %s", ErrEmpty, want)))
@@ -185,4 +192,18 @@ func (f *folder) pairUp() {
 			f.problems = append(f.problems, fileError(m.path, fmt.Errorf("%w: no image %s.* in %s", ErrNoImage, strings.TrimSuffix(m.stem, "_mask"), f.imagesDir)))
 		}
 	}
+}
+
+// nestedWarnings are the warnings about the folders found inside images/ and masks/: one
+// line per folder, naming it, since a user who keeps a batch of images in a sub-folder
+// expects it to be read.
+func nestedWarnings(folders []*folder) []string {
+	var w []string
+	for _, f := range folders {
+		for _, d := range f.nested {
+			w = append(w, fmt.Sprintf("%s: folder not read: images and masks are taken from %s only, not from folders inside it; move its files up if they belong to the data set",
+				d, filepath.Dir(d)))
+		}
+	}
+	return w
 }

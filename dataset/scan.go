@@ -171,9 +171,20 @@ func scan(dir string, opts Options, decodeImages bool, keep func(path string, pi
 			h[normalize(v, p.msk, s.colour)] += n
 		}
 		p.hist = h
-		if !p.bad {
-			masks = append(masks, maskScan{path: p.Mask, format: p.msk.Format, hist: h})
+		if p.bad {
+			continue
 		}
+		m := maskScan{path: p.Mask, format: p.msk.Format, hist: h}
+		if opts.skipBad {
+			// A mask whose values alone break the classes (one not among the given mask
+			// values, or more than the classes) is its pair's problem: the others go on.
+			if _, err := inferClasses(dir, []maskScan{m}, s.colour, opts); err != nil && err.Path == m.path {
+				s.problems = append(s.problems, err)
+				p.bad = true
+				continue
+			}
+		}
+		masks = append(masks, m)
 	}
 	if len(masks) > 0 {
 		s.classes, s.classErr = inferClasses(dir, masks, s.colour, opts)

@@ -3,10 +3,10 @@ package onnx
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/regular"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -27,7 +27,7 @@ func WriteFile(path string, m *ModelProto) error {
 // that does not decode as a ModelProto (a truncated file, as a rule) or that lacks what
 // every model has: an IR version, an operator set, a graph with inputs and outputs.
 func ReadFile(path string) (*ModelProto, error) {
-	data, err := os.ReadFile(path)
+	data, err := regular.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}

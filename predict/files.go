@@ -15,6 +15,7 @@ import (
 
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/objects"
 	"github.com/segment-dev/segment/weights"
 )
@@ -259,7 +260,7 @@ func InputPixels(path string) int64 {
 		}
 		return n
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return 0
 	}

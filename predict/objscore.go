@@ -6,11 +6,11 @@ import (
 	"image"
 	"image/draw"
 	_ "image/png" // label images are read by image.Decode
-	"os"
 	"runtime"
 	"sync"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/objects"
 	_ "golang.org/x/image/tiff"
 )
@@ -143,7 +143,7 @@ func ReadLabelImage(path string, maxPixels int) (*objects.Labels, error) {
 	if maxPixels <= 0 {
 		maxPixels = dataset.DefaultMaxPixels
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, pathError(path, err)
 	}

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/tiffstack"
 )
 
@@ -36,7 +36,7 @@ type stack struct {
 // more than one page, or pages past its first that cannot be found (the error says which).
 // Anything else, including a file that is not a TIFF, is nil: a single image.
 func openStack(path string, o FileOptions) (*stack, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, nil // reported by the single-image path
 	}

@@ -20,6 +20,7 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/metrics"
 )
 
@@ -256,7 +257,7 @@ func readImage(path string) (image.Image, error) {
 	if path == "" {
 		return nil, errors.New("report: an image has neither a picture nor a path")
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

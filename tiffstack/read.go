@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/segment-dev/segment/internal/regular"
 	xtiff "golang.org/x/image/tiff"
 )
 
@@ -91,7 +91,7 @@ type Stack struct {
 // a caller that must not skip pages treats any error as fatal; one that can go on reports
 // the error and uses the stack. Close the stack when it is not nil.
 func Open(path string, maxPixels int) (*Stack, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, err
 	}

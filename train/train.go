@@ -60,6 +60,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range ds.Warnings {
+		fmt.Fprintf(o.Log, "warning: %s\n", w)
+	}
 	if !o.Fold.IsZero() {
 		fmt.Fprintf(o.Log, "fold %s (seed %d): %d training images, %d held out for validation\n", o.Fold, o.Seed, len(ds.Train), len(ds.Val))
 	}

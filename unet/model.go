@@ -57,8 +57,41 @@ func newModel(cfg Config, ps []ParamSpec, seed int64) (*Model, error) {
 	return m, nil
 }
 
+// A ValueError is a tensor value no model can hold: NaN or an infinity anywhere, or a
+// negative running variance (batch norm divides by its square root). Such a file is damaged:
+// a model loaded from it predicts nonsense (all background, as a rule) without a word.
+type ValueError struct {
+	Tensor string
+	Index  int     // the element, in the tensor's row-major order
+	Value  float32 // what it holds
+}
+
+// Error says which tensor and element, and why the value is refused.
+func (e *ValueError) Error() string {
+	why := ""
+	if !math.IsNaN(float64(e.Value)) && !math.IsInf(float64(e.Value), 0) {
+		why = ", and a running variance cannot be negative"
+	}
+	return fmt.Sprintf("tensor %s holds %v at element %d%s", e.Tensor, e.Value, e.Index, why)
+}
+
+// checkValues refuses, as a *ValueError, the first NaN or infinity of the tensor name, and the
+// first negative value of a batch norm's running variance, in one pass over data.
+func checkValues(name string, data []float32) error {
+	variance := strings.HasSuffix(name, ".running_var") // the name layers.go gives it
+	for i, v := range data {
+		// v-v is 0 for every finite v and NaN for NaN and both infinities: one test for
+		// three cases in the loop that every load runs over every weight.
+		if v-v != 0 || (variance && v < 0) {
+			return &ValueError{Tensor: name, Index: i, Value: v}
+		}
+	}
+	return nil
+}
+
 // FromTensors makes a model of the given configuration from named float32 tensors, checking
-// that every tensor the configuration needs is there with its exact shape. Extra tensors
+// that every tensor the configuration needs is there with its exact shape, and holds only
+// values a model can hold (see ValueError). Extra tensors
 // are refused too, since they mean the file was made for another configuration; only
 // PyTorch's num_batches_tracked counters are allowed and dropped.
 func FromTensors(cfg Config, ts map[string]*tensor.Dense) (*Model, error) {
@@ -76,6 +109,9 @@ func FromTensors(cfg Config, ts map[string]*tensor.Dense) (*Model, error) {
 		}
 		if t.Dtype() != tensor.Float32 {
 			return nil, fmt.Errorf("tensor %s is %v, want float32", p.Name, t.Dtype())
+		}
+		if err := checkValues(p.Name, t.Data().([]float32)); err != nil {
+			return nil, err
 		}
 		m.Tensors[p.Name] = t
 	}

@@ -7,20 +7,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/segment-dev/segment/internal/regular"
 )
 
 // ReadFile reads and checks the safetensors file at path. A file that is not valid
-// safetensors gives a *FormatError naming path; an error opening the file is the os
-// package's, and an error reading it is wrapped with path.
+// safetensors, or that is not a regular file at all (a folder, a named pipe: refused before
+// it is opened, see internal/regular), gives a *FormatError naming path; an error opening
+// the file is the os package's, and an error reading it is wrapped with path.
 func ReadFile(path string) (*File, error) {
-	fh, err := os.Open(path)
+	fh, err := regular.Open(path)
+	if errors.Is(err, regular.ErrNotRegular) {
+		var pe *fs.PathError
+		errors.As(err, &pe)
+		return nil, &FormatError{Path: path, Msg: "not a model file", Err: pe.Err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -28,9 +36,6 @@ func ReadFile(path string) (*File, error) {
 	st, err := fh.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, formatErr(path, "not a regular file")
 	}
 	return Decode(fh, st.Size(), path)
 }

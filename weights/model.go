@@ -230,7 +230,8 @@ func Save(path string, m *unet.Model, meta Meta) error {
 // is not valid safetensors, that is not a segment model (no or another "format"), whose
 // format_version it does not know, whose configuration is not JSON or not valid, whose meta
 // keys are malformed, or whose tensors are missing, extra, of the wrong shape or of a dtype
-// that does not convert to float32. PyTorch's num_batches_tracked counters are ignored.
+// that does not convert to float32; and, as damaged, one holding a value no model can hold
+// (NaN, an infinity, a negative running variance: see unet.ValueError). PyTorch's num_batches_tracked counters are ignored.
 func Load(path string) (*unet.Model, Meta, error) {
 	f, err := ReadFile(path)
 	if err != nil {
@@ -300,6 +301,10 @@ func fromFile(f *File, path string) (*unet.Model, Meta, error) {
 		ts[name] = tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(data))
 	}
 	m, err := unet.FromTensors(cfg, ts)
+	var ve *unet.ValueError
+	if errors.As(err, &ve) {
+		return bad(err, "damaged")
+	}
 	if err != nil {
 		return bad(err, "tensors do not fit the config %s", cfg)
 	}

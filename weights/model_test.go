@@ -2,6 +2,7 @@ package weights
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -164,8 +165,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newModel(t, tt.cfg, int64(i+1))
-			// Values whose bits a careless conversion would lose.
-			special := []float32{float32(math.Copysign(0, -1)), float32(math.Inf(1)), math.Float32frombits(0x7fc0beef), math.Float32frombits(1), math.MaxFloat32}
+			// Values whose bits a careless conversion would lose (NaN and the infinities, which
+			// Load refuses, are in TestSaveKeepsBitsLoadRefuses).
+			special := []float32{float32(math.Copysign(0, -1)), math.Float32frombits(0x00800000), math.Float32frombits(0x807fffff), math.Float32frombits(1), math.MaxFloat32}
 			copy(m.Data("encoder.0.conv1.weight"), special)
 			p := filepath.Join(t.TempDir(), "model.safetensors")
 			if err := Save(p, m, tt.meta); err != nil {
@@ -258,6 +260,36 @@ func toDType(t *testing.T, tn Tensor, d DType) Tensor {
 		t.Fatalf("toDType %s", d)
 	}
 	return out
+}
+
+// TestSaveKeepsBitsLoadRefuses saves a model holding an infinity and a NaN with a payload:
+// the file keeps their bits exactly, and Load refuses it as damaged, naming the tensor.
+func TestSaveKeepsBitsLoadRefuses(t *testing.T) {
+	m := newModel(t, tinyConfig(), 1)
+	special := []float32{float32(math.Inf(1)), math.Float32frombits(0x7fc0beef), float32(math.Inf(-1))}
+	copy(m.Data("encoder.0.conv1.weight"), special)
+	p := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := Save(p, m, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Tensors["encoder.0.conv1.weight"].Float32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range special {
+		if math.Float32bits(got[i]) != math.Float32bits(v) {
+			t.Errorf("element %d = %#x in the file, want %#x", i, math.Float32bits(got[i]), math.Float32bits(v))
+		}
+	}
+	_, _, err = Load(p)
+	var ve *unet.ValueError
+	if !errors.As(err, &ve) || ve.Tensor != "encoder.0.conv1.weight" || ve.Index != 0 || !strings.Contains(err.Error(), p+": damaged: ") {
+		t.Errorf("Load: %v, want the file damaged at encoder.0.conv1.weight element 0", err)
+	}
 }
 
 func TestLoadAccepts(t *testing.T) {
@@ -365,6 +397,12 @@ func TestLoadRejects(t *testing.T) {
 		{"ignore_value not an integer", md("ignore_value", "1.5"), "ignore_value"},
 		{"ignore_value null", md("ignore_value", "null"), "ignore_value"},
 		{"ignore_value a class value", md("ignore_value", "1"), "ignore_value 1 is also the mask value of a class"},
+		// Values no model holds (issue 18, finding 8): the file is damaged, and the message
+		// names the tensor and the element.
+		{"NaN weight", setValue(t, base, "encoder.1.conv2.weight", 7, float32(math.NaN())), "damaged: tensor encoder.1.conv2.weight holds NaN at element 7"},
+		{"infinite bias", setValue(t, base, "head.bias", 0, float32(math.Inf(1))), "damaged: tensor head.bias holds +Inf at element 0"},
+		{"minus infinity in a running mean", setValue(t, base, "encoder.0.norm1.running_mean", 3, float32(math.Inf(-1))), "damaged: tensor encoder.0.norm1.running_mean holds -Inf at element 3"},
+		{"negative running variance", setValue(t, base, "encoder.0.norm1.running_var", 2, -0.25), "damaged: tensor encoder.0.norm1.running_var holds -0.25 at element 2, and a running variance cannot be negative"},
 		{"fold not JSON", md("fold", "2/5"), "fold \"2/5\" is not the JSON of a fold record"},
 		{"fold with an unknown field", md("fold", `{"index":0,"count":2,"seed":1,"held_out":[],"k":1}`), "unknown field"},
 		{"fold index out of range", md("fold", `{"index":5,"count":5,"seed":1,"held_out":["a"]}`), "fold 5/5: want k/K"},
@@ -527,4 +565,18 @@ func TestClassesMetadata(t *testing.T) {
 			t.Errorf("%+v written as %v, want %v", tt.classes, got, tt.want)
 		}
 	}
+}
+
+// setValue gives the model file base with element i of the F32 tensor name set to v.
+func setValue(t *testing.T, base []byte, name string, i int, v float32) []byte {
+	t.Helper()
+	return encodeFile(t, base, func(f *File) {
+		tn, ok := f.Tensors[name]
+		if !ok || tn.DType != F32 || 4*i+4 > len(tn.Data) {
+			t.Fatalf("no F32 tensor %s with an element %d", name, i)
+		}
+		tn.Data = slices.Clone(tn.Data)
+		binary.LittleEndian.PutUint32(tn.Data[4*i:], math.Float32bits(v))
+		f.Tensors[name] = tn
+	})
 }

@@ -72,8 +72,11 @@ mean over IoU thresholds 0.5 to 0.95 of TP/(TP+FP+FN), one-to-one matching),
 the object counts, merges and splits, as columns objects_* of eval.csv; eval.json
 gets their means over the images in "instances".
 
-A pair that cannot be read is reported and skipped; the exit status is then 1,
-after the others are scored.
+A pair that cannot be read (a missing, unreadable or special file, a mask of
+another size or with a value the classes lack, a stack page without its
+partner) is reported and skipped, and the others are scored: eval.csv and
+eval.json hold their scores, eval.json lists the skipped pairs under "skipped"
+with the file and the problem, and the exit status is 1.
 
 On a cluster, --shard i/n (or a Slurm job array's or Kubernetes Indexed Job's
 index, as for predict) scores part i of n (from 0) of the pairs, split by their
@@ -100,6 +103,9 @@ type evalReport struct {
 	TTA         bool    `json:"tta,omitempty"`
 	Threshold   float64 `json:"threshold,omitempty"`
 	Failed      int     `json:"failed"`
+	// Skipped lists the pairs (or files, or pages) that could not be scored, as the failed
+	// ones were reported: the scores above cover the others.
+	Skipped []skippedPair `json:"skipped"`
 	// Instances holds the object scores of eval --instances.
 	Instances *instancesSummary `json:"instances,omitempty"`
 }
@@ -205,6 +211,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return err
 		}
+		report.Skipped = skippedPairs(tally.errs)
 		if sh.On() {
 			path, err := writeShard(*out, es, report, acc, tally.failed, *model)
 			if err != nil {
@@ -344,7 +351,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	d, err := dataset.Open(folder, dataset.Options{Channels: m.Config.InChannels, MaskValues: mv, Ignore: ign, ValFraction: -1, CacheBytes: -1})
+	d, skipped, err := openForScoring(folder, dataset.Options{Channels: m.Config.InChannels, MaskValues: mv, Ignore: ign, ValFraction: -1, CacheBytes: -1}, t)
 	if err != nil {
 		return "", nil, none, err
 	}
@@ -362,7 +369,64 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, err
 	}
 	t.start(len(pairs))
+	t.total += skipped
 	return name, acc, d.Classes, p.EvaluateEach(ctx, d, pairs, acc, policy, withObjects(rep.each(), objs, len(d.Classes.Values)), t.done)
+}
+
+// openForScoring opens the data set at dir leaving out its bad pairs, which are reported
+// through t and counted as failed, so that one bad pair does not hide the scores of the
+// others; it gives how many were left out. It prints the data set's warnings too.
+func openForScoring(dir string, o dataset.Options, t *tally) (*dataset.Dataset, int, error) {
+	d, problems, err := dataset.OpenSkipping(dir, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, w := range d.Warnings {
+		reportLine(t.errOut, t.bar, "segment %s: warning: %s", t.cmd, w)
+	}
+	for _, e := range problems {
+		t.problem(e)
+	}
+	t.failed += len(problems)
+	return d, len(problems), nil
+}
+
+// skippedPair is a pair eval could not score, in eval.json: the file at fault, when the
+// error says which, and the problem.
+type skippedPair struct {
+	File    string `json:"file,omitempty"`
+	Problem string `json:"problem"`
+}
+
+// skippedPairs turns the failures reported into eval.json's list. Every error names its
+// file, as "PATH: problem" (dataset.Error and the predict package's), which is split off
+// where the path is known to be one.
+func skippedPairs(errs []error) []skippedPair {
+	out := make([]skippedPair, 0, len(errs))
+	for _, err := range errs {
+		var de *dataset.Error
+		if errors.As(err, &de) {
+			out = append(out, skippedPair{File: de.Path, Problem: de.Err.Error()})
+			continue
+		}
+		msg := err.Error()
+		if file, problem, ok := strings.Cut(msg, ": "); ok && isInputPath(file) {
+			out = append(out, skippedPair{File: file, Problem: problem})
+			continue
+		}
+		out = append(out, skippedPair{Problem: msg})
+	}
+	return out
+}
+
+// isInputPath says whether p is a file, or a page "FILE#pN" of one.
+func isInputPath(p string) bool {
+	if _, err := os.Lstat(p); err == nil {
+		return true
+	}
+	stack, _, ok := strings.Cut(p, "#p")
+	_, err := os.Lstat(stack)
+	return ok && err == nil
 }
 
 // scoreMasks scores existing masks at pred against those at gt.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/internal/samplemodel"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/predict"
@@ -110,8 +111,10 @@ type shardFile struct {
 	EmptyPolicy string          `json:"empty_policy"`
 	// Failed counts the shard's pairs that could not be scored, and, in shard 0 only, the
 	// problems found before the pairs were split (those every shard finds).
-	Failed int          `json:"failed"`
-	Images []shardImage `json:"images"`
+	Failed int `json:"failed"`
+	// Skipped is eval.json's list of the pairs counted in Failed.
+	Skipped []skippedPair `json:"skipped"`
+	Images  []shardImage  `json:"images"`
 }
 
 // shardImage is one image's metrics.ImageResult, its scores as strconv's shortest text
@@ -139,7 +142,7 @@ func modelHash(spec string) (string, error) {
 		return hex.EncodeToString(h[:]), nil
 	}
 	fileHash := func(path string) (string, error) {
-		b, err := os.ReadFile(path)
+		b, err := regular.ReadFile(path)
 		if err != nil {
 			return "", err
 		}
@@ -183,7 +186,8 @@ func writeShard(dir string, e *evalShard, report evalReport, acc *metrics.Accumu
 		}
 		f.ModelSHA256 = h
 	}
-	report.Summary, report.Failed = metrics.Summary{}, 0
+	skipped := report.Skipped
+	report.Summary, report.Failed, report.Skipped = metrics.Summary{}, 0, []skippedPair{}
 	rb, err := json.Marshal(report)
 	if err != nil {
 		return "", err
@@ -203,8 +207,10 @@ func writeShard(dir string, e *evalShard, report evalReport, acc *metrics.Accumu
 	// split (every task finds them) count in shard 0 alone.
 	pairFailed := e.picked - len(images)
 	f.Failed = pairFailed
+	f.Skipped = skipped[max(len(skipped)-pairFailed, 0):] // the pair failures come last
 	if e.s.I == 0 {
 		f.Failed = failed
+		f.Skipped = skipped
 	}
 	for _, im := range images {
 		k, ok := index[im.Name]
@@ -271,8 +277,9 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 	imageFrom := map[int]string{} // image index to its shard file
 	var images []shardImage
 	failed := 0
+	skippedBy := map[int][]skippedPair{} // shard to its skipped pairs
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := regular.ReadFile(p)
 		if err != nil {
 			return nil, report, err
 		}
@@ -307,6 +314,7 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 		}
 		byIndex[f.Shard] = p
 		failed += f.Failed
+		skippedBy[f.Shard] = f.Skipped
 		for _, im := range f.Images {
 			if im.Index < 0 || im.Index >= len(f.Names) || f.Names[im.Index] != im.Name {
 				return nil, report, fmt.Errorf("%s: image %q at %d is not in the data list", p, im.Name, im.Index)
@@ -357,5 +365,9 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 		}
 	}
 	report.Failed = failed
+	report.Skipped = []skippedPair{} // in shard order: shard 0's first, with the problems every shard finds
+	for i := range first.Shards {
+		report.Skipped = append(report.Skipped, skippedBy[i]...)
+	}
 	return acc, report, nil
 }

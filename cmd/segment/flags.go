@@ -4,18 +4,15 @@ package main
 // the commands spell and check them alike.
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -243,11 +240,6 @@ func loadModel(path string) (*unet.Model, weights.Meta, string, error) {
 	return m, meta, path, err
 }
 
-// interruptible gives a context cancelled by Ctrl-C or SIGTERM.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 // newImageBar is the progress bar over images, or nil when quiet.
 func newImageBar(w io.Writer, n int, quiet bool) *progressbar.ProgressBar {
 	if quiet || n == 0 {
@@ -283,6 +275,7 @@ type tally struct {
 	quiet         bool
 	bar           *progressbar.ProgressBar
 	total, failed int
+	errs          []error // every failure reported, in order: what eval.json lists as skipped
 }
 
 // start shows the bar for n images.
@@ -293,6 +286,7 @@ func (t *tally) start(n int) {
 
 // problem reports a failure that is not one of the images counted.
 func (t *tally) problem(err error) {
+	t.errs = append(t.errs, err)
 	reportLine(t.errOut, t.bar, "segment %s: %v", t.cmd, err)
 }
 

@@ -21,7 +21,9 @@ func inspectCommand() *command {
 		short: "describe a model file: configuration, tensors, metadata",
 		long: `
 Inspect reads a model file (safetensors in the segment-unet format), checks it
-as every other command does, and prints its configuration, the modules of its
+as every other command does (a file holding NaN, an infinity or a negative
+running variance is reported as damaged, naming the tensor, with exit status
+1), and prints its configuration, the modules of its
 U-Net (inc, down1.., up1.., outc: each one's output, learned parameters and
 multiply-adds), the mask values its predictions are written in, its metadata
 and, with -tensors, every tensor with its shape. Given a .onnx file (see

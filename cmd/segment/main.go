@@ -66,6 +66,7 @@ const (
 )
 
 func main() {
+	watchInterrupts(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

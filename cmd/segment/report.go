@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/report"
@@ -229,7 +230,7 @@ func modelTraining(path string, meta weights.Meta, cfg unet.Config) *report.Trai
 // readTrainLog reads the epoch, loss, val_dice and val_iou columns of a training log;
 // nothing when the file is missing or not such a log (the report then has no curves).
 func readTrainLog(path string) (epoch, loss, dice, iou []float64) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, nil, nil, nil
 	}
