@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/segment-dev/segment/internal/killpoint"
 )
 
 // beforeRename, when a test sets it, runs after the temporary file is written and synced and
@@ -51,6 +53,7 @@ func Write(path string, write func(io.Writer) error) (err error) {
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
+	killpoint.Here("write-begin")
 	if st, statErr := os.Stat(path); statErr == nil && st.Mode().IsRegular() {
 		if err := f.Chmod(st.Mode().Perm()); err != nil {
 			return err
@@ -74,9 +77,11 @@ func Write(path string, write func(io.Writer) error) (err error) {
 			return err
 		}
 	}
+	killpoint.Here("write-rename")
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
+	killpoint.Here("write-done")
 	// Make the rename itself durable. The file is in place whatever happens here, so a
 	// directory that cannot be synced (some file systems refuse) is not an error.
 	if d, err := os.Open(dir); err == nil {
