@@ -175,17 +175,18 @@ func busyTrain(t *testing.T, dir string) {
 
 // The findings of issue 18 whose fixes other branches bring: their cases skip until merged.
 const (
-	f1   = "finding 1 (branch safety): an output path that is one of the inputs is refused"
-	f2   = "finding 2 (branch safety): predict refuses to write over an input's ground-truth mask"
-	f3   = "finding 3 (branch safety): a second run with the same --out exits at once, naming the other's process id"
-	f4   = "finding 4 (branch safety): a predict that fails for a full disk leaves no mask behind"
-	f5   = "finding 5 (branch safety): output paths are checked before any work starts"
-	f6   = "finding 6 (branch inputs): special files are refused by type before they are opened"
-	f7   = "finding 7 (branch safety): --epochs 0 without --time is a usage error"
-	f8   = "finding 8 (branch inputs): a model file with NaN or Inf weights or a negative running variance is refused, naming the tensor"
-	f9   = "finding 9 (branch inputs): eval scores the good pairs and lists the bad ones (an unreadable image stops --data and --pred/--gt alike)"
-	f11  = "finding 11 (branch safety): flags out of range are a usage error before any work"
-	f11n = "finding 11 (branch inputs): a folder nested inside images/ is reported"
+	f1    = "finding 1 (branch safety): an output path that is one of the inputs is refused"
+	f2    = "finding 2 (branch safety): predict refuses to write over an input's ground-truth mask"
+	f3    = "finding 3 (branch safety): a second run with the same --out exits at once, naming the other's process id"
+	f4    = "finding 4 (branch safety): a predict that fails for a full disk leaves no mask behind"
+	f5    = "finding 5 (branch safety): output paths are checked before any work starts"
+	f6    = "finding 6 (branch inputs): special files are refused by type before they are opened"
+	f6sig = "finding 6 (branch inputs): predict blocked on a FIFO ends on SIGTERM, as interrupted (status 130)"
+	f7    = "finding 7 (branch safety): --epochs 0 without --time is a usage error"
+	f8    = "finding 8 (branch inputs): a model file with NaN or Inf weights or a negative running variance is refused, naming the tensor"
+	f9    = "finding 9 (branch inputs): eval scores the good pairs and lists the bad ones (an unreadable image stops --data and --pred/--gt alike)"
+	f11   = "finding 11 (branch safety): flags out of range are a usage error before any work"
+	f11n  = "finding 11 (branch inputs): a folder nested inside images/ is reported"
 	// newFlags is a defect the suite found beside finding 11: these flag values are checked
 	// only after the plan is printed (train) or the first variant starts (ablate), and exit 1.
 	newFlags = "new, beside finding 11 (branch safety): an unknown --optimizer, --schedule or --augment, bad --class-weights, or a --crop that is no multiple of 2^depth is a usage error (status 2) before any work"
@@ -291,6 +292,8 @@ func trainCases() []tcase {
 			args: tr("--data", data, "--resume", "--out", "model.safetensors"), code: 1, names: a("model.state.safetensors")},
 		{name: "train-resume-garbage-state", setup: files("m/model.safetensors", "model.safetensors", "m/model.last.safetensors", "model.last.safetensors", "models/garbage.safetensors", "model.state.safetensors"),
 			args: tr("--data", data, "--resume", "--out", "model.safetensors"), code: 1, names: a("model.state.safetensors")},
+		{name: "train-sigterm", args: cat(a("train", "--data", data, "--out", "m.safetensors", "--epochs", "100000"), tiny[2:]), term: 1500 * time.Millisecond,
+			code: 130, names: a("m.state.safetensors"), want: a("m.last.safetensors", "m.state.safetensors")},
 		{name: "train-same-out-concurrent", setup: busyTrain, pending: f3,
 			args: tr("--data", data, "--out", "model.safetensors"), code: 1, names: a("model.safetensors", "process")},
 	}
@@ -332,6 +335,7 @@ func predictCases() []tcase {
 		{name: "predict-symlink-loop-in-folder", setup: both(files("img/good.png", "in/good.png"), loop("in/loop.png")),
 			args: pr("--out", "out", "in"), code: 1, names: a("loop.png"), want: a("out/good_mask.png")},
 		{name: "predict-image-fifo", setup: fifo("f.png"), args: pr("--out", "out", "f.png"), code: 1, names: a("f.png"), pending: f6},
+		{name: "predict-image-fifo-sigterm", setup: fifo("f.png"), args: pr("--out", "out", "f.png"), term: time.Second, code: 130, pending: f6sig},
 		{name: "predict-fifo-in-folder", setup: both(files("img/good.png", "in/good.png"), fifo("in/f.png")), pending: f6,
 			args: pr("--out", "out", "in"), code: 1, names: a("f.png"), want: a("out/good_mask.png")},
 		{name: "predict-model-fifo", setup: fifo("m.safetensors"), args: a("predict", "-q", "--model", "m.safetensors", good), code: 1, names: a("m.safetensors"), pending: f6},
@@ -418,6 +422,8 @@ func otherCases() []tcase {
 		{name: "report-out-is-file", setup: files("img/text.png", "outfile"), args: rep("--pred", predDir, "--gt", gtDir, "--out", "outfile"), code: 1, names: a("outfile")},
 		{name: "report-images-missing", args: rep("--pred", predDir, "--gt", gtDir, "--out", "rep", "--images", "{dir}/nope"), code: 1, names: a("{dir}/nope")},
 		// serve: only the command lines that must fail before it listens
+		{name: "serve-sigterm", args: a("serve", "--listen", "127.0.0.1:0"), term: time.Second, code: 0, names: a("serving")},
+		{name: "serve-sigterm-with-data", args: a("serve", "--listen", "127.0.0.1:0", "--data", pairs, "--model", model), term: 1500 * time.Millisecond, code: 0, names: a("serving")},
 		{name: "serve-model-missing", args: a("serve", "--listen", "127.0.0.1:0", "--model", "{dir}/nope.safetensors"), code: 1, names: a("{dir}/nope.safetensors")},
 		{name: "serve-model-truncated", args: a("serve", "--listen", "127.0.0.1:0", "--model", "{fix}/models/trunchdr.safetensors"), code: 1, names: a("trunchdr.safetensors")},
 		{name: "serve-data-missing", args: a("serve", "--listen", "127.0.0.1:0", "--data", "{dir}/nope"), code: 1, names: a("{dir}/nope")},

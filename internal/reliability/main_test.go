@@ -87,11 +87,12 @@ type result struct {
 // runBin runs the binary with args in dir, with extra environment variables, and kills its
 // whole process group when it runs past limit.
 func runBin(dir string, env []string, limit time.Duration, args ...string) result {
-	return runProgram(bin, dir, env, limit, args...)
+	return runProgram(bin, dir, env, limit, 0, args...)
 }
 
-// runProgram is runBin for any program.
-func runProgram(program, dir string, env []string, limit time.Duration, args ...string) result {
+// runProgram is runBin for any program; when term is not 0, the program is sent SIGTERM
+// once it has run that long.
+func runProgram(program, dir string, env []string, limit, term time.Duration, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, program, args...)
@@ -104,7 +105,14 @@ func runProgram(program, dir string, env []string, limit time.Duration, args ...
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	start := time.Now()
-	err := cmd.Run()
+	var err error
+	if err = cmd.Start(); err == nil {
+		if term > 0 {
+			t := time.AfterFunc(term, func() { cmd.Process.Signal(syscall.SIGTERM) })
+			defer t.Stop()
+		}
+		err = cmd.Wait()
+	}
 	r := result{out: buf.String(), elapsed: time.Since(start)}
 	var ee *exec.ExitError
 	switch {

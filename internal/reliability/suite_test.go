@@ -30,8 +30,8 @@ type tcase struct {
 	// names must all appear in the output: the file at fault, the flag at fault.
 	names []string
 	// want are files, relative to the case's folder, that must exist afterwards and be whole
-	// (PNG and TIFF decode, model files load, JSON parses). After a failure, they are also
-	// the only new files allowed: anything else is a partial output.
+	// (PNG and TIFF decode, model files load, JSON parses). After a failure or a usage error,
+	// they are also the only new files allowed: anything else is a partial output.
 	want []string
 	// absent are files, relative to the case's folder, that must not exist afterwards.
 	absent []string
@@ -41,6 +41,8 @@ type tcase struct {
 	// on which branch: the case skips with it until that branch is merged.
 	pending string
 	env     []string
+	// term, when not 0, sends the command SIGTERM once it has run that long.
+	term time.Duration
 }
 
 // The suite's totals, reported at its end.
@@ -145,7 +147,7 @@ func checkCase(t *testing.T, program, fix string, c tcase) (problems []string) {
 		limit = 20 * time.Second
 	}
 	tally.ran.Add(1)
-	r := runProgram(program, dir, c.env, limit, args...)
+	r := runProgram(program, dir, c.env, limit, c.term, args...)
 	report := func(format string, a ...any) {
 		problems = append(problems, fmt.Sprintf("segment %s\n"+format+"\n--- output:\n%s", append([]any{strings.Join(args, " ")}, append(a, r.out)...)...))
 	}
@@ -184,7 +186,7 @@ func checkCase(t *testing.T, program, fix string, c tcase) (problems []string) {
 	for f := range filesAfter {
 		if isTemp(filepath.Base(f)) {
 			partial = append(partial, f)
-		} else if !filesBefore[f] && r.code != 0 && !slices.Contains(c.want, f) {
+		} else if !filesBefore[f] && (r.code == 1 || r.code == 2) && !slices.Contains(c.want, f) {
 			partial = append(partial, f)
 		}
 	}
