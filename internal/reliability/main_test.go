@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -87,12 +88,36 @@ type result struct {
 // runBin runs the binary with args in dir, with extra environment variables, and kills its
 // whole process group when it runs past limit.
 func runBin(dir string, env []string, limit time.Duration, args ...string) result {
-	return runProgram(bin, dir, env, limit, 0, args...)
+	return runProgram(bin, dir, env, limit, sigterm{}, args...)
 }
 
-// runProgram is runBin for any program; when term is not 0, the program is sent SIGTERM
-// once it has run that long.
-func runProgram(program, dir string, env []string, limit, term time.Duration, args ...string) result {
+// sigterm says when a run is sent SIGTERM: once its output holds seen (when not ""), and
+// after it has run at least after (when not 0). The zero value sends none.
+type sigterm struct {
+	after time.Duration
+	seen  string
+}
+
+// lockedBuffer is the output of a run, read while the run writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runProgram is runBin for any program, with SIGTERM sent as term says.
+func runProgram(program, dir string, env []string, limit time.Duration, term sigterm, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, program, args...)
@@ -101,15 +126,30 @@ func runProgram(program, dir string, env []string, limit, term time.Duration, ar
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	var buf bytes.Buffer
+	var buf lockedBuffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	start := time.Now()
 	var err error
 	if err = cmd.Start(); err == nil {
-		if term > 0 {
-			t := time.AfterFunc(term, func() { cmd.Process.Signal(syscall.SIGTERM) })
-			defer t.Stop()
+		if term != (sigterm{}) {
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+					if time.Since(start) >= term.after && strings.Contains(buf.String(), term.seen) {
+						cmd.Process.Signal(syscall.SIGTERM)
+						return
+					}
+				}
+			}()
 		}
 		err = cmd.Wait()
 	}

@@ -29,8 +29,8 @@ func TestSuiteCatches(t *testing.T) {
 		{"leaves output of a failure", "touch in_mask.png; exit 1", tcase{code: 1}, "files left"},
 		{"writes what is absent", "touch a.png", tcase{code: 0, absent: a("a.png")}, "files left"},
 		{"writes a broken output", "echo notpng > out.png", tcase{code: 0, want: a("out.png")}, "output out.png"},
-		{"ignores SIGTERM", "trap '' TERM; sleep 3", tcase{code: 0, term: 100 * time.Millisecond, limit: time.Second}, "still running"},
-		{"ends on SIGTERM", "trap 'exit 130' TERM; while :; do sleep 0.05; done", tcase{code: 130, term: 100 * time.Millisecond, limit: 2 * time.Second}, ""},
+		{"ignores SIGTERM", "trap '' TERM; sleep 3", tcase{code: 0, term: sigterm{after: 100 * time.Millisecond}, limit: time.Second}, "still running"},
+		{"ends on SIGTERM", "trap 'exit 130' TERM; while :; do sleep 0.05; done", tcase{code: 130, term: sigterm{after: 100 * time.Millisecond}, limit: 2 * time.Second}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			prog := filepath.Join(t.TempDir(), "fake")

@@ -41,8 +41,8 @@ type tcase struct {
 	// on which branch: the case skips with it until that branch is merged.
 	pending string
 	env     []string
-	// term, when not 0, sends the command SIGTERM once it has run that long.
-	term time.Duration
+	// term says when the command is sent SIGTERM (the zero value: never).
+	term sigterm
 }
 
 // The suite's totals, reported at its end.
