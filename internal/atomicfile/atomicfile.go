@@ -53,7 +53,7 @@ func Write(path string, write func(io.Writer) error) (err error) {
 			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
-	killpoint.Here("write-begin")
+	killpoint.HereFor("write-begin", base)
 	if st, statErr := os.Stat(path); statErr == nil && st.Mode().IsRegular() {
 		if err := f.Chmod(st.Mode().Perm()); err != nil {
 			return err
@@ -77,11 +77,11 @@ func Write(path string, write func(io.Writer) error) (err error) {
 			return err
 		}
 	}
-	killpoint.Here("write-rename")
+	killpoint.HereFor("write-rename", base)
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	killpoint.Here("write-done")
+	killpoint.HereFor("write-done", base)
 	// Make the rename itself durable. The file is in place whatever happens here, so a
 	// directory that cannot be synced (some file systems refuse) is not an error.
 	if d, err := os.Open(dir); err == nil {

@@ -12,6 +12,10 @@
 //	write-begin   a file's temporary file is created, nothing written yet (internal/atomicfile)
 //	write-rename  the temporary file is written and synced, not yet renamed
 //	write-done    the file is renamed into place
+//
+// The write points count the writes of every file; "write-done:NAME" and the like count
+// only those of files named NAME (the base name), so that "write-done:model.last.safetensors:2"
+// kills right after the second rename of the last model.
 package killpoint
 
 import (
@@ -36,10 +40,11 @@ func init() {
 
 // parse reads "POINT:N" (N at least 1); anything else arms nothing.
 func parse(s string) (string, int64) {
-	name, n, ok := strings.Cut(s, ":")
-	if !ok || name == "" {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 {
 		return "", 0
 	}
+	name, n := s[:i], s[i+1:]
 	k, err := strconv.ParseInt(n, 10, 64)
 	if err != nil || k < 1 {
 		return "", 0
@@ -53,6 +58,21 @@ func Here(point string) {
 	if armed == "" || point != armed {
 		return
 	}
+	hit()
+}
+
+// HereFor marks a pass through the point for the file of that base name: it counts both as
+// POINT and as POINT:NAME.
+func HereFor(point, name string) {
+	if armed == "" || !strings.HasPrefix(armed, point) {
+		return
+	}
+	if armed == point || armed == point+":"+name {
+		hit()
+	}
+}
+
+func hit() {
 	if hits.Add(1) == at {
 		if p, err := os.FindProcess(os.Getpid()); err == nil {
 			p.Kill()

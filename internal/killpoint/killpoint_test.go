@@ -10,6 +10,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"step:3", "step", 3},
 		{"write-rename:12", "write-rename", 12},
+		{"write-done:model.last.safetensors:2", "write-done:model.last.safetensors", 2},
 		{"", "", 0},
 		{"step", "", 0},
 		{"step:0", "", 0},

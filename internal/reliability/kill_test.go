@@ -20,15 +20,20 @@ func killFlags(fix string) []string {
 }
 
 // trainKillPoints are the 20 places a training is killed: after steps (inside epochs and at
-// their ends, before validation), and inside the file writes of every epoch's end (the
-// last model, the checkpoint, the best model, the log and the curves) at their three stages:
-// the temporary file created, written but not renamed, renamed.
+// their ends, before validation), and inside the file writes of an epoch's end (the best
+// model, the log, the curves, the last model and the checkpoint, in that order) at their
+// three stages: the temporary file created, written but not renamed, renamed. Between the
+// last model's rename and the checkpoint's, the two disagree: a resume must still continue
+// the run exactly. The last model and the checkpoint are written a fifth time when the run
+// ends.
 var trainKillPoints = []string{
 	"step:1", "step:4", "step:6", "step:9", "step:16",
 	"write-begin:1", "write-rename:1", "write-done:1",
-	"write-begin:2", "write-rename:2", "write-done:2",
-	"write-rename:3", "write-done:3", "write-rename:4", "write-rename:5",
-	"write-rename:7", "write-done:9", "write-rename:12", "write-rename:17", "write-done:20",
+	"write-rename:model.safetensors:1", "write-done:model.log.csv:1", "write-rename:model.curves.png:3",
+	"write-begin:model.last.safetensors:1", "write-done:model.last.safetensors:1",
+	"write-rename:model.state.safetensors:1", "write-done:model.state.safetensors:1",
+	"write-done:model.last.safetensors:2", "write-rename:model.state.safetensors:2",
+	"write-done:model.last.safetensors:3", "write-done:model.last.safetensors:5", "write-rename:model.state.safetensors:5",
 }
 
 // TestKillTraining kills a training with SIGKILL at each of trainKillPoints, checks that
