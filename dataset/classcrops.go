@@ -1,7 +1,9 @@
 package dataset
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/internal/parallel"
@@ -23,7 +25,28 @@ const maxClassPositions = 1024
 // no centre (a binary task's background).
 type classIndex struct {
 	positions [][]int32
-	present   []int32 // the classes a class crop may be centred on, in class order
+	present   []int32   // the classes a class crop may be centred on, in class order
+	cumWeight []float64 // running sums of present's draw weights (see classDrawWeights)
+}
+
+// classDrawWeights gives each class its weight in the draw of a class crop's class: the
+// inverse square root of its share of the pixels, the rule --class-weights auto uses.
+// A uniform draw over the classes present barely helps a rare class where most images hold
+// most classes (CamVid: a sixth of the crops still miss the bicyclist), because it centres
+// as many crops on the road as on a pole. Weighting by rarity spends them where they are
+// needed; the square root keeps the commonest classes from vanishing from class crops.
+func classDrawWeights(pixels []int64) []float64 {
+	var total int64
+	for _, n := range pixels {
+		total += n
+	}
+	w := make([]float64, len(pixels))
+	for c, n := range pixels {
+		if n > 0 {
+			w[c] = math.Sqrt(float64(total) / float64(n))
+		}
+	}
+	return w
 }
 
 // indexClasses finds, for every pair, the pixels of each class (see classIndex). For a
@@ -38,6 +61,7 @@ func (d *Dataset) indexClasses(pairs []Pair, workers int) ([]classIndex, error) 
 		first = 1
 	}
 	errs := make([]error, len(pairs))
+	perImage := make([][]int, len(pairs))
 	parallel.For(len(pairs), workers, func(i int) {
 		s, err := d.Load(pairs[i])
 		if err != nil {
@@ -71,28 +95,59 @@ func (d *Dataset) indexClasses(pairs []Pair, workers int) ([]classIndex, error) 
 			}
 		}
 		out[i] = ci
+		perImage[i] = counts
 	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
 	}
+	// Summed in pair order after the workers are done, so the weights do not depend on
+	// which worker finished first.
+	pixels := make([]int64, nc)
+	for _, counts := range perImage {
+		for c, n := range counts {
+			pixels[c] += int64(n)
+		}
+	}
+	weights := classDrawWeights(pixels)
+	for i := range out {
+		sum := 0.0
+		out[i].cumWeight = make([]float64, len(out[i].present))
+		for k, c := range out[i].present {
+			sum += weights[c]
+			out[i].cumWeight[k] = sum
+		}
+	}
 	return out, nil
 }
 
 // cropAt draws where the crop of dst's size from src starts: centred on a pixel of a
-// class drawn uniformly from those present in the image, with probability share, else
+// class drawn from those present in the image, weighted by rarity (classDrawWeights), with probability share, else
 // anywhere (as augment.Pipeline.Apply draws it). A centred crop is moved to stay inside
 // the image (or to hold all of it, when the image is smaller), so its pixel stays inside.
 // With share 0 it draws exactly what Apply draws.
 func cropAt(r *rand.Rand, ci *classIndex, share float64, srcW, srcH, w, h int) (x0, y0 int) {
 	if share > 0 && ci != nil && len(ci.present) > 0 && r.Float64() < share {
-		c := ci.present[r.IntN(len(ci.present))]
+		c := ci.present[ci.drawClass(r.Float64())]
 		pos := ci.positions[c]
 		off := int(pos[r.IntN(len(pos))])
 		return clampOffset(off%srcW-w/2, srcW, w), clampOffset(off/srcW-h/2, srcH, h)
 	}
 	return augment.RandomOffset(r, srcW, w), augment.RandomOffset(r, srcH, h)
+}
+
+// drawClass maps u, uniform in [0, 1), to an index into present with probability in
+// proportion to its class's weight.
+func (ci *classIndex) drawClass(u float64) int {
+	total := ci.cumWeight[len(ci.cumWeight)-1]
+	k, _ := slices.BinarySearchFunc(ci.cumWeight, u*total, func(cum, x float64) int {
+		if cum <= x {
+			return -1
+		}
+		return 1
+	})
+	return min(k, len(ci.cumWeight)-1)
 }
 
 // clampOffset moves an out-long window starting at x0 to lie within an n-long source, or

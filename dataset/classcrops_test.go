@@ -55,9 +55,21 @@ func holds(mask []int32, w, x0, y0, side int, c int32) bool {
 
 // expectedRareShare is the share of crops holding class 2, worked out by enumerating every
 // crop the sampler can draw rather than by drawing: a uniform crop takes each offset alike;
-// a class crop picks one of the image's three classes alike, then each of its pixels
-// alike, and puts it at the crop's centre, moved inside the image.
+// a class crop picks one of the image's three classes in proportion to the inverse square
+// root of the class's share of all the masks' pixels, then each of its pixels alike, and
+// puts it at the crop's centre, moved inside the image.
 func expectedRareShare(masks [][]int32, side, crop int, share float64) float64 {
+	var pixels [3]float64
+	for _, m := range masks {
+		for _, v := range m {
+			pixels[v]++
+		}
+	}
+	var weight [3]float64
+	for c := range weight {
+		weight[c] = 1 / math.Sqrt(pixels[c]/float64(len(masks)*side*side))
+	}
+	sum := weight[0] + weight[1] + weight[2]
 	var total float64
 	for _, m := range masks {
 		var uniform, n float64
@@ -84,7 +96,7 @@ func expectedRareShare(masks [][]int32, side, crop int, share float64) float64 {
 					hit++
 				}
 			}
-			centred += hit / px / 3
+			centred += hit / px * weight[c] / sum
 		}
 		total += (1-share)*uniform + share*centred
 	}

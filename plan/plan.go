@@ -91,15 +91,17 @@ func Make(f *Fingerprint, b Budget) (*Plan, error) {
 		batchWhy = fmt.Sprintf("%d classes: four images a step, so that each step sees more of them", len(f.Classes.Values))
 	}
 	// Crop: the step's pixels shared by the batch, rounded up to a multiple of 2^depth, no
-	// larger than the median image (rounded up); small images fill the step with more of them.
+	// larger than the median image (rounded up). Small images keep the batch and make a
+	// smaller step, not a larger batch: more steps learn more from the same images. On
+	// the sample data (128x128, 30 epochs) batch 2 reached a validation Dice of 0.975,
+	// batch 4 0.967 and batch 8, which would fill the step's pixels, 0.950; at equal wall
+	// time too, batch 2 led.
 	p.Crop = roundUp(int(math.Sqrt(float64(stepPixels/p.Batch))), mul)
 	whole := roundUp(max(f.MedianW, f.MedianH), mul)
 	cropWhy := fmt.Sprintf("%d images share a step of 2x256x256 pixels, rounded up to a multiple of %d (%dx%d median image)", p.Batch, mul, f.MedianW, f.MedianH)
 	if whole < p.Crop {
 		p.Crop = whole
-		p.Batch = max(p.Batch, min(stepPixels/(p.Crop*p.Crop), 32))
-		cropWhy = fmt.Sprintf("the whole %dx%d median image, rounded up to a multiple of %d", f.MedianW, f.MedianH, mul)
-		batchWhy = fmt.Sprintf("small images: %d of them a step make the step's %d pixels", p.Batch, stepPixels)
+		cropWhy = fmt.Sprintf("the whole %dx%d median image, rounded up to a multiple of %d; small images make a smaller step, not a larger batch", f.MedianW, f.MedianH, mul)
 	}
 	if p.Batch > f.Images {
 		p.Batch = f.Images
