@@ -1,15 +1,19 @@
 package predict
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"image"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/objects"
 	"github.com/segment-dev/segment/weights"
 )
@@ -42,7 +46,15 @@ type FileOptions struct {
 	// ObjectsCSV is the path of the objects table written with Instances: one file for the
 	// run, written atomically once every image is done.
 	ObjectsCSV string
+	// SkipExisting leaves out an input whose outputs all exist already (a re-run after a
+	// killed or preempted one): done gets an error that is ErrExists for it. Outputs are
+	// written atomically, so an existing file is a whole one. With Instances nothing is
+	// skipped, since the objects table is one file that needs the rows of every input.
+	SkipExisting bool
 }
+
+// ErrExists is the error done is given for an input that SkipExisting left out.
+var ErrExists = errors.New("outputs exist already; skipped")
 
 // Clean says how a predicted mask is cleaned, object by object, each foreground class
 // apart (objects of different classes never merge): MinSize removes objects of fewer
@@ -116,6 +128,7 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 			clash = fmt.Errorf("%s: its outputs would overwrite those of %s (same name); skipped", in, prev)
 		} else {
 			first[key] = in
+			clash = run.resume(in, out, st)
 		}
 		if st == nil || clash != nil {
 			run.units = append(run.units, &unit{file: i, path: in, out: out, clash: clash})
@@ -130,6 +143,7 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 		}
 	}
 	if o.Instances {
+		atomicfile.RemoveStale(o.ObjectsCSV)
 		run.objects = newStream(o.ObjectsCSV, func(w io.Writer, rows <-chan []string) error {
 			cw := csv.NewWriter(w)
 			cw.Write(objects.CSVHeader)
@@ -148,6 +162,75 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 		err = cerr
 	}
 	return err
+}
+
+// resume removes the temporary files that a killed run left of the outputs of the input at
+// path (out for a single image; a stack's are its TIFF files, or with PagePNG its pages'
+// PNG files), and returns ErrExists when SkipExisting leaves the input out because every
+// output it would write is there.
+func (r *filesRun) resume(path string, out Paths, st *stack) error {
+	var all []string
+	switch {
+	case st == nil:
+		all = r.wanted(out)
+	case r.o.PagePNG:
+		for k := 1; k <= st.n; k++ {
+			all = append(all, r.wanted(OutputPaths(pageName(path, k), r.o.Dir, r.classes))...)
+		}
+	default:
+		all = r.wanted(st.out)
+	}
+	for _, p := range all {
+		atomicfile.RemoveStale(p) // a file it cannot remove is no reason not to predict
+	}
+	if !r.o.SkipExisting || r.o.Instances {
+		return nil
+	}
+	for _, p := range all {
+		if _, err := os.Stat(p); err != nil {
+			return nil
+		}
+	}
+	return ErrExists
+}
+
+// wanted lists the files the options ask for among p: the mask, and the overlay, the
+// probabilities and the instances when asked, as Outputs.files writes them.
+func (r *filesRun) wanted(p Paths) []string {
+	all := []string{p.Mask}
+	if r.o.Overlay {
+		all = append(all, p.Overlay)
+	}
+	if r.o.Probs {
+		all = append(all, p.Probs[:min(len(p.Probs), r.classes.ModelClasses())]...)
+	}
+	if r.o.Instances {
+		all = append(all, p.Instances)
+	}
+	return all
+}
+
+// InputPixels is the size of the image file at path in pixels, every page of a stack
+// counted, read from its header alone (for the split among shards); 0 for a file whose
+// header cannot be read, which then fails in whichever shard holds it.
+func InputPixels(path string) int64 {
+	if st, _ := openStack(path, FileOptions{}); st != nil {
+		var n int64
+		for _, sz := range st.sizes {
+			n += int64(sz.X) * int64(sz.Y)
+		}
+		return n
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return 0
+	}
+	return int64(cfg.Width) * int64(cfg.Height)
 }
 
 // pageName is the name a stack's page takes in the names of its PNG outputs: NAME_p0003.tif

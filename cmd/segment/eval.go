@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/segment-dev/segment/dataset"
@@ -70,7 +71,16 @@ the object counts, merges and splits, as columns objects_* of eval.csv; eval.jso
 gets their means over the images in "instances".
 
 A pair that cannot be read is reported and skipped; the exit status is then 1,
-after the others are scored.`,
+after the others are scored.
+
+On a cluster, --shard i/n (or a Slurm job array's or Kubernetes Indexed Job's
+index, as for predict) scores part i of n (from 0) of the pairs, split by their
+pixels, and writes eval.shard-i-of-n.json into --out: the shard's counts and
+per-image scores, the model's SHA-256 and the whole data list. Once every task
+is done, eval --merge DIR (the folder of the shard files, or the files) writes
+eval.json and eval.csv, the same bytes as one unsharded run; a shard missing or
+given twice, or one of another model, data set or flags, is an error naming
+its file.`,
 		flags: evalFlags,
 	}
 }
@@ -106,12 +116,29 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	rep := registerReport(fs, model)
 	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
+	var sf shardFlags
+	sf.register(fs)
+	merge := fs.String("merge", "", "merge the shard files of eval --shard in this `folder` (or these files, comma-separated or as arguments) into eval.json and eval.csv")
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
+		if *merge != "" {
+			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *rep.dir != "" || *instances {
+				return usagef("--merge takes the shard files alone: the model, data and flags are in them")
+			}
+			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *asJSON, stdout)
+		}
 		if err := noArgs(fs); err != nil {
 			return err
 		}
+		sh, err := sf.resolve()
+		if err != nil {
+			return err
+		}
+		if sh.On() && (*rep.dir != "" || *instances) {
+			return usagef("--report and --instances are not sharded: run them without --shard (or a job array's index)")
+		}
+		es := &evalShard{s: sh, errOut: errOut}
 		masksMode := *pred != "" || *gt != ""
 		switch {
 		case masksMode && (*pred == "" || *gt == ""):
@@ -158,13 +185,13 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		var classes dataset.Classes
 		if masksMode {
 			report.Pred, report.GT = *pred, *gt
-			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, *gtInstances, tally, rep.run())
+			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, *gtInstances, tally, rep.run(), es)
 			if err == nil && objs != nil {
 				err = scoreMaskObjects(ctx, *pred, *gt, classes, acc, *gtInstances, objs, tally)
 			}
 		} else {
 			report.Data, report.TTA, report.Threshold = *data, o.TTA, o.Threshold
-			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, objs, tally, rep.run())
+			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, objs, tally, rep.run(), es)
 		}
 		report.IgnoreValue = classes.Ignore
 		if err != nil {
@@ -176,35 +203,82 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return err
 		}
-		report.Summary, report.Failed = acc.Summary(), tally.failed
-		if objs != nil {
-			report.Instances = summarizeObjects(objs, *gtInstances)
-		}
-		csvPath, jsonPath := filepath.Join(*out, "eval.csv"), filepath.Join(*out, "eval.json")
-		if err := atomicfile.Write(csvPath, evalCSV(acc, objs)); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(jsonPath, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
-			return err
-		}
-		if err := rep.run().finish(report.Summary); err != nil {
-			return err
-		}
-		if *asJSON {
-			if err := writeJSON(stdout, report); err != nil {
+		if sh.On() {
+			path, err := writeShard(*out, es, report, acc, tally.failed, *model)
+			if err != nil {
 				return err
 			}
-		} else {
-			printEvalTable(stdout, report.Summary)
-			printObjects(stdout, report.Instances)
-			fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
-			rep.printWhere(stdout)
+			fmt.Fprintf(stdout, "shard %s: %d images scored into %s; segment eval --merge %s writes eval.json and eval.csv once every shard is done\n", sh, len(acc.Images()), path, *out)
+			if tally.failed > 0 {
+				return fmt.Errorf("%d pairs could not be scored (listed above)", tally.failed)
+			}
+			return nil
+		}
+		report.Failed = tally.failed
+		if err := writeEval(stdout, *out, report, acc, objs, *gtInstances, *asJSON, rep); err != nil {
+			return err
 		}
 		if tally.failed > 0 {
 			return fmt.Errorf("%d of %d pairs could not be scored (listed above); the scores cover the other %d", tally.failed, tally.total, tally.total-tally.failed)
 		}
 		return nil
 	}
+}
+
+// writeEval reduces acc to the summary and writes eval.csv and eval.json into out (and
+// finishes the report when there is one), then prints the table or, with asJSON, eval.json.
+// An unsharded run and the merge of a sharded one both end here, so that they give the
+// same bytes.
+func writeEval(stdout io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep *reportFlag) error {
+	report.Summary = acc.Summary()
+	if objs != nil {
+		report.Instances = summarizeObjects(objs, gtInstances)
+	}
+	csvPath, jsonPath := filepath.Join(out, "eval.csv"), filepath.Join(out, "eval.json")
+	if err := atomicfile.Write(csvPath, evalCSV(acc, objs)); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(jsonPath, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
+		return err
+	}
+	if rep != nil {
+		if err := rep.run().finish(report.Summary); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return writeJSON(stdout, report)
+	}
+	printEvalTable(stdout, report.Summary)
+	printObjects(stdout, report.Instances)
+	fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
+	if rep != nil {
+		rep.printWhere(stdout)
+	}
+	return nil
+}
+
+// mergeEval is eval --merge: the shard files at args (a folder, or files) into eval.json
+// and eval.csv in out, as one unsharded run writes them.
+func mergeEval(args []string, out string, asJSON bool, stdout io.Writer) error {
+	files, err := mergeInputs(args)
+	if err != nil {
+		return err
+	}
+	acc, report, err := mergeShards(files)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := writeEval(stdout, out, report, acc, nil, false, asJSON, nil); err != nil {
+		return err
+	}
+	if report.Failed > 0 {
+		return fmt.Errorf("%d pairs could not be scored (listed in the shards' logs); the scores cover the other %d", report.Failed, len(acc.Images()))
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -233,7 +307,8 @@ func evalFolder(dir string) (string, error) {
 
 // scoreModel predicts every pair of the data set at dir with the model and scores it.
 // rep, when not nil, is given every image for the report.
-func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun) (string, *metrics.Accumulator, dataset.Classes, error) {
+// es picks the shard of the pairs.
+func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun, es *evalShard) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	m, meta, name, err := loadModel(modelPath)
 	if err != nil {
@@ -253,7 +328,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	pairs := append(d.Train, d.Val...) // a flat folder: every pair is in Train
+	pairs := shardPairs(es, append(d.Train, d.Val...)) // a flat folder: every pair is in Train
 	acc, err := predict.NewAccumulator(d.Classes, policy)
 	if err != nil {
 		return "", nil, none, err
@@ -272,7 +347,8 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 
 // scoreMasks scores existing masks at pred against those at gt.
 // rep, when not nil, is given every image for the report.
-func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, gtLabels bool, t *tally, rep *reportRun) (*metrics.Accumulator, dataset.Classes, error) {
+// es picks the shard of the pairs.
+func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, gtLabels bool, t *tally, rep *reportRun, es *evalShard) (*metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	pairs, problems := predict.PairMasks(pred, gt)
 	for _, p := range problems {
@@ -312,6 +388,7 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 	if err != nil {
 		return nil, none, err
 	}
+	pairs = shardMaskPairs(es, pairs) // after the classes, which all the masks give
 	acc, err := predict.NewAccumulator(classes, policy)
 	if err != nil {
 		return nil, none, err

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/segment-dev/segment/predict"
+	"github.com/segment-dev/segment/shard"
 )
 
 // maxInputPixels bounds the images predict reads, checked on the header before decoding:
@@ -63,7 +64,17 @@ with seeds at least --split-distance pixels apart.
 
 An image that cannot be read or written is reported and skipped; the exit status
 is then 1 once the others are done. Files are written to a temporary name and
-renamed.`,
+renamed, so an existing output is a whole one: an image whose outputs all exist
+is skipped (a run killed and started again finishes only what is missing, and
+says how many it skipped), unless --overwrite. With --instances nothing is
+skipped, since objects.csv lists the objects of every image.
+
+On a cluster, --shard i/n predicts part i of n (from 0) of the images, split by
+their pixels (read from the headers) the same way on every machine. Without
+the flag the part comes from a Slurm job array (SLURM_ARRAY_TASK_ID with
+SLURM_ARRAY_TASK_COUNT, or SLURM_ARRAY_TASK_MIN and MAX), or from a Kubernetes
+Indexed Job's JOB_COMPLETION_INDEX with --shards n. Each task prints the part
+it took; with --instances it writes objects.shard-i-of-n.csv.`,
 		flags: predictFlags,
 	}
 }
@@ -81,11 +92,18 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 	instances := fs.Bool("instances", false, "also write NAME_instances.png, a 16-bit label image of the objects, and objects.csv")
 	split := fs.Bool("split", false, "with --instances, split touching objects (watershed on the distance transform)")
 	splitDist := fs.Float64("split-distance", 5, "least distance in `pixels` between the centres of two objects --split separates")
+	overwrite := fs.Bool("overwrite", false, "predict an image again even when all its outputs exist (by default it is skipped)")
+	var sf shardFlags
+	sf.register(fs)
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
 		if fs.NArg() == 0 {
 			return usagef("want at least one image, folder or pattern")
+		}
+		sh, err := sf.resolve()
+		if err != nil {
+			return err
 		}
 		o, err := inf.options()
 		if err != nil {
@@ -116,6 +134,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 			}
 		}
 		files, problems := predict.Inputs(fs.Args())
+		files = shardFiles(sh, files, errOut)
 		tally := &tally{cmd: "predict", errOut: errOut, quiet: *quiet}
 		for _, p := range problems {
 			tally.problem(p)
@@ -132,14 +151,15 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, Probs: *probs, MaxPixels: maxInputPixels,
 			PagePNG:   *format == "png",
 			Clean:     predict.Clean{MinSize: *minSize, FillHoles: *fillHoles, KeepLargest: *keepLargest},
-			Instances: *instances, Split: *split, SplitDistance: *splitDist}
+			Instances: *instances, Split: *split, SplitDistance: *splitDist, SkipExisting: !*overwrite}
 		if *instances {
 			dir := *out
 			if dir == "" && len(files) > 0 {
 				dir = filepath.Dir(files[0])
 			}
-			fo.ObjectsCSV = filepath.Join(dir, "objects.csv")
+			fo.ObjectsCSV = filepath.Join(dir, objectsName(sh))
 		}
+		skipped := 0
 		if tally.bar != nil {
 			fo.Rows = func(path string, done, total int) {
 				tally.bar.Describe(fmt.Sprintf("%s %3d%%", shortName(path), 100*done/total))
@@ -155,6 +175,10 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 					err = errs[len(errs)-1]
 				}
 			}
+			if errors.Is(err, predict.ErrExists) {
+				skipped++
+				err = nil
+			}
 			tally.done(i, err)
 		})
 		if errors.Is(err, context.Canceled) {
@@ -167,7 +191,10 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *out != "" {
 			where = "in " + *out
 		}
-		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-tally.failed, len(files), name, where)
+		fmt.Fprintf(stdout, "%d of %d images predicted with %s; masks %s\n", len(files)-tally.failed-skipped, len(files), name, where)
+		if skipped > 0 {
+			fmt.Fprintf(stdout, "skipped %d images whose outputs exist already (--overwrite predicts them again)\n", skipped)
+		}
 		if *instances {
 			fmt.Fprintf(stdout, "objects in %s\n", fo.ObjectsCSV)
 		}
@@ -176,6 +203,26 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		}
 		return nil
 	}
+}
+
+// shardFiles keeps the files of this task's shard, split by their pixels as their headers
+// give them, in the order given.
+func shardFiles(sh shard.Shard, files []string, errOut io.Writer) []string {
+	keep := pickShard(sh, files, func(k int) int64 { return predict.InputPixels(files[k]) }, errOut)
+	out := make([]string, len(keep))
+	for j, k := range keep {
+		out[j] = files[k]
+	}
+	return out
+}
+
+// objectsName is the objects table's file name: objects.csv, and one per shard
+// (objects.shard-2-of-4.csv) so that the tasks of an array do not write the same file.
+func objectsName(sh shard.Shard) string {
+	if !sh.On() {
+		return "objects.csv"
+	}
+	return fmt.Sprintf("objects.shard-%d-of-%d.csv", sh.I, sh.N)
 }
 
 // shortName cuts a path to its last 24 characters for the progress bar.

@@ -81,7 +81,7 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		defer stop()
 		t := &tally{cmd: "report", errOut: errOut, quiet: *quiet}
 		rep := &reportRun{dir: *out, images: *images, model: *model}
-		acc, _, err := scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, false, t, rep)
+		acc, _, err := scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, false, t, rep, nil)
 		if errors.Is(err, context.Canceled) {
 			return errInterrupted
 		}

@@ -112,3 +112,39 @@ func createTemp(dir, base string) (string, *os.File, error) {
 	}
 	return "", nil, errors.New("cannot find an unused temporary file name")
 }
+
+// RemoveStale removes the temporary files that writes of path left behind when their
+// process was killed before the rename (".BASE.tmp-*" beside it), and returns how many it
+// removed. Only a run that owns path should call it: a temporary file of a write still in
+// progress elsewhere would go too.
+func RemoveStale(path string) (int, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	matches, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// globEscape quotes the characters filepath.Match gives a meaning to.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

@@ -75,3 +75,41 @@ func TestFailedWritesLeaveTheOldFile(t *testing.T) {
 		t.Error("a write into a missing folder succeeded")
 	}
 }
+
+// TestRemoveStale leaves a temporary file as a killed write does (the hook stops the write
+// before its rename) and checks that RemoveStale removes it and nothing else: not the file,
+// not the temporary file of another name that shares a prefix.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a[1].png")
+	if err := WriteBytes(p, []byte("whole")); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(dir, ".a[1].png.other.tmp-x") // not a temporary file of p
+	if err := os.WriteFile(keep, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	restore := SetBeforeRenameHook(func(tmp string) error {
+		// Keep the file as a killed process would: copy it aside, since Write removes it.
+		b, _ := os.ReadFile(tmp)
+		return errors.Join(os.WriteFile(tmp+"-killed", b, 0o666), errors.New("killed"))
+	})
+	err := WriteBytes(p, []byte("half"))
+	restore()
+	if err == nil {
+		t.Fatal("the hook did not fail the write")
+	}
+	if l := leftovers(t, dir); len(l) != 2 {
+		t.Fatalf("leftovers before = %v, want the killed one and the other", l)
+	}
+	n, err := RemoveStale(p)
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStale = %d, %v; want 1", n, err)
+	}
+	if l := leftovers(t, dir); len(l) != 1 || l[0] != filepath.Base(keep) {
+		t.Fatalf("leftovers after = %v, want only %s", l, filepath.Base(keep))
+	}
+	if b, _ := os.ReadFile(p); string(b) != "whole" {
+		t.Fatalf("%s = %q, want the whole file kept", p, b)
+	}
+}

@@ -26,3 +26,7 @@ var data []byte
 func Load() (*unet.Model, weights.Meta, error) {
 	return weights.LoadBytes(data, Name)
 }
+
+// Bytes is the embedded model file, for those who identify a model by its bytes (the hash
+// eval's shard files record). It must not be changed.
+func Bytes() []byte { return data }

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/segment-dev/segment/internal/samplemodel"
+	"github.com/segment-dev/segment/weights"
+)
+
+// clearShardEnv makes the test independent of the array job it may run in.
+func clearShardEnv(t *testing.T) {
+	for _, k := range []string{"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "JOB_COMPLETION_INDEX"} {
+		t.Setenv(k, "")
+	}
+}
+
+// TestShardUsageErrors: every malformed shard, from the flag or the environment, is a usage
+// error (exit 2) that says what is wrong, for predict and eval alike.
+func TestShardUsageErrors(t *testing.T) {
+	val := "../../sample_data/val"
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"index equals count", nil, []string{"--shard", "4/4"}, "from 0 to 3"},
+		{"no shards", nil, []string{"--shard", "0/0"}, "1 or more"},
+		{"not numbers", nil, []string{"--shard", "a/b"}, "want i/n"},
+		{"slurm index without count", map[string]string{"SLURM_ARRAY_TASK_ID": "1"}, nil, "no task count"},
+		{"k8s index without --shards", map[string]string{"JOB_COMPLETION_INDEX": "1"}, nil, "give --shards n"},
+	} {
+		for _, cmd := range [][]string{{"predict", val + "/images", "--out", t.TempDir()}, {"eval", "--data", val, "--out", t.TempDir()}} {
+			t.Run(c.name+"/"+cmd[0], func(t *testing.T) {
+				clearShardEnv(t)
+				for k, v := range c.env {
+					t.Setenv(k, v)
+				}
+				args := append(append([]string{}, cmd...), append(c.args, "-q")...)
+				code, _, errOut := runCmd(args...)
+				if code != exitUsage || !strings.Contains(errOut, c.want) {
+					t.Errorf("segment %v: exit %d, stderr %q; want %d and %q", args, code, errOut, exitUsage, c.want)
+				}
+			})
+		}
+	}
+}
+
+// readTree maps every file under dir (relative path) to its bytes.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[rel] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// sameTree fails unless the two folders hold the same files with the same bytes.
+func sameTree(t *testing.T, want, got string) {
+	t.Helper()
+	a, b := readTree(t, want), readTree(t, got)
+	for name, wb := range a {
+		gb, ok := b[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: missing from %s", name, got)
+		case !bytes.Equal(wb, gb):
+			t.Errorf("%s: differs between %s and %s", name, want, got)
+		}
+	}
+	for name := range b {
+		if _, ok := a[name]; !ok {
+			t.Errorf("%s: in %s, not in %s", name, got, want)
+		}
+	}
+}
+
+var shardLine = regexp.MustCompile(`shard (\d+)/(\d+) \(([^)]*)\): (\d+) of (\d+) images`)
+var skippedLine = regexp.MustCompile(`skipped (\d+) images whose outputs exist`)
+
+// TestPredictShards predicts the sample images in three shards (one through the flag, one
+// through Slurm's variables, one through a Kubernetes index) into one folder and checks that
+// the outputs are those of one run, byte for byte, each image in exactly one shard. Then a
+// run killed between two of an image's files (its overlay missing, a temporary file left)
+// is run again: only that image is predicted, the others are counted as skipped.
+func TestPredictShards(t *testing.T) {
+	clearShardEnv(t)
+	in := "../../sample_data/val/images"
+	one, parts := t.TempDir(), t.TempDir()
+	if code, _, errOut := runCmd("predict", in, "--out", one, "--overlay", "-q"); code != 0 {
+		t.Fatalf("one run: %s", errOut)
+	}
+	total := 0
+	for i, env := range []map[string]string{
+		nil,
+		{"SLURM_ARRAY_TASK_ID": "11", "SLURM_ARRAY_TASK_MIN": "10", "SLURM_ARRAY_TASK_MAX": "12"},
+		{"JOB_COMPLETION_INDEX": "2"},
+	} {
+		args := []string{"predict", in, "--out", parts, "--overlay", "-q"}
+		switch i {
+		case 0:
+			args = append(args, "--shard", "0/3")
+		case 2:
+			args = append(args, "--shards", "3")
+		}
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		code, _, errOut := runCmd(args...)
+		for k := range env {
+			t.Setenv(k, "")
+		}
+		if code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, errOut)
+		}
+		m := shardLine.FindStringSubmatch(errOut)
+		if m == nil || m[1] != strconv.Itoa(i) || m[2] != "3" || m[5] != "8" {
+			t.Fatalf("shard %d said %q, want its shard line", i, errOut)
+		}
+		n, _ := strconv.Atoi(m[4])
+		total += n
+	}
+	if total != 8 {
+		t.Errorf("the shards hold %d images, want the 8 of the folder", total)
+	}
+	sameTree(t, one, parts)
+
+	// A killed run: 0003's overlay never renamed into place, its temporary file left.
+	os.Remove(filepath.Join(parts, "0003_overlay.png"))
+	tmp := filepath.Join(parts, ".0003_overlay.png.tmp-12345")
+	os.WriteFile(tmp, []byte("half a PNG"), 0o666)
+	kept, _ := os.Stat(filepath.Join(parts, "0004_mask.png"))
+	code, stdout, errOut := runCmd("predict", in, "--out", parts, "--overlay", "-q")
+	if code != 0 {
+		t.Fatalf("re-run: exit %d: %s", code, errOut)
+	}
+	if m := skippedLine.FindStringSubmatch(stdout); m == nil || m[1] != "7" || !strings.Contains(stdout, "1 of 8 images predicted") {
+		t.Errorf("re-run said %q; want 1 of 8 predicted, 7 skipped", stdout)
+	}
+	if now, _ := os.Stat(filepath.Join(parts, "0004_mask.png")); !os.SameFile(kept, now) {
+		t.Error("re-run wrote 0004_mask.png again")
+	}
+	if _, err := os.Stat(tmp); err == nil {
+		t.Error("re-run left the temporary file of the killed run")
+	}
+	sameTree(t, one, parts)
+	// --overwrite predicts them all.
+	code, stdout, _ = runCmd("predict", in, "--out", parts, "--overlay", "-q", "--overwrite")
+	if code != 0 || !strings.Contains(stdout, "8 of 8 images predicted") || strings.Contains(stdout, "skipped") {
+		t.Errorf("--overwrite: exit %d, %q", code, stdout)
+	}
+}
+
+// TestEvalMerge scores the sample validation set in three shards, of a model and of
+// existing masks, merges them and checks eval.json and eval.csv against one run, byte for
+// byte; then that a merge with a shard missing, doubled, or from another model or data set
+// fails naming the file.
+func TestEvalMerge(t *testing.T) {
+	clearShardEnv(t)
+	val := "../../sample_data/val"
+	masks := t.TempDir()
+	if code, _, errOut := runCmd("predict", val+"/images", "--out", masks, "-q"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, mode := range [][]string{{"--data", val}, {"--pred", masks, "--gt", val}} {
+		t.Run(mode[0], func(t *testing.T) {
+			one, parts, merged := t.TempDir(), t.TempDir(), t.TempDir()
+			if code, _, errOut := runCmd(append([]string{"eval", "--out", one, "-q"}, mode...)...); code != 0 {
+				t.Fatal(errOut)
+			}
+			for i := range 3 {
+				args := append([]string{"eval", "--out", parts, "-q", "--shard", strconv.Itoa(i) + "/3"}, mode...)
+				if code, _, errOut := runCmd(args...); code != 0 {
+					t.Fatalf("shard %d: %s", i, errOut)
+				}
+			}
+			if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != 0 {
+				t.Fatalf("merge: %s", errOut)
+			}
+			for _, f := range []string{"eval.json", "eval.csv"} {
+				a, _ := os.ReadFile(filepath.Join(one, f))
+				b, _ := os.ReadFile(filepath.Join(merged, f))
+				if len(a) == 0 || !bytes.Equal(a, b) {
+					t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
+				}
+			}
+		})
+	}
+
+	parts := t.TempDir()
+	for i := range 2 {
+		if code, _, errOut := runCmd("eval", "--data", val, "--out", parts, "-q", "--shard", strconv.Itoa(i)+"/2"); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	s0, s1 := filepath.Join(parts, "eval.shard-0-of-2.json"), filepath.Join(parts, "eval.shard-1-of-2.json")
+	// Shard 1 of another model: the same weights, saved with another training record.
+	m, meta, err := samplemodel.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta.Train = json.RawMessage(`{"note":"another model"}`)
+	other := filepath.Join(t.TempDir(), "other.safetensors")
+	if err := weights.Save(other, m, meta); err != nil {
+		t.Fatal(err)
+	}
+	otherModel := t.TempDir()
+	if code, _, errOut := runCmd("eval", "--data", val, "--model", other, "--out", otherModel, "-q", "--shard", "1/2"); code != 0 {
+		t.Fatal(errOut)
+	}
+	// Shard 1 of another data set: the validation set less one pair.
+	less := t.TempDir()
+	for _, sub := range []string{"images", "masks"} {
+		os.MkdirAll(filepath.Join(less, sub), 0o755)
+		names, _ := os.ReadDir(filepath.Join(val, sub))
+		for _, n := range names[1:] {
+			b, _ := os.ReadFile(filepath.Join(val, sub, n.Name()))
+			os.WriteFile(filepath.Join(less, sub, n.Name()), b, 0o644)
+		}
+	}
+	otherData := t.TempDir()
+	if code, _, errOut := runCmd("eval", "--data", less, "--out", otherData, "-q", "--shard", "1/2"); code != 0 {
+		t.Fatal(errOut)
+	}
+	copyTo := func(src, dir string) string {
+		b, _ := os.ReadFile(src)
+		p := filepath.Join(dir, "copy-"+filepath.Base(src))
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	for _, c := range []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"missing", []string{s0}, "shards missing: eval.shard-1-of-2.json"},
+		{"doubled", []string{s0, s1, copyTo(s1, t.TempDir())}, "shard 1 of 2 given twice"},
+		{"other model", []string{s0, filepath.Join(otherModel, "eval.shard-1-of-2.json")}, "from another model"},
+		{"other data", []string{s0, filepath.Join(otherData, "eval.shard-1-of-2.json")}, "from another data set"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			code, _, errOut := runCmd(append([]string{"eval", "--out", out, "--merge"}, strings.Join(c.files, ","))...)
+			if code != exitFailure || !strings.Contains(errOut, c.want) {
+				t.Fatalf("exit %d, %q; want %d and %q", code, errOut, exitFailure, c.want)
+			}
+			named := slices.ContainsFunc(c.files, func(f string) bool { return strings.Contains(errOut, f) })
+			if !named {
+				t.Errorf("%q names none of the shard files", errOut)
+			}
+			if _, err := os.Stat(filepath.Join(out, "eval.json")); err == nil {
+				t.Error("a failed merge wrote eval.json")
+			}
+		})
+	}
+}
