@@ -346,6 +346,8 @@ func predictCases() []tcase {
 		{name: "predict-out-missing-dir-made", args: pr("--out", "new/sub", good), code: 0, want: a("new/sub/good_mask.png")},
 		{name: "predict-ground-truth-beside", setup: files("img/good.png", "in/a.png", "img/mask64.png", "in/a_mask.png"), pending: f2,
 			args: pr("in"), code: 1, names: a("a_mask.png")},
+		{name: "predict-ground-truth-beside-overwrite", setup: files("img/good.png", "in/a.png", "img/mask64.png", "in/a_mask.png"), pending: f2,
+			args: pr("--overwrite", "in"), code: 1, names: a("a_mask.png")},
 		{name: "predict-tile-1", args: pr("--out", "out", "--tile", "1", good), code: 2, names: a("tile"), pending: f11},
 		{name: "predict-tile-negative", args: pr("--out", "out", "--tile", "-4", good), code: 2, names: a("tile")},
 		{name: "predict-overlap-0.95", args: pr("--out", "out", "--overlap", "0.95", good), code: 2, names: a("overlap")},
@@ -356,6 +358,10 @@ func predictCases() []tcase {
 		{name: "predict-format-gif", args: pr("--out", "out", "--format", "gif", good), code: 2, names: a("gif")},
 		{name: "predict-min-size-negative", args: pr("--out", "out", "--min-size", "-1", good), code: 2, names: a("min-size")},
 		{name: "predict-split-alone", args: pr("--out", "out", "--split", good), code: 2, names: a("split")},
+		{name: "predict-shard-out-of-range", args: pr("--out", "out", "--shard", "3/2", good), code: 2, names: a("--shard")},
+		{name: "predict-shard-not-i-of-n", args: pr("--out", "out", "--shard", "x", good), code: 2, names: a("--shard")},
+		{name: "predict-shard-ok", args: pr("--out", "out", "--shard", "1/3", "{fix}/data/test/images"), code: 0},
+		{name: "predict-skips-existing", setup: files("pred/0005_mask.png", "out/good_mask.png"), args: pr("--out", "out", good), code: 0, names: a("skipped 1")},
 		{name: "predict-threshold-not-number", args: pr("--out", "out", "--threshold", "half", good), code: 2, names: a("half")},
 	}...)
 	return cs
@@ -401,6 +407,12 @@ func evalCases() []tcase {
 			copyTree(filepath.Join(fixDir, "data/test/masks"), filepath.Join(dir, "gt"))
 			fifoFor("gt")(t, dir)
 		}, args: evp("--pred", predDir, "--gt", "gt"), code: 1, names: a("gt/0005.png"), want: outs, pending: f6},
+		{name: "eval-shard-ok", args: evp("--pred", predDir, "--gt", gtDir, "--shard", "0/1"), code: 0, want: a("out/eval.shard-0-of-1.json")},
+		{name: "eval-shard-out-of-range", args: evp("--pred", predDir, "--gt", gtDir, "--shard", "2/2"), code: 2, names: a("--shard")},
+		{name: "eval-merge-missing", args: evp("--merge", "{dir}/nope"), code: 1, names: a("{dir}/nope")},
+		{name: "eval-merge-empty-folder", setup: mkdir("empty"), args: evp("--merge", "empty"), code: 1, names: a("empty")},
+		{name: "eval-merge-garbage-shard", setup: files("img/garbage.png", "sh/eval.shard-0-of-1.json"), args: evp("--merge", "sh"), code: 1,
+			names: a("eval.shard-0-of-1.json")},
 		{name: "eval-out-read-only", setup: readOnly("ro"), args: cat(a("eval", "-q", "--out", "ro", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("ro/eval")},
 		{name: "eval-out-full-disk", setup: full("full"), args: cat(a("eval", "-q", "--out", "full", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("full/eval")},
 		{name: "eval-out-is-file", setup: files("img/text.png", "outfile"), args: cat(a("eval", "-q", "--out", "outfile", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("outfile")},
