@@ -96,6 +96,33 @@ func TestTrainDeterministicISBI(t *testing.T) {
 	trainTwice(t, data, "--epochs", "2", "--base", "8", "--depth", "3", "--crop", "64", "--batch", "2")
 }
 
+// TestTrainDeterministicCamVid trains a multi-class model (CamVid street scenes from
+// ../shared, 128x128 crops, the void class ignored) with class crops, automatic class weights
+// and the per-class Dice loss: the class index, the weighted draw and the per-class sums
+// must follow the seed alone.
+func TestTrainDeterministicCamVid(t *testing.T) {
+	src := sharedtest.Path(t, "data/camvid-segnet-subset/train")
+	names, err := filepath.Glob(filepath.Join(src, "images", "*.png"))
+	if err != nil || len(names) < 8 {
+		t.Fatalf("%s: %d images (%v)", src, len(names), err)
+	}
+	data := t.TempDir()
+	for i, p := range names[:8] {
+		split := "train"
+		if i >= 6 {
+			split = "val"
+		}
+		for _, kind := range []string{"images", "masks"} {
+			name := filepath.Base(p)
+			if err := cropPNG(filepath.Join(src, kind, name), filepath.Join(data, split, kind, name), 128); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	trainTwice(t, data, "--epochs", "2", "--base", "8", "--depth", "3", "--crop", "64", "--batch", "2", "--ignore", "11",
+		"--class-crops", "0.33", "--class-weights", "auto", "--loss", "ce+dice-per-class")
+}
+
 // cropPNG writes the top-left size x size square of a PNG.
 func cropPNG(from, to string, size int) error {
 	b, err := os.ReadFile(from)
