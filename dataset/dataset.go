@@ -34,6 +34,10 @@ type Options struct {
 	// ValFraction is the share of train held out for validation when there is no val
 	// folder: 0 means DefaultValFraction, a negative value holds out nothing.
 	ValFraction float64
+	// Fold, when not zero, holds fold Fold.Index of Fold.Count of the train folder out for
+	// validation instead (see Fold.Split); ValFraction and a val folder are then not used,
+	// since every fold of a cross-validation must validate on its own held-out fold.
+	Fold Fold
 	// Seed chooses which train pairs are held out.
 	Seed uint64
 	// MaxPixels bounds the size of an image, width times height, checked on its header
@@ -106,7 +110,14 @@ func Open(dir string, opts Options) (*Dataset, error) {
 			d.Test = f.pairs
 		}
 	}
-	if d.Val == nil {
+	switch {
+	case !opts.Fold.IsZero():
+		train, held, err := opts.Fold.Split(d.Train, opts.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		d.Train, d.Val, d.ValHeldOut = train, held, true
+	case d.Val == nil:
 		d.Train, d.Val = holdOut(d.Train, opts.ValFraction, opts.Seed)
 		d.ValHeldOut = len(d.Val) > 0
 	}

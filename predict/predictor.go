@@ -8,45 +8,68 @@ import (
 	"github.com/segment-dev/segment/unet"
 )
 
-// Predictor runs a model over images of any size, tile by tile (see the package
-// documentation). It keeps the network graphs of the shapes it has run (a whole image's, or
-// a batch of tiles'), so that images of one size, or tiles of one size, build their graph
-// once; the model's tensors are shared with the graphs, so training the model afterwards is
-// seen by the next prediction. It is not safe for concurrent use.
+// Predictor runs a model, or an ensemble of models, over images of any size, tile by tile
+// (see the package documentation). It keeps the network graphs of the shapes it has run (a
+// whole image's, or a batch of tiles'), so that images of one size, or tiles of one size,
+// build their graph once; the model's tensors are shared with the graphs, so training the
+// model afterwards is seen by the next prediction. It is not safe for concurrent use.
 type Predictor struct {
-	model *unet.Model
-	opts  Options
+	// model is the first of models: what the files and scores need of the network (its
+	// input channels and classes) is the same for every model of an ensemble.
+	model  *unet.Model
+	models []*unet.Model
+	opts   Options
 
-	graphs       []graph   // most recently used first
+	graphs       []graph   // most recently used first, of every model
 	flipped, tmp []float32 // scratch of one batch of inputs and of logits
 	probs        []float32 // a batch of probabilities, averaged over the flips
 }
 
-// graph is the inference graph of batches of n inputs of h x w, and the memory NetBytes
-// gives it.
+// graph is the inference graph of model m (an index of Predictor.models) for batches of n
+// inputs of h x w, and the memory NetBytes gives it.
 type graph struct {
-	n, h, w int
-	net     *unet.Net
-	bytes   int64
+	m, n, h, w int
+	net        *unet.Net
+	bytes      int64
 }
 
 // New makes a Predictor for model m, with o's defaults filled in. It refuses options out
 // of range.
 func New(m *unet.Model, o Options) (*Predictor, error) {
-	if err := m.Config.Validate(); err != nil {
-		return nil, err
+	return NewEnsemble([]*unet.Model{m}, o)
+}
+
+// NewEnsemble makes a Predictor that averages the class probabilities of models, pixel by
+// pixel, in their order (so that the result does not depend on anything else), and decides
+// on the average, as nnU-Net ensembles its folds. Each model runs with its own padding and
+// tiles, as it would alone, and the models run one after another, a band of rows at a
+// time. The models must take the same input channels and have the same classes; their
+// depth, width and blocks may differ. One model is exactly New.
+func NewEnsemble(models []*unet.Model, o Options) (*Predictor, error) {
+	if len(models) == 0 {
+		return nil, fmt.Errorf("predict: no model")
+	}
+	for i, m := range models {
+		if err := m.Config.Validate(); err != nil {
+			return nil, err
+		}
+		first := models[0].Config
+		if c := m.Config; c.InChannels != first.InChannels || c.Classes != first.Classes {
+			return nil, fmt.Errorf("model %d of the ensemble takes %d channels to %d classes, model 1 %d to %d",
+				i+1, c.InChannels, c.Classes, first.InChannels, first.Classes)
+		}
 	}
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{model: m, opts: o}, nil
+	return &Predictor{model: models[0], models: slices.Clone(models), opts: o}, nil
 }
 
 // Options gives the options in use, defaults filled in.
 func (p *Predictor) Options() Options { return p.opts }
 
-// Plan says how an image of w x h is cut into tiles.
+// Plan says how an image of w x h is cut into tiles (for an ensemble, by its first model).
 func (p *Predictor) Plan(w, h int) Plan { return plan(p.model.Config, p.opts, w, h) }
 
 // Close releases the network graphs.
@@ -99,33 +122,88 @@ func Decide[T Label](b Band, dst []T) {
 	}
 }
 
-// Predict runs the model over src and hands its prediction to emit band by band, from the
-// top of the image to the bottom. It stops at the first error of src, the network or emit,
-// or when ctx is cancelled.
+// Predict runs the model (or the ensemble) over src and hands its prediction to emit band
+// by band, from the top of the image to the bottom. It stops at the first error of src, the
+// network or emit, or when ctx is cancelled.
 func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) error) error {
-	cfg := p.model.Config
+	if len(p.models) > 1 {
+		return p.predictEnsemble(ctx, src, emit)
+	}
+	s, err := p.newPass(0, src)
+	if err != nil {
+		return err
+	}
+	for {
+		b, ok, err := s.next(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		if err := emit(b); err != nil {
+			return err
+		}
+	}
+}
+
+// pass is the prediction of one image by one model, a row of tiles at a time: what Predict
+// does, cut at the bands it emits so that an ensemble can interleave its models.
+type pass struct {
+	p              *Predictor
+	m              int // the model, an index of p.models
+	cfg            unet.Config
+	src            Source
+	pl             Plan
+	gy, gx, sy, sx []float32
+
+	accH int
+	acc  []float32 // rows accTop.. of the image, weighted sums
+	seg  []float32 // the image rows under the current row of tiles
+	out  []float32 // a finished band
+	in   []float32
+	cols []int
+	// rowOf maps the rows of a tile to rows of seg.
+	rowOf []int
+	// accTop is the first row not yet emitted; i the next row of tiles.
+	accTop, i int
+}
+
+// newPass prepares the prediction of src by model m.
+func (p *Predictor) newPass(m int, src Source) (*pass, error) {
+	cfg := p.models[m].Config
 	if src.Channels != cfg.InChannels {
-		return fmt.Errorf("image has %d channels, the model takes %d", src.Channels, cfg.InChannels)
+		return nil, fmt.Errorf("image has %d channels, the model takes %d", src.Channels, cfg.InChannels)
 	}
 	if src.Width < 1 || src.Height < 1 {
-		return fmt.Errorf("image is %dx%d", src.Width, src.Height)
+		return nil, fmt.Errorf("image is %dx%d", src.Width, src.Height)
 	}
 	W, H := src.Width, src.Height
 	C, K := cfg.InChannels, cfg.Classes
-	pl := p.Plan(W, H)
+	pl := plan(cfg, p.opts, W, H)
 	th, tw, nb := pl.TileH, pl.TileW, pl.Batch
-	gy, gx := gaussian(th, len(pl.Ys) == 1), gaussian(tw, len(pl.Xs) == 1)
-	sy, sx := weightSums(H, pl.Ys, gy), weightSums(W, pl.Xs, gx)
+	s := &pass{p: p, m: m, cfg: cfg, src: src, pl: pl}
+	s.gy, s.gx = gaussian(th, len(pl.Ys) == 1), gaussian(tw, len(pl.Xs) == 1)
+	s.sy, s.sx = weightSums(H, pl.Ys, s.gy), weightSums(W, pl.Xs, s.gx)
+	s.accH = min(th, H)
+	s.acc = make([]float32, K*s.accH*W)
+	s.seg = make([]float32, C*s.accH*W)
+	s.out = make([]float32, K*s.accH*W)
+	s.in = make([]float32, nb*C*th*tw)
+	s.cols = make([]int, tw)
+	s.rowOf = make([]int, th)
+	return s, nil
+}
 
-	accH := min(th, H)
-	acc := make([]float32, K*accH*W) // rows accTop.. of the image, weighted sums
-	seg := make([]float32, C*accH*W) // the image rows under the current row of tiles
-	out := make([]float32, K*accH*W) // a finished band
-	in := make([]float32, nb*C*th*tw)
-	cols := make([]int, tw)
-	rowOf := make([]int, th)
-	accTop := 0
-	for i, y0 := range pl.Ys {
+// next runs rows of tiles until some rows are finished and gives them as a band; ok is
+// false once the whole image has been given. The band's Probs are overwritten by the next
+// call.
+func (s *pass) next(ctx context.Context) (Band, bool, error) {
+	W, H := s.src.Width, s.src.Height
+	C, K := s.cfg.InChannels, s.cfg.Classes
+	pl, accH := s.pl, s.accH
+	th, tw, nb := pl.TileH, pl.TileW, pl.Batch
+	gy, gx, sy, sx := s.gy, s.gx, s.sy, s.sx
+	acc, seg, out, in, cols, rowOf := s.acc, s.seg, s.out, s.in, s.cols, s.rowOf
+	for ; s.i < len(pl.Ys); s.i++ {
+		i, y0, accTop := s.i, pl.Ys[s.i], s.accTop
 		// The image rows the tiles read: those under them, and those mirrored into a
 		// margin. Mirroring maps the th rows onto at most th rows, so seg holds them.
 		s0, s1 := H, 0
@@ -134,15 +212,15 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 			s0, s1 = min(s0, rowOf[r]), max(s1, rowOf[r]+1)
 		}
 		segRows := s1 - s0
-		if err := src.Rows(seg[:C*segRows*W], s0, segRows); err != nil {
-			return err
+		if err := s.src.Rows(seg[:C*segRows*W], s0, segRows); err != nil {
+			return Band{}, false, err
 		}
 		for r := range rowOf {
 			rowOf[r] -= s0
 		}
 		for j := 0; j < len(pl.Xs); j += nb {
 			if err := ctx.Err(); err != nil {
-				return err
+				return Band{}, false, err
 			}
 			// Fill the batch; a short last batch repeats its last tile, so that one graph
 			// serves every batch.
@@ -168,9 +246,9 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 					}
 				}
 			}
-			probs, err := p.run(in, nb, th, tw)
+			probs, err := s.p.run(s.m, in, nb, th, tw)
 			if err != nil {
-				return err
+				return Band{}, false, err
 			}
 			for b := 0; b < nb && j+b < len(pl.Xs); b++ {
 				x0 := pl.Xs[j+b]
@@ -213,28 +291,28 @@ func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) err
 			copy(plane, plane[n:])
 			clear(plane[len(plane)-n:])
 		}
-		band := Band{Y: accTop, Rows: rows, Width: W, Planes: K, Probs: out[:K*n], Threshold: float32(p.opts.Threshold)}
-		if err := emit(band); err != nil {
-			return err
-		}
-		accTop = end
+		s.accTop = end
+		s.i++
+		return Band{Y: accTop, Rows: rows, Width: W, Planes: K, Probs: out[:K*n], Threshold: float32(s.p.opts.Threshold)}, true, nil
 	}
-	return nil
+	return Band{}, false, nil
 }
 
-// graph gives the inference graph for batches of n inputs of h x w, building it when that
-// shape has not been run. The graphs of other shapes are kept, the most recently used
-// first, as long as together they fit Options.Memory: validation during training runs the
-// same images every epoch, and must not build their graphs again.
-func (p *Predictor) graph(n, h, w int) (*unet.Net, error) {
-	cfg := p.model.Config
-	i := slices.IndexFunc(p.graphs, func(g graph) bool { return g.n == n && g.h == h && g.w == w })
+// graph gives the inference graph of model m for batches of n inputs of h x w, building it
+// when that shape has not been run. The graphs of other shapes (and of the other models of
+// an ensemble) are kept, the most recently used first, as long as together they fit
+// Options.Memory: validation during training runs the same images every epoch, and must
+// not build their graphs again, while an ensemble too large for the memory rebuilds its
+// models' graphs in turn rather than hold them all.
+func (p *Predictor) graph(m, n, h, w int) (*unet.Net, error) {
+	cfg := p.models[m].Config
+	i := slices.IndexFunc(p.graphs, func(g graph) bool { return g.m == m && g.n == n && g.h == h && g.w == w })
 	if i < 0 {
-		net, err := unet.NewInferNet(p.model, n, h, w)
+		net, err := unet.NewInferNet(p.models[m], n, h, w)
 		if err != nil {
 			return nil, err
 		}
-		p.graphs = append(p.graphs, graph{n: n, h: h, w: w, net: net, bytes: NetBytes(cfg, n, h, w)})
+		p.graphs = append(p.graphs, graph{m: m, n: n, h: h, w: w, net: net, bytes: NetBytes(cfg, n, h, w)})
 		i = len(p.graphs) - 1
 	}
 	g := p.graphs[i]

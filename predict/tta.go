@@ -37,15 +37,15 @@ func flipPlanes(dst, src []float32, planes, h, w int, f flip) {
 	}
 }
 
-// run gives the class probabilities [n, classes, h, w] of the tiles x [n, in, h, w]: the
-// network's output as probabilities, averaged over the flips when TTA is on. The slice is
-// overwritten by the next call.
-func (p *Predictor) run(x []float32, n, h, w int) ([]float32, error) {
-	net, err := p.graph(n, h, w)
+// run gives the class probabilities [n, classes, h, w] of the tiles x [n, in, h, w] by
+// model m: the network's output as probabilities, averaged over the flips when TTA is on.
+// The slice is overwritten by the next call.
+func (p *Predictor) run(m int, x []float32, n, h, w int) ([]float32, error) {
+	net, err := p.graph(m, n, h, w)
 	if err != nil {
 		return nil, err
 	}
-	cfg := p.model.Config
+	cfg := p.models[m].Config
 	flips := flipsFor(p.opts.TTA)
 	clear(p.probs)
 	for _, f := range flips {

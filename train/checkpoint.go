@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
@@ -69,6 +71,8 @@ type runKey struct {
 	ClassCrops   float64   `json:"class_crops,omitempty"`
 	ClassWeights []float64 `json:"class_weights,omitempty"`
 	Seed         uint64    `json:"seed"`
+	// Fold is the held-out fold: resuming fold 1 from fold 0's checkpoint would mix them.
+	Fold dataset.Fold `json:"fold,omitzero"`
 }
 
 // state is everything a run needs, beside its last model, to continue exactly.
@@ -203,5 +207,18 @@ func (l *Loop) meta() weights.Meta {
 	}
 	tr, _ := json.Marshal(rec)
 	pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
-	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes}
+	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes, Fold: l.foldRecord()}
+}
+
+// foldRecord is what the model file records of the run's fold: nil without one.
+func (l *Loop) foldRecord() *weights.FoldRecord {
+	if l.Options.Fold.IsZero() {
+		return nil
+	}
+	held := make([]string, 0, len(l.Data.Val))
+	for _, p := range l.Data.Val {
+		held = append(held, p.Name)
+	}
+	slices.Sort(held)
+	return &weights.FoldRecord{Fold: l.Options.Fold, Seed: l.Options.Seed, HeldOut: held}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/segment-dev/segment/augment"
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -50,6 +51,11 @@ type Options struct {
 	ValSplit   float64 // share of train held out for validation when there is no val folder; 0.1
 	Seed       uint64  // makes the initial weights, the split, the crops and the augmentation
 	Threads    int     // goroutines for loading; 0 means all cores
+
+	// Fold, when not zero, trains on the other folds of a K-fold split of the train folder
+	// and validates on this one (see dataset.Fold.Split), instead of ValSplit or a val
+	// folder; the model file records it (weights.Meta.Fold).
+	Fold dataset.Fold
 
 	// GradLog records, every that many steps, each layer's gradient norm and update ratio
 	// into NAME.grads.csv and draws them as NAME.grads.png when the run ends or stops (see

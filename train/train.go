@@ -48,10 +48,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	ds, err := dataset.Open(o.Data, dataset.Options{
 		Channels: o.Channels, Classes: o.Classes, MaskValues: o.MaskValues, Ignore: o.Ignore,
-		ValFraction: o.ValSplit, Seed: o.Seed, Workers: o.Threads,
+		ValFraction: o.ValSplit, Fold: o.Fold, Seed: o.Seed, Workers: o.Threads,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !o.Fold.IsZero() {
+		fmt.Fprintf(o.Log, "fold %s (seed %d): %d training images, %d held out for validation\n", o.Fold, o.Seed, len(ds.Train), len(ds.Val))
 	}
 	if len(ds.Train) == 0 {
 		return nil, fmt.Errorf("%s: no training pairs", o.Data)
@@ -99,7 +102,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	abs, _ := filepath.Abs(o.Data)
 	key := runKey{Data: abs, Config: cfg, Batch: batch, Crop: crop, Epochs: o.Epochs, Time: o.Time.Seconds(), LR: o.LR,
 		Optimizer: o.Optimizer, Decay: o.Decay, Schedule: o.Schedule, Loss: o.Loss, Augment: o.Augment, Seed: o.Seed,
-		ClassCrops: o.ClassCrops, ClassWeights: classWeights}
+		ClassCrops: o.ClassCrops, ClassWeights: classWeights, Fold: o.Fold}
 
 	var m *unet.Model
 	st := &state{Key: key, BestDice: metrics.Float(math.NaN())}

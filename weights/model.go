@@ -31,10 +31,11 @@ const (
 	keyMaskValues  = "mask_values"
 	keyIgnoreValue = "ignore_value"
 	keyMaskColour  = "mask_colour"
+	keyFold        = "fold"
 )
 
 // reservedKeys are the metadata keys that Save writes itself; Meta.Extra may not use them.
-var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue, keyMaskColour}
+var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue, keyMaskColour, keyFold}
 
 // MaxMaskValue is the largest mask pixel value a Meta may name: a 16-bit gray level, or with
 // Classes.Colour an RGB colour 0xRRGGBB.
@@ -58,8 +59,20 @@ type Meta struct {
 	// scores. Colour (key "mask_colour", "true" when set) says the masks are RGB images and
 	// the values colours 0xRRGGBB, so that predictions are written back in colour.
 	Classes dataset.Classes
+	// Fold (key "fold", JSON) is the cross-validation fold the model was trained on, nil
+	// for a model trained without one.
+	Fold *FoldRecord
 	// Extra holds every other metadata key, kept unchanged from Load to Save.
 	Extra map[string]string
+}
+
+// FoldRecord is what a model file records of the fold it was trained on: which fold of how
+// many, the seed of the split, and the names of the held-out samples (sorted), so that the
+// models of a cross-validation can be checked to have held out a partition of the data.
+type FoldRecord struct {
+	dataset.Fold
+	Seed    uint64   `json:"seed"`
+	HeldOut []string `json:"held_out"`
 }
 
 // ClassesFor gives the classes of a model of configuration cfg: m.Classes, with the mask
@@ -129,6 +142,9 @@ func (m Meta) Validate(cfg unet.Config) error {
 			return fmt.Errorf("ignore_value %d is also the mask value of a class", v)
 		}
 	}
+	if f := m.Fold; f != nil && (f.Count < 2 || f.Index < 0 || f.Index >= f.Count) {
+		return fmt.Errorf("fold %v: want k/K with 0 <= k < K and K >= 2", f.Fold)
+	}
 	for k := range m.Extra {
 		if slices.Contains(reservedKeys, k) {
 			return fmt.Errorf("extra metadata key %q is reserved", k)
@@ -180,6 +196,10 @@ func Save(path string, m *unet.Model, meta Meta) error {
 	}
 	if meta.Classes.Ignore != nil {
 		md[keyIgnoreValue] = strconv.Itoa(*meta.Classes.Ignore)
+	}
+	if meta.Fold != nil {
+		b, _ := json.Marshal(meta.Fold)
+		md[keyFold] = string(b)
 	}
 	f := &File{Metadata: md, Tensors: make(map[string]Tensor)}
 	for _, p := range m.Config.Params() {
@@ -335,6 +355,12 @@ func parseMeta(md map[string]string) (Meta, error) {
 				return Meta{}, fmt.Errorf("ignore_value %q is not an integer", v)
 			}
 			m.Classes.Ignore = iv
+		case keyFold:
+			var f FoldRecord
+			if err := strictUnmarshal(v, &f); err != nil {
+				return Meta{}, fmt.Errorf("fold %q is not the JSON of a fold record: %v", v, err)
+			}
+			m.Fold = &f
 		default:
 			if m.Extra == nil {
 				m.Extra = make(map[string]string)

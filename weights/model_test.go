@@ -159,6 +159,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		{"colour masks", cfg(3, 3, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{Classes: dataset.Classes{Values: []int{0x000000, 0x808000, 0xFFFFFF}, Colour: true}}},
 		{"no norm, concat", cfg(3, 4, 1, 2, unet.SkipConcat, unet.NormNone, 0), full},
 		{"no norm, add", cfg(1, 1, 3, 2, unet.SkipAdd, unet.NormNone, 0), Meta{Train: json.RawMessage(`null`)}},
+		{"fold", cfg(1, 1, 2, 4, unet.SkipConcat, unet.NormBatch, 0), Meta{Fold: &FoldRecord{Fold: dataset.Fold{Index: 2, Count: 5}, Seed: 9, HeldOut: []string{"a", "vol"}}}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,6 +365,10 @@ func TestLoadRejects(t *testing.T) {
 		{"ignore_value not an integer", md("ignore_value", "1.5"), "ignore_value"},
 		{"ignore_value null", md("ignore_value", "null"), "ignore_value"},
 		{"ignore_value a class value", md("ignore_value", "1"), "ignore_value 1 is also the mask value of a class"},
+		{"fold not JSON", md("fold", "2/5"), "fold \"2/5\" is not the JSON of a fold record"},
+		{"fold with an unknown field", md("fold", `{"index":0,"count":2,"seed":1,"held_out":[],"k":1}`), "unknown field"},
+		{"fold index out of range", md("fold", `{"index":5,"count":5,"seed":1,"held_out":["a"]}`), "fold 5/5: want k/K"},
+		{"fold of one", md("fold", `{"index":0,"count":1,"seed":1,"held_out":["a"]}`), "fold 0/1: want k/K"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

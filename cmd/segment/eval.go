@@ -104,7 +104,7 @@ type evalReport struct {
 
 func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	var inf inferenceFlags
-	model := fs.String("model", "", "model file (default: the embedded sample model)")
+	model := fs.String("model", "", modelFlagUsage)
 	data := fs.String("data", "", "data set folder to predict and score: images/ and masks/, or a root with test/")
 	pred := fs.String("pred", "", "predicted masks to score: a file or a folder (with --gt)")
 	gt := fs.String("gt", "", "ground-truth masks for --pred: a file or a folder")
@@ -310,10 +310,11 @@ func evalFolder(dir string) (string, error) {
 // es picks the shard of the pairs.
 func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun, es *evalShard) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
-	m, meta, name, err := loadModel(modelPath)
+	models, meta, name, err := loadModels(modelPath)
 	if err != nil {
 		return "", nil, none, err
 	}
+	m := models[0] // an ensemble's models agree on all that is read of m here
 	if len(mv) == 0 {
 		mv = meta.ClassesFor(m.Config).Values
 	}
@@ -333,7 +334,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	p, err := predict.New(m, o)
+	p, err := predict.NewEnsemble(models, o)
 	if err != nil {
 		return "", nil, none, usagef("%v", err)
 	}
@@ -363,13 +364,13 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		cfg  *unet.Config
 	)
 	if modelPath != "" && (len(mv) == 0 || rep != nil) {
-		m, mt, _, err := loadModel(modelPath)
+		ms, mt, _, err := loadModels(modelPath)
 		if err != nil {
 			return nil, none, err
 		}
-		meta, cfg = mt, &m.Config
+		meta, cfg = mt, &ms[0].Config
 		if len(mv) == 0 {
-			mv = meta.ClassesFor(m.Config).Values
+			mv = meta.ClassesFor(*cfg).Values
 			if ign == nil {
 				ign = meta.Classes.Ignore
 			}

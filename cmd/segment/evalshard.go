@@ -129,20 +129,39 @@ func shardFileName(s shard.Shard) string {
 	return fmt.Sprintf("eval.shard-%d-of-%d.json", s.I, s.N)
 }
 
-// modelHash is the hex SHA-256 of the model file at path, or of the embedded model's bytes
-// for "".
-func modelHash(path string) (string, error) {
-	var b []byte
-	if path == "" {
-		b = samplemodel.Bytes()
-	} else {
-		var err error
-		if b, err = os.ReadFile(path); err != nil {
+// modelHash is the hex SHA-256 of the model file at spec, or of the embedded model's bytes
+// for "". An ensemble (a list or folder, see loadModels) hashes its files' hashes in the
+// ensemble's order, so that shards of another ensemble, or of the same models in another
+// order, are told apart.
+func modelHash(spec string) (string, error) {
+	if spec == "" {
+		h := sha256.Sum256(samplemodel.Bytes())
+		return hex.EncodeToString(h[:]), nil
+	}
+	fileHash := func(path string) (string, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
 			return "", err
 		}
+		h := sha256.Sum256(b)
+		return hex.EncodeToString(h[:]), nil
 	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
+	if fi, err := os.Stat(spec); err == nil && !fi.IsDir() {
+		return fileHash(spec)
+	}
+	paths, err := modelPaths(spec)
+	if err != nil {
+		return "", err
+	}
+	all := sha256.New()
+	for _, p := range paths {
+		h, err := fileHash(p)
+		if err != nil {
+			return "", err
+		}
+		io.WriteString(all, h+"\n")
+	}
+	return hex.EncodeToString(all.Sum(nil)), nil
 }
 
 func namesHash(names []string) string {

@@ -61,6 +61,9 @@ func inspect(out io.Writer, path string, tensors bool) error {
 	if meta.Classes.Ignore != nil {
 		fmt.Fprintf(out, "  ignore value: %d\n", *meta.Classes.Ignore)
 	}
+	if meta.Fold != nil {
+		fmt.Fprintf(out, "  fold: %s\n", foldLine(*meta.Fold))
+	}
 	if len(meta.Preprocess) > 0 {
 		fmt.Fprintf(out, "  preprocess: %s\n", meta.Preprocess)
 	}
@@ -125,4 +128,15 @@ func modules(out io.Writer, c unet.Config) {
 	}
 	fmt.Fprintf(tw, "    total\t\t\t\t%d\t%.3f GMAC\n", params, float64(macs)/1e9)
 	tw.Flush()
+}
+
+// foldLine describes the fold a model was trained on: which, of how many, the seed of the
+// split, and the held-out samples (the first few, then their number).
+func foldLine(f weights.FoldRecord) string {
+	const shown = 8
+	names := strings.Join(f.HeldOut[:min(len(f.HeldOut), shown)], ", ")
+	if len(f.HeldOut) > shown {
+		names += fmt.Sprintf(", ... (%d more)", len(f.HeldOut)-shown)
+	}
+	return fmt.Sprintf("%d of %d (--fold %s --seed %d), %d held out for validation: %s", f.Index, f.Count, f.Fold, f.Seed, len(f.HeldOut), names)
 }

@@ -81,7 +81,7 @@ it took; with --instances it writes objects.shard-i-of-n.csv.`,
 
 func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	var inf inferenceFlags
-	model := fs.String("model", "", "model file (default: the embedded sample model)")
+	model := fs.String("model", "", modelFlagUsage)
 	out := fs.String("out", "", "folder for the outputs (default: beside each image)")
 	overlay := fs.Bool("overlay", false, "also write NAME_overlay.png: the image with the classes drawn over it")
 	probs := fs.Bool("probs", false, "also write the probabilities as 16-bit PNG")
@@ -121,7 +121,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *splitDist < 0 {
 			return usagef("--split-distance %g: want 0 or more pixels", *splitDist)
 		}
-		m, meta, name, err := loadModel(*model)
+		models, meta, name, err := loadModels(*model)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		for _, p := range problems {
 			tally.problem(p)
 		}
-		p, err := predict.New(m, o)
+		p, err := predict.NewEnsemble(models, o)
 		if err != nil {
 			return usagef("%v", err)
 		}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -270,5 +272,32 @@ func TestEvalMerge(t *testing.T) {
 				t.Error("a failed merge wrote eval.json")
 			}
 		})
+	}
+}
+
+// TestModelHashEnsemble: a shard file's model hash covers every model of an ensemble, in
+// its order, so that merging shards of two ensembles fails; one file hashes as its bytes.
+func TestModelHashEnsemble(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
+	os.WriteFile(a, []byte("model a"), 0o644)
+	os.WriteFile(b, []byte("model b"), 0o644)
+	hash := func(spec string) string {
+		t.Helper()
+		h, err := modelHash(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		return h
+	}
+	if got, want := hash(a), fmt.Sprintf("%x", sha256.Sum256([]byte("model a"))); got != want {
+		t.Errorf("one file: %s, want the SHA-256 of its bytes %s", got, want)
+	}
+	ab, ba := hash(a+","+b), hash(b+","+a)
+	if ab == ba || ab == hash(a) || ab == hash(b) {
+		t.Errorf("a,b %.12s, b,a %.12s, a %.12s, b %.12s: an ensemble's hash must depend on every model and their order", ab, ba, hash(a), hash(b))
+	}
+	if hash(dir) != ab {
+		t.Errorf("the folder of a and b hashes as %.12s, the list a,b as %.12s", hash(dir), ab)
 	}
 }

@@ -44,6 +44,14 @@ part of the plan; --plan-only prints the plan and stops. For multi-class data
 it prints, per class, the share of crops that hold it, and after each epoch the
 validation Dice of each class (also in the CSV log, val_dice_0 on).
 
+--fold k/K trains one fold of a cross-validation: train/ is split into K folds
+(by name and --seed, the same on every machine; the pages of a TIFF stack stay
+together), fold k is the validation set and the others are trained on; val/ is
+not used. The model file records the fold and its held-out images (see
+inspect). The K folds run as K jobs, e.g. a Slurm array with
+--fold $SLURM_ARRAY_TASK_ID/5, and predict and eval average them as an ensemble
+(--model DIR or --model a,b,...).
+
 ` + lossHelp(),
 		flags: trainFlags,
 	}
@@ -71,6 +79,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
+	fold := fs.String("fold", "", "hold out fold `k/K` (k from 0) of a K-fold split of train/ made with --seed, validate on it and train on the rest, instead of --val-split or val/; e.g. --fold $SLURM_ARRAY_TASK_ID/5")
 	seed := fs.Uint64("seed", 1, "random seed: weights, split, crops and augmentation")
 	fs.IntVar(&o.GradLog, "grad-log", 0, "every N steps, log each layer's gradient norm and update ratio to NAME.grads.csv, drawn as NAME.grads.png (default 0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the run whose checkpoint is beside --out")
@@ -92,6 +101,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			return err
 		}
 		o.Seed = *seed
+		if err := parseFoldFlag(*fold, set, &o); err != nil {
+			return err
+		}
 		var err error
 		if o.MaskValues, err = parseInts(*values); err != nil {
 			return usagef("--mask-values: %v", err)
@@ -111,6 +123,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		ctx, stop := interruptible()
 		defer stop()
 		res, err := train.Run(ctx, o)
+		if errors.Is(err, dataset.ErrFold) {
+			return usagef("--fold %s: %v", o.Fold, err)
+		}
 		if errors.Is(err, train.ErrInterrupted) {
 			return fmt.Errorf("%w: checkpoint saved in %s; the same command with --resume continues", errInterrupted, train.PathsFor(o.Out).State)
 		}
@@ -171,8 +186,12 @@ func planTraining(o *train.Options, set map[string]bool, planOnly bool, out io.W
 	if !need {
 		return nil
 	}
+	valFraction := o.ValSplit
+	if !o.Fold.IsZero() {
+		valFraction = -1 // every fold plans from all of train/, so that the folds train alike
+	}
 	f, p, err := planFor(o.Data, dataset.Options{Channels: o.Channels, Classes: o.Classes, MaskValues: o.MaskValues,
-		Ignore: o.Ignore, ValFraction: o.ValSplit, Seed: o.Seed, Workers: o.Threads}, o.Time)
+		Ignore: o.Ignore, ValFraction: valFraction, Seed: o.Seed, Workers: o.Threads}, o.Time)
 	if err != nil {
 		return err
 	}
@@ -183,4 +202,23 @@ func planTraining(o *train.Options, set map[string]bool, planOnly bool, out io.W
 	}
 	applyPlan(p, o, set)
 	return writePlan(out, p, set)
+}
+
+// parseFoldFlag reads --fold into o.Fold. The fold's index comes from the command line
+// only, never from the environment: an array job writes --fold $SLURM_ARRAY_TASK_ID/5 (or
+// $(JOB_COMPLETION_INDEX) in a Kubernetes manifest), so the command that made a model says
+// which fold it holds out, and a plain train inside some array job is not silently a fold.
+func parseFoldFlag(s string, set map[string]bool, o *train.Options) error {
+	if !set["fold"] {
+		return nil
+	}
+	f, err := dataset.ParseFold(s)
+	if err != nil {
+		return usagef("--%v", err)
+	}
+	if set["val-split"] {
+		return usagef("--fold %s validates on the held-out fold: --val-split does not go with it", f)
+	}
+	o.Fold = f
+	return nil
 }
