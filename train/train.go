@@ -124,7 +124,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if st.Done {
 			return nil, fmt.Errorf("resume: the run of %s already finished", paths.State)
 		}
-	} else if m, err = unet.New(cfg, int64(o.Seed)); err != nil {
+	} else if m, err = unet.New(cfg, int64(runSeed(o.Seed, o.Fold))); err != nil {
 		return nil, err
 	}
 
@@ -135,7 +135,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer net.Close()
 	loader, err := ds.NewLoader(ds.Train, dataset.LoaderOptions{
 		BatchSize: batch, Crop: crop, Augment: aug, Shuffle: true, DropLast: true, ClassCrops: o.ClassCrops,
-		Epochs: o.Epochs, Workers: o.Threads, Seed: o.Seed, StartEpoch: st.Epoch, StartStep: st.Step,
+		Epochs: o.Epochs, Workers: o.Threads, Seed: runSeed(o.Seed, o.Fold), StartEpoch: st.Epoch, StartStep: st.Step,
 	})
 	if err != nil {
 		return nil, err
@@ -172,4 +172,17 @@ func defaultCrop(pairs []dataset.Pair, mul int) int {
 	}
 	side = (side + mul - 1) / mul * mul
 	return max(min(side, 256/mul*mul), mul)
+}
+
+// runSeed is the seed of a run's initial weights and of its crops and augmentation: the
+// --seed itself, or for a fold one mixed with its index, so that the K models of an
+// ensemble start from different weights and see different crops, as nnU-Net's folds do,
+// rather than differ in their data alone. The split into folds keeps --seed, which all
+// the folds must share.
+func runSeed(seed uint64, f dataset.Fold) uint64 {
+	if f.IsZero() {
+		return seed
+	}
+	// The golden-ratio multiplier spreads consecutive indices over the whole range.
+	return seed ^ uint64(f.Index+1)*0x9e3779b97f4a7c15
 }

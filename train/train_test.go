@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -175,6 +176,25 @@ func TestBadOptions(t *testing.T) {
 		c.edit(&o)
 		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error mentioning %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestRunSeedFolds: a plain run trains from --seed itself (old models stay reproducible);
+// each fold of a split gets a seed of its own, the same every time.
+func TestRunSeedFolds(t *testing.T) {
+	if got := runSeed(7, dataset.Fold{}); got != 7 {
+		t.Errorf("no fold: seed %d, want 7", got)
+	}
+	seen := map[uint64]int{7: -1}
+	for k := range 5 {
+		s := runSeed(7, dataset.Fold{Index: k, Count: 5})
+		if j, ok := seen[s]; ok {
+			t.Errorf("fold %d: seed %d, the same as fold %d's", k, s, j)
+		}
+		seen[s] = k
+		if runSeed(7, dataset.Fold{Index: k, Count: 5}) != s || runSeed(8, dataset.Fold{Index: k, Count: 5}) == s {
+			t.Errorf("fold %d: its seed must follow --seed and nothing else", k)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package slurmtest_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/segment-dev/segment/internal/slurmtest"
 	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/shard"
+	"github.com/segment-dev/segment/weights"
 )
 
 // slurmRig is what the Slurm tests share: the cluster, a segment binary built for the jobs,
@@ -148,10 +150,10 @@ func sameTree(t *testing.T, want, got string) {
 //     again: in the end the outputs are those of one process, byte for byte; the second run
 //     predicted only what the killed task had not written (the skip counts in the logs), left
 //     the files already written alone, and no temporary file is left;
-//   - eval as 4 tasks, then --merge: the same eval.json and eval.csv as one process.
-//
-// Later stages (training folds as an array, then an ensemble) are subtests of their own on
-// the same rig.
+//   - eval as 4 tasks, then --merge: the same eval.json and eval.csv as one process;
+//   - folds: a 3-fold training as an array, --time 1m a fold, each model recording its fold
+//     and the held-out images partitioning train/; then the ensemble of the three predicts
+//     and evaluates as an array (eval merged) and as one process, byte for byte the same.
 func TestSlurm(t *testing.T) {
 	isbi := sharedtest.Path(t, "data/isbi2012-em-membranes/test")
 	dsb := sharedtest.Path(t, "data/dsb2018-nuclei-256/test")
@@ -291,6 +293,72 @@ func TestSlurm(t *testing.T) {
 					t.Errorf("%s %s: the merge of the array's shards differs from one process", set, f)
 				}
 			}
+		}
+	})
+
+	t.Run("folds", func(t *testing.T) {
+		// Three folds of the sample data as an array, a minute each, then their ensemble
+		// predicts and evaluates as an array and as one process, which must agree.
+		data, err := filepath.Abs("../../sample_data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		models := filepath.Join(r.dir, "folds")
+		if err := os.MkdirAll(models, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r.run(t, "folds", 3, r.script(fmt.Sprintf(
+			"%s train --data %s --fold $SLURM_ARRAY_TASK_ID/3 --time 1m --seed 5 --out %s/fold$SLURM_ARRAY_TASK_ID.safetensors -q",
+			r.bin, data, models)), 8*time.Minute)
+		names, err := os.ReadDir(filepath.Join(data, "train", "images"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		heldOut := map[string]int{}
+		for k := range 3 {
+			path := filepath.Join(models, fmt.Sprintf("fold%d.safetensors", k))
+			_, meta, err := weights.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := meta.Fold; f == nil || f.Index != k || f.Count != 3 || f.Seed != 5 {
+				t.Fatalf("%s: fold record %+v, want fold %d of 3, seed 5", path, f, k)
+			}
+			for _, n := range meta.Fold.HeldOut {
+				heldOut[n]++
+			}
+		}
+		if len(heldOut) != len(names) {
+			t.Errorf("the folds hold out %d distinct images of %d", len(heldOut), len(names))
+		}
+		for n, c := range heldOut {
+			if c != 1 {
+				t.Errorf("%s held out by %d folds", n, c)
+			}
+		}
+
+		val := filepath.Join(data, "val")
+		one, arr := filepath.Join(r.dir, "ensemble-one"), filepath.Join(r.dir, "ensemble-array")
+		r.segment(t, "predict", "--model", models, "--out", one, "-q", filepath.Join(val, "images"))
+		evalOne := filepath.Join(r.dir, "ensemble-eval-one")
+		r.segment(t, "eval", "--model", models, "--data", val, "--out", evalOne, "-q")
+		evalShards := filepath.Join(r.dir, "ensemble-eval-shards")
+		r.run(t, "ensemble", 2, r.script(
+			fmt.Sprintf("%s predict --model %s --out %s -q %s", r.bin, models, arr, filepath.Join(val, "images")),
+			fmt.Sprintf("%s eval --model %s --data %s --out %s -q", r.bin, models, val, evalShards)), 5*time.Minute)
+		sameTree(t, one, arr)
+		merged := filepath.Join(r.dir, "ensemble-eval-merged")
+		r.segment(t, "eval", "--merge", evalShards, "--out", merged, "-q")
+		for _, f := range []string{"eval.json", "eval.csv"} {
+			a, _ := os.ReadFile(filepath.Join(evalOne, f))
+			b, _ := os.ReadFile(filepath.Join(merged, f))
+			if len(a) == 0 || string(a) != string(b) {
+				t.Errorf("ensemble %s: the merge of the array's shards differs from one process", f)
+			}
+		}
+		var report struct{ Model string }
+		if b, err := os.ReadFile(filepath.Join(evalOne, "eval.json")); err != nil || json.Unmarshal(b, &report) != nil || strings.Count(report.Model, ",") != 2 {
+			t.Errorf("eval.json names the model %q, want the three fold models", report.Model)
 		}
 	})
 }
