@@ -42,6 +42,7 @@ var (
 func fixtures(t *testing.T) string {
 	t.Helper()
 	fixOnce.Do(func() {
+		statSources(moduleRoot)
 		fixDir, fixErr = os.MkdirTemp(tmpRoot, "fixtures-")
 		if fixErr == nil {
 			fixErr = makeFixtures(fixDir)
