@@ -10,6 +10,7 @@ import (
 
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/objects"
 )
 
 // OverlayAlpha is the weight of a class's colour over the image in an overlay.
@@ -39,6 +40,8 @@ type Outputs struct {
 	lut     [MaxClasses]uint8 // the values as bytes, for 8-bit masks
 	colours []color.RGBA      // overlay colour of each class
 	drawn   []bool            // whether the overlay colours the class
+	outline int               // the overlay's outline width; 0 fills the regions
+	seen    []uint8           // with outlines: the classes of the rows done, drawn at the last band
 	display Source            // the image drawn under the overlay
 	classes []uint8           // scratch: the classes of a band
 	rgb     []float32         // scratch: a band of the display image
@@ -46,9 +49,11 @@ type Outputs struct {
 
 // OutputOptions says which images besides the mask to make.
 type OutputOptions struct {
-	// Overlay draws the classes over Display, which must have three channels (RGB).
+	// Overlay draws the classes over Display, which must have three channels (RGB), as
+	// Style says.
 	Overlay bool
 	Display Source
+	Style   OverlayStyle
 	// Probs keeps the probabilities.
 	Probs bool
 	// Classes keeps the class of every pixel and its probability (Outputs.Classes and
@@ -86,9 +91,11 @@ func NewOutputs(c dataset.Classes, w, h int, o OutputOptions) (*Outputs, error) 
 		if o.Display.Channels != 3 || o.Display.Width != w || o.Display.Height != h {
 			return nil, fmt.Errorf("overlay wants a %dx%d RGB image, got %dx%d with %d channels", w, h, o.Display.Width, o.Display.Height, o.Display.Channels)
 		}
+		if err := out.overlayStyle(c, o.Style, w*h); err != nil {
+			return nil, err
+		}
 		out.Overlay = image.NewNRGBA(r)
 		out.display = o.Display
-		out.colours, out.drawn = OverlayColours(c)
 	}
 	if o.Probs {
 		out.Probs = make([]*image.Gray16, c.ModelClasses())
@@ -142,7 +149,7 @@ func (o *Outputs) Band(b Band) error {
 		}
 	}
 	if o.Overlay != nil {
-		return o.overlay(b, cls)
+		return o.overlayBand(b, cls)
 	}
 	return nil
 }
@@ -191,25 +198,96 @@ func (o *Outputs) Reclass(cls []uint8) error {
 			return fmt.Errorf("class %d of %d", k, len(o.values))
 		}
 	}
-	const rows = 64
-	for y := 0; y < h; y += rows {
-		b := Band{Y: y, Rows: min(rows, h-y), Width: w}
-		part := cls[y*w : (y+b.Rows)*w]
-		o.paint(b, part)
-		if o.Overlay != nil {
-			if err := o.overlay(b, part); err != nil {
-				return err
-			}
-		}
+	for y := 0; y < h; y += redrawRows {
+		b := Band{Y: y, Rows: min(redrawRows, h-y), Width: w}
+		o.paint(b, cls[y*w:(y+b.Rows)*w])
 	}
 	if o.Classes != nil {
 		copy(o.Classes, cls)
 	}
+	if o.Overlay == nil {
+		return nil
+	}
+	if o.outline > 0 {
+		copy(o.seen, cls)
+		return o.redraw(cls, outlineEdges(cls, w, h, o.outline))
+	}
+	return o.redraw(cls, nil)
+}
+
+// redrawRows is the height of the bands an image is redrawn in: the display image is read
+// a band at a time.
+const redrawRows = 64
+
+// overlayStyle sets up the overlay's classes and outline for the classes c of a prediction
+// of n pixels.
+func (o *Outputs) overlayStyle(c dataset.Classes, s OverlayStyle, n int) error {
+	o.colours, o.drawn = OverlayColours(c)
+	if s.Classes != nil {
+		if len(s.Classes) != len(c.Values) {
+			return fmt.Errorf("overlay: %d classes chosen of %d", len(s.Classes), len(c.Values))
+		}
+		o.drawn = s.Classes
+	}
+	if s.Outline < 0 || s.Outline > MaxOutline {
+		return fmt.Errorf("overlay: outline %d pixels wide; want 0 (filled) to %d", s.Outline, MaxOutline)
+	}
+	if o.outline = s.Outline; o.outline > 0 {
+		o.seen = make([]uint8, n)
+	}
 	return nil
 }
 
-// overlay blends the class colours of a band over the display image.
-func (o *Outputs) overlay(b Band, cls []uint8) error {
+// overlayBand draws a finished band into the overlay: filled regions at once; outlines
+// once the last band is in, since a pixel's outline depends on the rows below it.
+func (o *Outputs) overlayBand(b Band, cls []uint8) error {
+	if o.outline == 0 {
+		return o.overlay(b, cls, nil)
+	}
+	copy(o.seen[b.Y*b.Width:], cls)
+	h := o.Overlay.Rect.Dy()
+	if b.Y+b.Rows < h {
+		return nil
+	}
+	return o.redraw(o.seen, outlineEdges(o.seen, b.Width, h, o.outline))
+}
+
+// OutlineObjects redraws an outline overlay with the outline of each object of l, in the
+// colour of its class, so that touching objects of one class stay apart; a filled overlay
+// is left as it is. The display image must still be there to draw on.
+func (o *Outputs) OutlineObjects(l *objects.Labels) error {
+	if o.Overlay == nil || o.outline == 0 {
+		return nil
+	}
+	r := o.Overlay.Rect
+	if l.W != r.Dx() || l.H != r.Dy() {
+		return fmt.Errorf("overlay: %dx%d objects for a %dx%d image", l.W, l.H, r.Dx(), r.Dy())
+	}
+	return o.redraw(l.ClassMap(), outlineEdges(l.Pix, l.W, l.H, o.outline))
+}
+
+// redraw draws the whole overlay again from the classes of every pixel, band by band, so
+// that it reads no more than a band of the display image at a time. edge, when not nil,
+// says which pixels an outline colours.
+func (o *Outputs) redraw(cls []uint8, edge []bool) error {
+	r := o.Overlay.Rect
+	w, h := r.Dx(), r.Dy()
+	for y := 0; y < h; y += redrawRows {
+		b := Band{Y: y, Rows: min(redrawRows, h-y), Width: w}
+		var e []bool
+		if edge != nil {
+			e = edge[y*w : (y+b.Rows)*w]
+		}
+		if err := o.overlay(b, cls[y*w:(y+b.Rows)*w], e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overlay blends the class colours of a band over the display image: the overlay's one
+// painter. edge, when not nil, limits the colour to the pixels it marks (an outline).
+func (o *Outputs) overlay(b Band, cls []uint8, edge []bool) error {
 	n := b.Rows * b.Width
 	if cap(o.rgb) < 3*n {
 		o.rgb = make([]float32, 3*n)
@@ -224,7 +302,7 @@ func (o *Outputs) overlay(b Band, cls []uint8) error {
 		for x := 0; x < b.Width; x++ {
 			i := r*b.Width + x
 			red, green, blue := rgb[i]*255, rgb[n+i]*255, rgb[2*n+i]*255
-			if k := cls[i]; o.drawn[k] {
+			if k := cls[i]; o.drawn[k] && (edge == nil || edge[i]) {
 				c := o.colours[k]
 				red = (1-a)*red + a*float32(c.R)
 				green = (1-a)*green + a*float32(c.G)

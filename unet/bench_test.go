@@ -3,6 +3,7 @@ package unet
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -75,5 +76,47 @@ func BenchmarkInfer(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkConv3x3 times every 3x3 convolution shape of the bench configurations (forward;
+// the input gradients are the same shapes with the channels swapped) by each algorithm,
+// side by side, the measurement behind winogradFor's rule:
+// go test ./unet -run '^$' -bench Conv3x3 -benchtime 20x -count 3
+func BenchmarkConv3x3(b *testing.B) {
+	type shape struct{ n, c, co, s int }
+	var shapes []shape
+	seen := map[shape]bool{}
+	for _, cfg := range benchShapes[:3] {
+		for _, l := range benchLayers(cfg.base, cfg.size) {
+			for _, sh := range []shape{{cfg.batch, l[0], l[1], l[2]}, {cfg.batch, l[1], l[0], l[2]}} {
+				if sh.c > 1 && !seen[sh] {
+					seen[sh] = true
+					shapes = append(shapes, sh)
+				}
+			}
+		}
+	}
+	for _, sh := range shapes {
+		g := newConvGeom(sh.c, sh.s, sh.s, 3, 1, 1)
+		// winograd-fresh transforms the filters at every pass, as a training step's forward
+		// pass does (its input gradient then reads the same transform).
+		for _, mode := range []string{"direct", "winograd", "winograd-fresh", "winograd4"} {
+			b.Run(fmt.Sprintf("n%d_%dx%d_c%d_co%d/%s", sh.n, sh.s, sh.s, sh.c, sh.co, mode), func(b *testing.B) {
+				x, w, _, _ := randConv(1, sh.n, sh.c, sh.s, sh.s, sh.co)
+				y := make([]float32, sh.n*sh.co*sh.s*sh.s)
+				fresh := strings.HasSuffix(mode, "-fresh")
+				b.ResetTimer()
+				withConvMode(strings.TrimSuffix(mode, "-fresh"), func() {
+					for range b.N {
+						if fresh {
+							resetWinoCache()
+						}
+						convForward(g, sh.co, sh.n, x, w, y, nil)
+					}
+				})
+				b.ReportMetric(2*9*float64(sh.n*sh.c*sh.co*sh.s*sh.s)*float64(b.N)/b.Elapsed().Seconds()/1e9, "eff-GFLOP/s")
+			})
+		}
 	}
 }

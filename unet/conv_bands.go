@@ -137,6 +137,10 @@ func (e *epilogue[T]) apply(row []T, ch int) {
 // convForward computes the convolution y [n, co, OH*OW] of x [n, C, H, W] with w [co, C*K*K],
 // then the epilogue ep (if not nil).
 func convForward[T float](g convGeom, co, n int, x, w, y []T, ep *epilogue[T]) {
+	if algo := winogradFor(g, co, n); algo != algoDirect {
+		convWinograd(algo, g, co, n, x, w, y, ep)
+		return
+	}
 	big, small := g.C*g.H*g.W, co*g.cols()
 	if paddedConv[T](g) {
 		ep32, _ := any(ep).(*epilogue[float32])
@@ -184,6 +188,17 @@ func bandColumns[T float](g convGeom, xi, cols []T, oy0, oy1 int, par bool) ([]T
 // which col2im writes, bias included, without clearing dx first.
 func convData[T float](g convGeom, co, n int, dy, w, dx, bias []T) {
 	if g.S == 1 && !g.direct() && g.P <= g.K-1 {
+		var ep *epilogue[T]
+		if bias != nil {
+			ep = &epilogue[T]{shift: bias}
+		}
+		gd := newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P)
+		if algo := winogradFor(gd, g.C, n); algo != algoDirect {
+			f, done := winoFiltersFor(algo, co, g.C, w, true)
+			defer done()
+			convWinogradWith(algo, gd, g.C, n, dy, f, dx, ep)
+			return
+		}
 		kk := g.K * g.K
 		wf := borrow[T](len(w))
 		defer release(wf)
@@ -196,11 +211,7 @@ func convData[T float](g convGeom, co, n int, dy, w, dx, bias []T) {
 				}
 			}
 		}
-		var ep *epilogue[T]
-		if bias != nil {
-			ep = &epilogue[T]{shift: bias}
-		}
-		convForward(newConvGeom(co, g.OH, g.OW, g.K, 1, g.K-1-g.P), g.C, n, dy, wf, dx, ep)
+		convForward(gd, g.C, n, dy, wf, dx, ep)
 		return
 	}
 	big, small := g.C*g.H*g.W, co*g.cols()

@@ -131,6 +131,9 @@ func (op *convOp) Do(vals ...G.Value) (G.Value, error) {
 
 func convDo[T float](op *convOp) kernel[T] {
 	return func(out []T, in [][]T, s []tensor.Shape) error {
+		if convModeErr != nil {
+			return convModeErr
+		}
 		g, co, err := op.geom(s[0], s[1])
 		if err != nil {
 			return err

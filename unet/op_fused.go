@@ -59,6 +59,9 @@ func (op *convBNOp) Do(vals ...G.Value) (G.Value, error) {
 
 func convBNDo[T float](op *convBNOp) kernel[T] {
 	return func(out []T, in [][]T, s []tensor.Shape) error {
+		if convModeErr != nil {
+			return convModeErr
+		}
 		g, co, err := op.conv.geom(s[0], s[1])
 		if err != nil {
 			return err

@@ -46,9 +46,11 @@ the interesting class is the background value. Eval prints a table of the mean
 and standard deviation over images and the data-set level value (from the
 pixel counts of all images together) of Dice, IoU, precision, recall and HD95
 (pixels), and writes eval.csv (one row per image and class) and eval.json (the
-summary) into --out. A class absent from both the prediction and the ground
-truth of an image scores NaN, left out of the means (--empty nan, as nnU-Net),
-or 1 (--empty one).
+summary) into --out (default: the current folder), always, and says where.
+--json prints eval.json's summary on stdout instead of the table, and nothing
+else there, for a pipe: where the files went is then said on stderr. A class
+absent from both the prediction and the ground truth of an image scores NaN,
+left out of the means (--empty nan, as nnU-Net), or 1 (--empty one).
 
 --report DIR also writes an HTML page of the evaluation into DIR, with its
 pictures beside it, that opens offline in any browser: the summary table; the
@@ -112,7 +114,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
 	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
 	out := fs.String("out", ".", "folder for eval.csv and eval.json")
-	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table")
+	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table (stdout holds the JSON alone; where eval.csv and eval.json went goes to stderr)")
 	rep := registerReport(fs, model)
 	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
@@ -126,7 +128,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *rep.dir != "" || *instances {
 				return usagef("--merge takes the shard files alone: the model, data and flags are in them")
 			}
-			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *asJSON, stdout)
+			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *asJSON, stdout, errOut)
 		}
 		if err := noArgs(fs); err != nil {
 			return err
@@ -215,7 +217,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			return nil
 		}
 		report.Failed = tally.failed
-		if err := writeEval(stdout, *out, report, acc, objs, *gtInstances, *asJSON, rep); err != nil {
+		if err := writeEval(stdout, errOut, *out, report, acc, objs, *gtInstances, *asJSON, rep); err != nil {
 			return err
 		}
 		if tally.failed > 0 {
@@ -226,10 +228,11 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 }
 
 // writeEval reduces acc to the summary and writes eval.csv and eval.json into out (and
-// finishes the report when there is one), then prints the table or, with asJSON, eval.json.
+// finishes the report when there is one), then prints the table or, with asJSON, eval.json
+// alone on stdout and where the files went on errOut.
 // An unsharded run and the merge of a sharded one both end here, so that they give the
 // same bytes.
-func writeEval(stdout io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep *reportFlag) error {
+func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep *reportFlag) error {
 	report.Summary = acc.Summary()
 	if objs != nil {
 		report.Instances = summarizeObjects(objs, gtInstances)
@@ -247,20 +250,33 @@ func writeEval(stdout io.Writer, out string, report evalReport, acc *metrics.Acc
 		}
 	}
 	if asJSON {
-		return writeJSON(stdout, report)
+		if err := writeJSON(stdout, report); err != nil {
+			return err
+		}
+		// stdout holds the JSON alone, for a pipe; where the files went goes beside it.
+		printEvalFiles(errOut, "segment eval: ", csvPath, jsonPath)
+		if rep != nil {
+			rep.printWhere(errOut)
+		}
+		return nil
 	}
 	printEvalTable(stdout, report.Summary)
 	printObjects(stdout, report.Instances)
-	fmt.Fprintf(stdout, "per-image scores: %s; summary: %s\n", csvPath, jsonPath)
+	printEvalFiles(stdout, "", csvPath, jsonPath)
 	if rep != nil {
 		rep.printWhere(stdout)
 	}
 	return nil
 }
 
+// printEvalFiles says where eval wrote eval.csv and eval.json.
+func printEvalFiles(w io.Writer, prefix, csvPath, jsonPath string) {
+	fmt.Fprintf(w, "%sper-image scores: %s; summary: %s\n", prefix, csvPath, jsonPath)
+}
+
 // mergeEval is eval --merge: the shard files at args (a folder, or files) into eval.json
 // and eval.csv in out, as one unsharded run writes them.
-func mergeEval(args []string, out string, asJSON bool, stdout io.Writer) error {
+func mergeEval(args []string, out string, asJSON bool, stdout, errOut io.Writer) error {
 	files, err := mergeInputs(args)
 	if err != nil {
 		return err
@@ -272,7 +288,7 @@ func mergeEval(args []string, out string, asJSON bool, stdout io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := writeEval(stdout, out, report, acc, nil, false, asJSON, nil); err != nil {
+	if err := writeEval(stdout, errOut, out, report, acc, nil, false, asJSON, nil); err != nil {
 		return err
 	}
 	if report.Failed > 0 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/shard"
 )
@@ -37,7 +38,15 @@ files, leaving out earlier outputs such as *_mask.png) and patterns such as
 'scans/*.tif'. Without --model the embedded sample model is used.
 
 --overlay adds NAME_overlay.png, the image with each class drawn over it in
-colour; --probs adds the probabilities as 16-bit gray PNG (65535 = 1):
+colour (a binary model's foreground; every class of a multi-class one).
+--overlay-class draws only the classes it lists, separated by commas, each by
+name (background, foreground, or class N as eval prints them) or by index:
+several may be drawn at once, since the classes of a multi-class model are most
+often looked at side by side. --outline draws the boundary of each region,
+--outline-width pixels wide (within that many 4-connected steps of another
+region or of the image's edge), instead of filling it; with --instances each
+object gets its own outline, so that touching objects keep the line between
+them. --probs adds the probabilities as 16-bit gray PNG (65535 = 1):
 NAME_probs.png (foreground) for a binary model, NAME_probs_VALUE.png per class
 otherwise.
 
@@ -84,6 +93,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 	model := fs.String("model", "", modelFlagUsage)
 	out := fs.String("out", "", "folder for the outputs (default: beside each image)")
 	overlay := fs.Bool("overlay", false, "also write NAME_overlay.png: the image with the classes drawn over it")
+	ov := registerOverlayStyle(fs)
 	probs := fs.Bool("probs", false, "also write the probabilities as 16-bit PNG")
 	format := fs.String("format", "tif", "outputs of a TIFF stack: tif (one multi-page file each) or png (one file per page)")
 	minSize := fs.Int("min-size", 0, "remove objects of fewer than `N` pixels from the masks")
@@ -121,7 +131,14 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *splitDist < 0 {
 			return usagef("--split-distance %g: want 0 or more pixels", *splitDist)
 		}
+		if err := ov.check(*overlay); err != nil {
+			return err
+		}
 		models, meta, name, err := loadModels(*model)
+		if err != nil {
+			return err
+		}
+		style, err := ov.style(meta.ClassesFor(models[0].Config)) // an ensemble's models share their classes
 		if err != nil {
 			return err
 		}
@@ -148,7 +165,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		defer stop()
 
 		tally.start(len(files))
-		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, Probs: *probs, MaxPixels: maxInputPixels,
+		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, OverlayStyle: style, Probs: *probs, MaxPixels: maxInputPixels,
 			PagePNG:   *format == "png",
 			Clean:     predict.Clean{MinSize: *minSize, FillHoles: *fillHoles, KeepLargest: *keepLargest},
 			Instances: *instances, Split: *split, SplitDistance: *splitDist, SkipExisting: !*overwrite}
@@ -231,4 +248,49 @@ func shortName(p string) string {
 		return "..." + string(r[len(r)-21:])
 	}
 	return p
+}
+
+// overlayStyleFlags are predict's flags that say how --overlay draws.
+type overlayStyleFlags struct {
+	classes string
+	outline bool
+	width   int
+}
+
+func registerOverlayStyle(fs *flag.FlagSet) *overlayStyleFlags {
+	f := &overlayStyleFlags{}
+	fs.StringVar(&f.classes, "overlay-class", "", "with --overlay, draw only these `classes`: names or indices, comma-separated (default: the foreground, or every class)")
+	fs.BoolVar(&f.outline, "outline", false, "with --overlay, draw the outline of each region (each object with --instances) instead of filling it")
+	fs.IntVar(&f.width, "outline-width", 1, "width of --outline in `pixels`")
+	return f
+}
+
+// check rejects the flags without --overlay, whose drawing they change, and a width out of
+// range.
+func (f *overlayStyleFlags) check(overlay bool) error {
+	if !overlay && (f.classes != "" || f.outline) {
+		return usagef("--overlay-class and --outline say how --overlay draws: give --overlay too")
+	}
+	if f.width < 1 || f.width > predict.MaxOutline {
+		return usagef("--outline-width %d: want 1 to %d pixels", f.width, predict.MaxOutline)
+	}
+	return nil
+}
+
+// style gives the overlay's style for a model of the classes c; an unknown class is a
+// usage error that lists the model's classes.
+func (f *overlayStyleFlags) style(c dataset.Classes) (predict.OverlayStyle, error) {
+	var s predict.OverlayStyle
+	if f.outline {
+		s.Outline = f.width
+	}
+	if f.classes == "" {
+		return s, nil
+	}
+	drawn, err := predict.ChooseClasses(c, f.classes)
+	if err != nil {
+		return s, usagef("--overlay-class: %v", err)
+	}
+	s.Classes = drawn
+	return s, nil
 }
