@@ -110,6 +110,17 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 	}
 	classes := meta.ClassesFor(cfg)
 	run := &filesRun{p: p, classes: classes, o: o}
+	g := newGuard(paths)
+	if o.Dir != "" {
+		if err := atomicfile.CheckDir(o.Dir); err != nil {
+			return err
+		}
+	}
+	if o.Instances {
+		if err := g.check([]string{o.ObjectsCSV}); err != nil {
+			return fmt.Errorf("the objects table: %w", err)
+		}
+	}
 	first := make(map[string]string, len(paths))
 	for i, in := range paths {
 		out := OutputPaths(in, o.Dir, classes)
@@ -131,7 +142,11 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 			clash = fmt.Errorf("%s: its outputs would overwrite those of %s (same name); skipped", in, prev)
 		} else {
 			first[key] = in
-			clash = run.resume(in, out, st)
+			// The guard first: a file at an output path that predict did not write (a
+			// ground truth) is refused by name, not taken for an output and skipped.
+			if clash = run.unsafeOutputs(g, in, out, st); clash == nil {
+				clash = run.resume(in, out, st)
+			}
 		}
 		if st == nil || clash != nil {
 			run.units = append(run.units, &unit{file: i, path: in, out: out, clash: clash})
@@ -165,6 +180,26 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 		err = cerr
 	}
 	return err
+}
+
+// unsafeOutputs says why the outputs of the input at path (out for a single image, or those
+// of its stack st) may not be written (see guard.check), or nil.
+func (r *filesRun) unsafeOutputs(g *guard, path string, out Paths, st *stack) error {
+	var all []string
+	switch {
+	case st == nil:
+		all = r.wanted(out)
+	case r.o.PagePNG:
+		for k := 1; k <= st.n; k++ {
+			all = append(all, r.wanted(OutputPaths(pageName(path, k), r.o.Dir, r.classes))...)
+		}
+	default:
+		all = r.wanted(st.out)
+	}
+	if err := g.check(all); err != nil {
+		return fmt.Errorf("%s: %w; skipped", path, err)
+	}
+	return nil
 }
 
 // resume removes the temporary files that a killed run left of the outputs of the input at

@@ -349,18 +349,26 @@ func OutputPaths(input, dir string, c dataset.Classes) Paths {
 	return p
 }
 
-// Write writes the images that were made to their paths, each atomically (see WritePNG).
+// Software is what predict's PNG outputs record as their "Software" text: how a later run
+// knows its own outputs, which it may replace, from other files at their paths, such as
+// ground-truth masks, which it must not (see atomicfile.PNGSoftware).
+const Software = "segment predict"
+
+// Write writes the images that were made to their paths, all or none (atomicfile.Group): a
+// failure on any of them, a full disk say, leaves none of this image's files, and the mask
+// appears last, once the others are in place.
 func (o *Outputs) Write(p Paths) error {
 	imgs, paths, err := o.files(p)
 	if err != nil {
 		return err
 	}
+	var g atomicfile.Group
 	for k, img := range imgs {
-		if err := atomicfile.WritePNG(paths[k], img); err != nil {
+		if err := g.WritePNG(paths[k], img, Software); err != nil {
 			return err
 		}
 	}
-	return nil
+	return g.Commit()
 }
 
 // files lists the images that were made with their paths, in a fixed order: the mask, the

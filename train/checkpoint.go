@@ -22,10 +22,14 @@ type Paths struct {
 	State  string // what resuming needs beside the last model: optimizer, position, history
 	CSV    string // one row per epoch
 	Curves string // the loss and Dice curves, drawn from the CSV's numbers
+	// Lock is held while a run writes the files (see internal/outlock), so that a second
+	// run with the same Out stops at once instead of mixing its files with the first's.
+	Lock string
 }
 
 // PathsFor gives the run's files for the model file out: model.safetensors gives
-// model.last.safetensors, model.state.safetensors, model.log.csv and model.curves.png.
+// model.last.safetensors, model.state.safetensors, model.log.csv, model.curves.png and the
+// lock model.lock.
 func PathsFor(out string) Paths {
 	stem := strings.TrimSuffix(out, ".safetensors")
 	return Paths{
@@ -34,6 +38,7 @@ func PathsFor(out string) Paths {
 		State:  stem + ".state.safetensors",
 		CSV:    stem + ".log.csv",
 		Curves: stem + ".curves.png",
+		Lock:   stem + ".lock",
 	}
 }
 

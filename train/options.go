@@ -68,8 +68,10 @@ type Options struct {
 	// stop a run partway as Ctrl-C would. 0 means no such stop.
 	StopAfter int
 
-	// Log receives one line per epoch; Progress the progress bar. Nil discards them.
-	Log, Progress io.Writer
+	// Log receives one line per epoch; Progress the progress bar; Warn a line for each
+	// choice that is legal but likely a mistake (a crop larger than every image). Nil
+	// discards them.
+	Log, Progress, Warn io.Writer
 
 	// Hooks run besides the built-in ones, at the events of the run (see Hook).
 	Hooks []Hook
@@ -112,6 +114,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
+	}
+	if o.Warn == nil {
+		o.Warn = io.Discard
 	}
 	return o
 }

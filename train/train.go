@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/outlock"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
@@ -35,15 +37,20 @@ type Result struct {
 	Model     *unet.Model // the last model
 }
 
-// Run trains a model as o says. It writes the best and the last model, the checkpoint that
-// Resume continues from, the CSV log and the curves, all atomically, and returns what it
-// made. Cancelling ctx saves a checkpoint and returns ErrInterrupted.
+// Run trains a model as o says. It checks first that its files can be written and are no
+// input (CheckOutputs), and holds their lock (Paths.Lock) while it writes them. It writes
+// the best and the last model, the checkpoint that Resume continues from, the CSV log and
+// the curves, all atomically, and returns what it made. Cancelling ctx saves a checkpoint
+// and returns ErrInterrupted.
 //
 // Run prepares the run and leaves it to the loop (see Loop), which takes the steps and
 // calls the hooks: the built-in ones that do all of the above, then o.Hooks.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	o = o.withDefaults()
 	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if err := CheckOutputs(o); err != nil {
 		return nil, err
 	}
 	ds, err := dataset.Open(o.Data, dataset.Options{
@@ -82,6 +89,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	crop := o.Crop
 	if crop == 0 {
 		crop = defaultCrop(ds.Train, cfg.Multiple())
+	} else {
+		warnCrop(o.Warn, crop, ds.Train)
 	}
 	batch := min(o.Batch, len(ds.Train))
 	aug, _ := augment.Preset(o.Augment)
@@ -94,11 +103,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	paths := PathsFor(o.Out)
-	if dir := filepath.Dir(o.Out); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
+		return nil, err
 	}
+	lock, err := outlock.Acquire(paths.Lock)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	abs, _ := filepath.Abs(o.Data)
 	key := runKey{Data: abs, Config: cfg, Batch: batch, Crop: crop, Epochs: o.Epochs, Time: o.Time.Seconds(), LR: o.LR,
 		Optimizer: o.Optimizer, Decay: o.Decay, Schedule: o.Schedule, Loss: o.Loss, Augment: o.Augment, Seed: o.Seed,
@@ -162,6 +174,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.LastLoss = st.History[n-1].Loss
 	}
 	return res, nil
+}
+
+// warnCrop warns of a crop larger than every training image in both sides: the crops are
+// then mostly padding, and each step costs the crop's area however small the images.
+func warnCrop(w io.Writer, crop int, pairs []dataset.Pair) {
+	wMax, hMax := 0, 0
+	for _, p := range pairs {
+		wMax, hMax = max(wMax, p.Width), max(hMax, p.Height)
+	}
+	if len(pairs) > 0 && crop > wMax && crop > hMax {
+		fmt.Fprintf(w, "segment train: warning: --crop %d is larger than every training image (the largest is %dx%d): the crops are mostly padding, and each step costs %.0f times the work of a crop of the image size\n",
+			crop, wMax, hMax, float64(crop*crop)/float64(wMax*hMax))
+	}
 }
 
 // defaultCrop is the largest image side rounded up to a multiple of mul, at most 256.

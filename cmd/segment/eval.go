@@ -166,7 +166,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(*out, 0o755); err != nil {
+		if err := makeOutDir(*out); err != nil {
 			return err
 		}
 		if *gtInstances && (!*instances || !masksMode) {
@@ -331,6 +331,9 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, err
 	}
 	m := models[0] // an ensemble's models agree on all that is read of m here
+	if err := checkTile(o.Tile, models, "eval", t.errOut); err != nil {
+		return "", nil, none, err
+	}
 	if len(mv) == 0 {
 		mv = meta.ClassesFor(m.Config).Values
 	}

@@ -5,11 +5,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/internal/progress"
 	"github.com/segment-dev/segment/internal/samplemodel"
 	"github.com/segment-dev/segment/predict"
@@ -53,6 +57,16 @@ func (f *trainingFlags) register(fs *flag.FlagSet, o *train.Options) {
 func (f *trainingFlags) check(fs *flag.FlagSet) error {
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	threadsSet := false
+	fs.Visit(func(fl *flag.Flag) { threadsSet = threadsSet || fl.Name == "threads" })
+	switch o := f.o; {
+	case o.Batch < 1:
+		return usagef("--batch %d: want at least 1 image per step", o.Batch)
+	case o.Crop < 0:
+		return usagef("--crop %d: want 0 (automatic) or a side in pixels", o.Crop)
+	case o.Threads < 0 || (threadsSet && o.Threads < 1):
+		return usagef("--threads %d: want at least 1 (without the flag: all cores)", o.Threads)
 	}
 	f.o.Model.InChannels, f.o.Model.Classes = 1, 1
 	if err := f.o.Model.Validate(); err != nil {
@@ -121,6 +135,55 @@ func (f *inferenceFlags) options() (predict.Options, error) {
 	}
 	o.Memory = int64(f.mem) << 20
 	return o, nil
+}
+
+// makeOutDir makes the output folder dir of a command (--out) if it is missing and checks
+// that files can be written in it, before any work: the error says which part of the path
+// is in the way ("a.png is a file, not a folder") rather than what mkdir said.
+func makeOutDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+			if fi, statErr := os.Stat(p); statErr == nil {
+				if !fi.IsDir() {
+					return fmt.Errorf("--out %s: %s is a file, not a folder", dir, p)
+				}
+				break
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("--out %s: cannot make the folder: %w", dir, err)
+	}
+	if err := atomicfile.CheckDir(dir); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return nil
+}
+
+// checkTile refuses a --tile smaller than the model's 2^depth, which is no tile the
+// network can run (it would be rounded up to a tile all of border), and warns of one much
+// smaller than the default, whose masks differ from whole-image ones at the many borders.
+// Of an ensemble, the deepest model decides.
+func checkTile(tile int, models []*unet.Model, cmd string, warn io.Writer) error {
+	if tile == 0 {
+		return nil
+	}
+	mul := 1
+	for _, m := range models {
+		mul = max(mul, m.Config.Multiple())
+	}
+	if tile < mul {
+		return usagef("--tile %d: want at least %d (2^depth of the model), or 0 for automatic", tile, mul)
+	}
+	if tile < predict.DefaultTile/4 {
+		fmt.Fprintf(warn, "segment %s: warning: --tile %d is much smaller than the default %d: the masks differ from whole-image ones near the tiles' many borders, and prediction is slower\n", cmd, tile, predict.DefaultTile)
+	}
+	return nil
 }
 
 // parseIgnore reads the --ignore flag: no value, or one mask value.

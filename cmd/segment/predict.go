@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/segment-dev/segment/dataset"
@@ -73,10 +72,15 @@ with seeds at least --split-distance pixels apart.
 
 An image that cannot be read or written is reported and skipped; the exit status
 is then 1 once the others are done. Files are written to a temporary name and
-renamed, so an existing output is a whole one: an image whose outputs all exist
-is skipped (a run killed and started again finishes only what is missing, and
-says how many it skipped), unless --overwrite. With --instances nothing is
-skipped, since objects.csv lists the objects of every image.
+renamed, an image's outputs all or none, so an existing output is a whole one:
+an image whose outputs all exist is skipped (a run killed and started again
+finishes only what is missing, and says how many it skipped), unless
+--overwrite. With --instances nothing is skipped, since objects.csv lists the
+objects of every image. Predict never writes over one of its inputs, nor over
+a PNG file that predict did not write (its outputs record it): with a.png and
+its ground truth a_mask.png in a folder, a.png is reported and skipped and
+a_mask.png left alone; --out writes the masks elsewhere. Every output path is
+checked before the first image is predicted.
 
 On a cluster, --shard i/n predicts part i of n (from 0) of the images, split by
 their pixels (read from the headers) the same way on every machine. Without
@@ -138,6 +142,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if err != nil {
 			return err
 		}
+		if err := checkTile(o.Tile, models, "predict", errOut); err != nil {
+			return err
+		}
 		style, err := ov.style(meta.ClassesFor(models[0].Config)) // an ensemble's models share their classes
 		if err != nil {
 			return err
@@ -146,7 +153,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 			fmt.Fprintln(errOut, demoNotice)
 		}
 		if *out != "" {
-			if err := os.MkdirAll(*out, 0o755); err != nil {
+			if err := makeOutDir(*out); err != nil {
 				return err
 			}
 		}

@@ -34,7 +34,10 @@ layer's gradient norm and update ratio (NAME.grads.csv) and draws them as heat
 maps, layers by steps (NAME.grads.png). Every file is written to a temporary
 name and renamed, so an interrupted run never leaves a broken file. Ctrl-C
 saves a checkpoint and stops; --resume then continues exactly where the run
-stopped.
+stopped. Before any work, train checks that these files can be written and
+that none of them is a file of the data set; while it runs it holds
+NAME.lock, so that a second run with the same --out stops at once, naming the
+first one's process id.
 
 Without flags for them, train plans the run from the data (see segment plan):
 it fingerprints the data set and chooses crop, batch, depth, base channels,
@@ -97,6 +100,9 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		if err := tf.check(fs); err != nil {
 			return err
 		}
+		if err := checkTrainFlags(&o, set); err != nil {
+			return err
+		}
 		if err := checkLoss(o.Loss); err != nil {
 			return err
 		}
@@ -116,6 +122,14 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			return err
 		}
 		defer cleanup()
+		if !*planOnly {
+			// Before the plan, which reads the data: a file of the run that cannot be written,
+			// or another run writing them, stops it at once.
+			if err := train.CheckOutputs(o); err != nil {
+				return err
+			}
+		}
+		o.Warn = errOut
 		if err := planTraining(&o, set, *planOnly, out); err != nil || *planOnly {
 			return err
 		}
@@ -145,6 +159,21 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		fmt.Fprintf(out, "%d steps in %.0fs\n", res.Steps, res.Elapsed)
 		return nil
 	}
+}
+
+// checkTrainFlags refuses train's own numbers out of range, before any data is read.
+// --epochs 0 is the default only with --time (a budget alone); given without it, it would
+// silently mean the default 30 epochs.
+func checkTrainFlags(o *train.Options, set map[string]bool) error {
+	switch {
+	case o.Epochs < 0 || (set["epochs"] && o.Epochs == 0 && o.Time == 0):
+		return usagef("--epochs %d: want at least 1 (0 with --time: as many as the time allows)", o.Epochs)
+	case o.Time < 0:
+		return usagef("--time %v: want a positive duration", o.Time)
+	case !(o.ValSplit >= 0 && o.ValSplit < 1):
+		return usagef("--val-split %g: want a share from 0 to less than 1", o.ValSplit)
+	}
+	return nil
 }
 
 // lossHelp lists the loss registry for the help text: each loss, the masks it suits and

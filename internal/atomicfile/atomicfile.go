@@ -9,12 +9,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/segment-dev/segment/internal/killpoint"
 )
@@ -34,23 +36,49 @@ func SetBeforeRenameHook(f func(tmp string) error) (restore func()) {
 // Write writes the file at path with write, which gets a buffered writer. A new file gets
 // mode 0666 less the umask; a file that replaces another keeps the other's permissions.
 // Errors read "write PATH: problem".
-func Write(path string, write func(io.Writer) error) (err error) {
+func Write(path string, write func(io.Writer) error) error {
+	var g Group
+	if err := g.Write(path, write); err != nil {
+		return err
+	}
+	return g.Commit()
+}
+
+// A Group writes files that belong together, such as the outputs of one image, so that
+// either all of them are in place or none is: Write puts each, whole and synced, under a
+// temporary name (where a full disk or any other failure shows), and Commit renames them
+// all. The zero Group is ready to use.
+type Group struct {
+	files []pending
+}
+
+// pending is a file of a group written under its temporary name.
+type pending struct{ tmp, path, dir string }
+
+// Write writes the file at path, as the package's Write does, under a temporary name until
+// Commit. On an error the group's other files are dropped too (see Abort).
+func (g *Group) Write(path string, write func(io.Writer) error) (err error) {
+	defer func() {
+		if err != nil {
+			g.Abort()
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+	}()
 	dir, base := filepath.Split(path)
 	if base == "" {
-		return fmt.Errorf("write %s: no file name", path)
+		return errors.New("no file name")
 	}
 	if dir == "" {
 		dir = "."
 	}
 	tmp, f, err := createTemp(dir, base)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close() // a second Close of a closed file only returns an error
 			os.Remove(tmp)
-			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
 	killpoint.HereFor("write-begin", base)
@@ -77,18 +105,64 @@ func Write(path string, write func(io.Writer) error) (err error) {
 			return err
 		}
 	}
-	killpoint.HereFor("write-rename", base)
-	if err := os.Rename(tmp, path); err != nil {
-		return err
+	g.files = append(g.files, pending{tmp: tmp, path: path, dir: dir})
+	return nil
+}
+
+// WritePNG writes img to path as a PNG file (see the package's WritePNG), under a temporary
+// name until Commit. A software other than "" is recorded in the file as its "Software"
+// text, which PNGSoftware reads: how a program knows its own outputs from other files.
+func (g *Group) WritePNG(path string, img image.Image, software string) error {
+	if img == nil {
+		g.Abort()
+		return fmt.Errorf("write %s: %w", path, errNilImage)
 	}
-	killpoint.HereFor("write-done", base)
-	// Make the rename itself durable. The file is in place whatever happens here, so a
-	// directory that cannot be synced (some file systems refuse) is not an error.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	return g.Write(path, func(w io.Writer) error { return encodePNG(w, img, software) })
+}
+
+// Commit renames the group's files into place, the last written first, so that the first
+// file (an image's mask) appears only once the others are in place: a reader that finds it
+// finds them all. If a rename fails, the files already renamed are removed and the others
+// dropped, so that none of the group stays (a file it replaced is then gone too).
+func (g *Group) Commit() error {
+	files := g.files
+	g.files = nil
+	for k := len(files) - 1; k >= 0; k-- {
+		p := files[k]
+		killpoint.HereFor("write-rename", filepath.Base(p.path))
+		if err := os.Rename(p.tmp, p.path); err != nil {
+			for _, q := range files[k+1:] {
+				os.Remove(q.path)
+			}
+			for _, q := range files[:k+1] {
+				os.Remove(q.tmp)
+			}
+			return fmt.Errorf("write %s: %w", p.path, err)
+		}
+		killpoint.HereFor("write-done", filepath.Base(p.path))
+	}
+	// Make the renames themselves durable. The files are in place whatever happens here, so
+	// a directory that cannot be synced (some file systems refuse) is not an error.
+	synced := map[string]bool{}
+	for _, p := range files {
+		if synced[p.dir] {
+			continue
+		}
+		synced[p.dir] = true
+		if d, err := os.Open(p.dir); err == nil {
+			d.Sync()
+			d.Close()
+		}
 	}
 	return nil
+}
+
+// Abort drops the files written and not yet committed.
+func (g *Group) Abort() {
+	for _, p := range g.files {
+		os.Remove(p.tmp)
+	}
+	g.files = nil
 }
 
 // WriteBytes writes data to path, atomically, as Write does.
@@ -97,6 +171,31 @@ func WriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// CheckDir says why files cannot be written in the folder dir, or nil: it does not exist,
+// is not a folder, or refuses a new file (read-only, no permission). It makes a file there
+// and removes it: the only test that holds on every file system, read-only mounts and
+// access lists included, and for root, whom permission bits do not stop.
+func CheckDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case os.IsNotExist(err):
+		return fmt.Errorf("folder %s does not exist", dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, ".segment-write-check-*")
+	if err != nil {
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err
+		}
+		return fmt.Errorf("folder %s cannot be written: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // createTemp makes a new file ".BASE.tmp-RANDOM" in dir, created with mode 0666 so that the
@@ -111,6 +210,21 @@ func createTemp(dir, base string) (string, *os.File, error) {
 		return name, f, err
 	}
 	return "", nil, errors.New("cannot find an unused temporary file name")
+}
+
+// FileID identifies a file whatever the path that leads to it (hard and symbolic links,
+// "./"): how the guards that keep a run from writing over its inputs compare many files at
+// once, by map, where os.SameFile compares two.
+type FileID struct{ Dev, Ino uint64 }
+
+// IDOf gives the identity of the file fi describes (from os.Stat), and false when the
+// system gives none.
+func IDOf(fi os.FileInfo) (FileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return FileID{}, false
+	}
+	return FileID{uint64(st.Dev), uint64(st.Ino)}, true
 }
 
 // RemoveStale removes the temporary files that writes of path left behind when their

@@ -76,6 +76,82 @@ func TestFailedWritesLeaveTheOldFile(t *testing.T) {
 	}
 }
 
+// TestGroupIsAllOrNone fails the second of three files of a group as it is written, and
+// another group at a rename: no file of either may appear, and no temporary file stay.
+func TestGroupIsAllOrNone(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"a_mask.png", "a_overlay.png", "a_probs.png"}
+	boom := errors.New("disk full")
+	var g Group
+	for k, n := range names {
+		err := g.Write(filepath.Join(dir, n), func(w io.Writer) error {
+			w.Write([]byte(n))
+			if k == 1 {
+				return boom
+			}
+			return nil
+		})
+		if k == 1 {
+			if !errors.Is(err, boom) || !strings.Contains(err.Error(), n) {
+				t.Fatalf("failed write: %v, want %v naming %s", err, boom, n)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Commit(); err != nil {
+		t.Fatalf("Commit of an aborted group: %v", err)
+	}
+	assertNone(t, dir, names)
+
+	// A rename that fails (a folder stands where the second file goes): the third, renamed
+	// first, must be taken back.
+	if err := os.MkdirAll(filepath.Join(dir, names[1], "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g = Group{}
+	for _, n := range names {
+		if err := g.Write(filepath.Join(dir, n), func(w io.Writer) error { _, err := w.Write([]byte(n)); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Commit(); err == nil || !strings.Contains(err.Error(), names[1]) {
+		t.Fatalf("Commit over a folder: %v, want an error naming %s", err, names[1])
+	}
+	assertNone(t, dir, []string{names[0], names[2]})
+
+	// And the good case: all three, whole.
+	os.RemoveAll(filepath.Join(dir, names[1]))
+	g = Group{}
+	for _, n := range names {
+		if err := g.Write(filepath.Join(dir, n), func(w io.Writer) error { _, err := w.Write([]byte(n)); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err != nil || string(b) != n {
+			t.Errorf("%s: %q, %v", n, b, err)
+		}
+	}
+}
+
+func assertNone(t *testing.T, dir string, names []string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after the group failed (%v)", n, err)
+		}
+	}
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("temporary files left: %v", l)
+	}
+}
+
 // TestRemoveStale leaves a temporary file as a killed write does (the hook stops the write
 // before its rename) and checks that RemoveStale removes it and nothing else: not the file,
 // not the temporary file of another name that shares a prefix.

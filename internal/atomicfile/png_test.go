@@ -87,3 +87,40 @@ func TestWritePNGFailure(t *testing.T) {
 		t.Error("write into a missing directory: no error")
 	}
 }
+
+// TestPNGSoftware writes a PNG with a Software text and one without: both decode to the
+// image written, and PNGSoftware reads back what was recorded.
+func TestPNGSoftware(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewGray16(image.Rect(0, 0, 37, 5))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	for _, sw := range []string{"segment predict", ""} {
+		p := filepath.Join(dir, "m"+sw+".png")
+		var g Group
+		if err := g.WritePNG(p, img, sw); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.Open(p)
+		got, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%q: %v", sw, err)
+		}
+		if g16, ok := got.(*image.Gray16); !ok || !bytes.Equal(g16.Pix, img.Pix) {
+			t.Errorf("%q: the image read back differs", sw)
+		}
+		if s, err := PNGSoftware(p); err != nil || s != sw {
+			t.Errorf("PNGSoftware = %q, %v; want %q", s, err, sw)
+		}
+	}
+	bad := filepath.Join(dir, "x.png")
+	os.WriteFile(bad, []byte("not a png"), 0o644)
+	if _, err := PNGSoftware(bad); err == nil {
+		t.Error("PNGSoftware of a file that is not a PNG: no error")
+	}
+}
