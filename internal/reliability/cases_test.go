@@ -156,10 +156,10 @@ func truncate(rel string, size int64) func(*testing.T, string) {
 	}
 }
 
-// busyTrain starts a long training with --out {dir}/model.safetensors in the background,
-// for the case to start a second one beside it; it is killed when the case ends.
+// busyTrain starts a long training with --out {dir}/busy/model.safetensors in the
+// background, for the case to start a second one beside it; it is killed when the case ends.
 func busyTrain(t *testing.T, dir string) {
-	cmd := exec.Command(bin, cat(a("train", "--data", filepath.Join(fixDir, "data"), "--out", "model.safetensors"),
+	cmd := exec.Command(bin, cat(a("train", "--data", filepath.Join(fixDir, "data"), "--out", "busy/model.safetensors"),
 		a("--epochs", "100000", "--base", "4", "--depth", "2", "--crop", "32", "--batch", "2", "-q"))...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -175,21 +175,15 @@ func busyTrain(t *testing.T, dir string) {
 
 // The findings of issue 18 whose fixes other branches bring: their cases skip until merged.
 const (
-	f1    = "finding 1 (branch safety): an output path that is one of the inputs is refused"
-	f2    = "finding 2 (branch safety): predict refuses to write over an input's ground-truth mask"
-	f3    = "finding 3 (branch safety): a second run with the same --out exits at once, naming the other's process id"
-	f4    = "finding 4 (branch safety): a predict that fails for a full disk leaves no mask behind"
-	f5    = "finding 5 (branch safety): output paths are checked before any work starts"
 	f6    = "finding 6 (branch inputs): special files are refused by type before they are opened"
 	f6sig = "finding 6 (branch inputs): predict blocked on a FIFO ends on SIGTERM, as interrupted (status 130)"
-	f7    = "finding 7 (branch safety): --epochs 0 without --time is a usage error"
 	f8    = "finding 8 (branch inputs): a model file with NaN or Inf weights or a negative running variance is refused, naming the tensor"
 	f9    = "finding 9 (branch inputs): eval scores the good pairs and lists the bad ones (an unreadable image stops --data and --pred/--gt alike)"
-	f11   = "finding 11 (branch safety): flags out of range are a usage error before any work"
 	f11n  = "finding 11 (branch inputs): a folder nested inside images/ is reported"
-	// newFlags is a defect the suite found beside finding 11: these flag values are checked
-	// only after the plan is printed (train) or the first variant starts (ablate), and exit 1.
-	newFlags = "new, beside finding 11 (branch safety): an unknown --optimizer, --schedule or --augment, bad --class-weights, or a --crop that is no multiple of 2^depth is a usage error (status 2) before any work"
+	// newFlags is a defect the suite found beside finding 11, which the safety branch left:
+	// these flag values are checked only after the plan is printed (train) or the first
+	// variant starts (ablate), and exit 1.
+	newFlags = "new, beside finding 11 (not fixed by branch safety): an unknown --optimizer, --schedule or --augment, bad --class-weights, or a --crop that is no multiple of 2^depth is a usage error (status 2) before any work"
 )
 
 var commandNames = []string{"train", "predict", "eval", "report", "serve", "doctor", "plan", "inspect", "export", "landscape", "ablate", "bench", "version"}
@@ -259,12 +253,12 @@ func trainCases() []tcase {
 		{name: "train-nested-folder", setup: withData(func(t *testing.T, d string) {
 			copyTree(filepath.Join(d, "train/images"), filepath.Join(d, "train/images/more"))
 		}), pending: f11n, args: tr("--data", "data", "--out", "m.safetensors"), code: 0, names: a("more"), want: trainOut},
-		{name: "train-epochs-0", args: tr("--data", data, "--out", "m.safetensors", "--epochs", "0"), code: 2, names: a("epochs"), pending: f7},
-		{name: "train-epochs-negative", args: tr("--data", data, "--out", "m.safetensors", "--epochs", "-1"), code: 2, names: a("epochs"), pending: f11},
-		{name: "train-batch-0", args: tr("--data", data, "--out", "m.safetensors", "--batch", "0"), code: 2, names: a("batch"), pending: f11},
-		{name: "train-val-split-1.5", args: tr("--data", data, "--out", "m.safetensors", "--val-split", "1.5"), code: 2, names: a("val-split"), pending: f11},
-		{name: "train-val-split-negative", args: tr("--data", data, "--out", "m.safetensors", "--val-split", "-0.1"), code: 2, names: a("val-split"), pending: f11},
-		{name: "train-threads-negative", args: tr("--data", data, "--out", "m.safetensors", "--threads", "-1"), code: 2, names: a("threads"), pending: f11},
+		{name: "train-epochs-0", args: tr("--data", data, "--out", "m.safetensors", "--epochs", "0"), code: 2, names: a("epochs")},
+		{name: "train-epochs-negative", args: tr("--data", data, "--out", "m.safetensors", "--epochs", "-1"), code: 2, names: a("epochs")},
+		{name: "train-batch-0", args: tr("--data", data, "--out", "m.safetensors", "--batch", "0"), code: 2, names: a("batch")},
+		{name: "train-val-split-1.5", args: tr("--data", data, "--out", "m.safetensors", "--val-split", "1.5"), code: 2, names: a("val-split")},
+		{name: "train-val-split-negative", args: tr("--data", data, "--out", "m.safetensors", "--val-split", "-0.1"), code: 2, names: a("val-split")},
+		{name: "train-threads-negative", args: tr("--data", data, "--out", "m.safetensors", "--threads", "-1"), code: 2, names: a("threads")},
 		{name: "train-crop-not-multiple", args: tr("--data", data, "--out", "m.safetensors", "--crop", "33"), code: 2, names: a("33"), pending: newFlags},
 		{name: "train-lr-not-number", args: tr("--data", data, "--lr", "abc"), code: 2, names: a("abc")},
 		{name: "train-loss-unknown", args: tr("--data", data, "--loss", "nope"), code: 2, names: a("nope")},
@@ -279,12 +273,12 @@ func trainCases() []tcase {
 		{name: "train-ignore-bad", args: tr("--data", data, "--ignore", "x"), code: 2, names: a("ignore")},
 		{name: "train-time-not-duration", args: tr("--data", data, "--time", "soon"), code: 2, names: a("soon")},
 		{name: "train-extra-arg", args: tr("--data", data, "extra"), code: 2, names: a("extra")},
-		{name: "train-out-existing-dir", setup: mkdir("outdir"), args: tr("--data", data, "--out", "outdir"), code: 1, names: a("outdir"), pending: f5},
+		{name: "train-out-existing-dir", setup: mkdir("outdir"), args: tr("--data", data, "--out", "outdir"), code: 1, names: a("outdir")},
 		{name: "train-out-missing-dir-made", args: tr("--data", data, "--out", "nodir/m.safetensors"), code: 0,
 			want: a("nodir/m.safetensors", "nodir/m.last.safetensors", "nodir/m.state.safetensors", "nodir/m.log.csv", "nodir/m.curves.png")},
 		{name: "train-out-is-input", setup: withData(nil), args: tr("--data", "data", "--out", "data/train/images/0000.png"), code: 1,
-			names: a("data/train/images/0000.png"), pending: f1},
-		{name: "train-out-read-only", setup: readOnly("ro"), args: tr("--data", data, "--out", "ro/m.safetensors"), code: 1, names: a("ro/m")},
+			names: a("data/train/images/0000.png")},
+		{name: "train-out-read-only", setup: readOnly("ro"), args: tr("--data", data, "--out", "ro/m.safetensors"), code: 1, names: a("folder ro")},
 		{name: "train-out-full-disk", setup: full("full"), args: tr("--data", data, "--out", "full/m.safetensors"), code: 1, names: a("full/m")},
 		{name: "train-resume-nothing", args: tr("--data", data, "--resume", "--out", "m.safetensors"), code: 1, names: a("m.last.safetensors")},
 		{name: "train-resume-truncated-state", setup: both(files("m/model.safetensors", "model.safetensors", "m/model.last.safetensors", "model.last.safetensors",
@@ -297,8 +291,8 @@ func trainCases() []tcase {
 		{name: "train-fold-out-of-range", args: tr("--data", data, "--out", "m.safetensors", "--fold", "5/3"), code: 2, names: a("--fold")},
 		{name: "train-fold-not-k-of-n", args: tr("--data", data, "--out", "m.safetensors", "--fold", "x"), code: 2, names: a("--fold")},
 		{name: "train-fold-ok", args: tr("--data", pairs, "--out", "m.safetensors", "--fold", "1/3"), code: 0, names: a("fold 1/3"), want: trainOut},
-		{name: "train-same-out-concurrent", setup: busyTrain, pending: f3,
-			args: tr("--data", data, "--out", "model.safetensors"), code: 1, names: a("model.safetensors", "process")},
+		{name: "train-same-out-concurrent", setup: busyTrain,
+			args: tr("--data", data, "--out", "busy/model.safetensors"), code: 1, names: a("busy/model.lock", "pid")},
 	}
 }
 
@@ -342,16 +336,16 @@ func predictCases() []tcase {
 		{name: "predict-fifo-in-folder", setup: both(files("img/good.png", "in/good.png"), fifo("in/f.png")), pending: f6,
 			args: pr("--out", "out", "in"), code: 1, names: a("f.png"), want: a("out/good_mask.png")},
 		{name: "predict-model-fifo", setup: fifo("m.safetensors"), args: a("predict", "-q", "--model", "m.safetensors", good), code: 1, names: a("m.safetensors"), pending: f6},
-		{name: "predict-out-read-only", setup: readOnly("ro"), args: pr("--out", "ro", good), code: 1, names: a("ro/good_mask.png")},
+		{name: "predict-out-read-only", setup: readOnly("ro"), args: pr("--out", "ro", good), code: 1, names: a("folder ro")},
 		{name: "predict-out-full-disk", setup: full("full"), args: pr("--out", "full", good, "{fix}/img/good2.png"), code: 1, names: a("full/good_mask.png"),
-			absent: a("full/good_mask.png", "full/good2_mask.png"), pending: f4},
+			absent: a("full/good_mask.png", "full/good2_mask.png")},
 		{name: "predict-out-is-file", setup: files("img/text.png", "outfile"), args: pr("--out", "outfile", good), code: 1, names: a("outfile")},
 		{name: "predict-out-missing-dir-made", args: pr("--out", "new/sub", good), code: 0, want: a("new/sub/good_mask.png")},
-		{name: "predict-ground-truth-beside", setup: files("img/good.png", "in/a.png", "img/mask64.png", "in/a_mask.png"), pending: f2,
+		{name: "predict-ground-truth-beside", setup: files("img/good.png", "in/a.png", "img/mask64.png", "in/a_mask.png"),
 			args: pr("in"), code: 1, names: a("a_mask.png")},
-		{name: "predict-ground-truth-beside-overwrite", setup: files("img/good.png", "in/a.png", "img/mask64.png", "in/a_mask.png"), pending: f2,
+		{name: "predict-ground-truth-beside-overwrite", setup: files("img/good.png", "in/a.png", "img/mask64.png", "in/a_mask.png"),
 			args: pr("--overwrite", "in"), code: 1, names: a("a_mask.png")},
-		{name: "predict-tile-1", args: pr("--out", "out", "--tile", "1", good), code: 2, names: a("tile"), pending: f11},
+		{name: "predict-tile-1", args: pr("--out", "out", "--tile", "1", good), code: 2, names: a("tile")},
 		{name: "predict-tile-negative", args: pr("--out", "out", "--tile", "-4", good), code: 2, names: a("tile")},
 		{name: "predict-overlap-0.95", args: pr("--out", "out", "--overlap", "0.95", good), code: 2, names: a("overlap")},
 		{name: "predict-overlap-negative", args: pr("--out", "out", "--overlap", "-0.1", good), code: 2, names: a("overlap")},
@@ -422,7 +416,7 @@ func evalCases() []tcase {
 		{name: "eval-merge-empty-folder", setup: mkdir("empty"), args: evp("--merge", "empty"), code: 1, names: a("empty")},
 		{name: "eval-merge-garbage-shard", setup: files("img/garbage.png", "sh/eval.shard-0-of-1.json"), args: evp("--merge", "sh"), code: 1,
 			names: a("eval.shard-0-of-1.json")},
-		{name: "eval-out-read-only", setup: readOnly("ro"), args: cat(a("eval", "-q", "--out", "ro", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("ro/eval")},
+		{name: "eval-out-read-only", setup: readOnly("ro"), args: cat(a("eval", "-q", "--out", "ro", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("folder ro")},
 		{name: "eval-out-full-disk", setup: full("full"), args: cat(a("eval", "-q", "--out", "full", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("full/eval")},
 		{name: "eval-out-is-file", setup: files("img/text.png", "outfile"), args: cat(a("eval", "-q", "--out", "outfile", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("outfile")},
 	}
