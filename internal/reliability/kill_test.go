@@ -25,15 +25,17 @@ func killFlags(fix string) []string {
 // three stages: the temporary file created, written but not renamed, renamed. Between the
 // last model's rename and the checkpoint's, the two disagree: a resume must still continue
 // the run exactly. The last model and the checkpoint are written a fifth time when the run
-// ends.
+// ends: a kill right after the fourth epoch's checkpoint must find that epoch's best model
+// and log row written.
 var trainKillPoints = []string{
 	"step:1", "step:4", "step:6", "step:9", "step:16",
-	"write-begin:1", "write-rename:1", "write-done:1",
+	"write-begin:1", "write-rename:1",
 	"write-rename:model.safetensors:1", "write-done:model.log.csv:1", "write-rename:model.curves.png:3",
 	"write-begin:model.last.safetensors:1", "write-done:model.last.safetensors:1",
 	"write-rename:model.state.safetensors:1", "write-done:model.state.safetensors:1",
 	"write-done:model.last.safetensors:2", "write-rename:model.state.safetensors:2",
-	"write-done:model.last.safetensors:3", "write-done:model.last.safetensors:5", "write-rename:model.state.safetensors:5",
+	"write-done:model.last.safetensors:3", "write-done:model.state.safetensors:4",
+	"write-done:model.last.safetensors:5", "write-rename:model.state.safetensors:5",
 }
 
 // TestKillTraining kills a training with SIGKILL at each of trainKillPoints, checks that
