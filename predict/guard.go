@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/tiffstack"
 )
 
 // The guard of Files: before any image is predicted, every output path is checked, so that
@@ -53,10 +54,8 @@ func (g *guard) check(paths []string) error {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("its output %s is not a regular file", p)
 		}
-		if strings.EqualFold(filepath.Ext(p), ".png") {
-			if sw, err := atomicfile.PNGSoftware(p); err != nil || sw != Software {
-				return fmt.Errorf("its output %s exists and was not written by segment predict (a ground-truth mask?): move it, or give --out for another folder", p)
-			}
+		if sw, ok := softwareOf(p); ok && sw != Software {
+			return fmt.Errorf("its output %s exists and was not written by segment predict (a ground-truth mask?): move it, or give --out for another folder", p)
 		}
 	}
 	return nil
@@ -71,4 +70,26 @@ func (g *guard) dir(dir string) error {
 	err := atomicfile.CheckDir(dir)
 	g.dirs[dir] = err
 	return err
+}
+
+// softwareOf reads the program that wrote the image at path, from a PNG's Software text or
+// a TIFF's Software tag; ok is false for other files (CSV, JSON), which the guard does not
+// mark. A file that cannot be read as its kind says "" and ok: it was not predict's.
+func softwareOf(path string) (sw string, ok bool) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png":
+		sw, _ = atomicfile.PNGSoftware(path)
+		return sw, true
+	case ".tif", ".tiff":
+		st, err := tiffstack.Open(path, 0)
+		if st == nil {
+			return "", true
+		}
+		defer st.Close()
+		if err != nil {
+			return "", true
+		}
+		return st.Software, true
+	}
+	return "", false
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/tiffstack"
 	"github.com/segment-dev/segment/weights"
 )
 
@@ -152,5 +153,38 @@ func TestFilesFailureLeavesNoOutputs(t *testing.T) {
 	want := "a_mask.png a_overlay.png a_probs.png c_mask.png c_overlay.png c_probs.png"
 	if strings.Join(got, " ") != want {
 		t.Errorf("files in the output folder: %v, want %s", got, want)
+	}
+}
+
+// TestFilesNeverOverwriteStackTruth: a TIFF stack's ground truth vol_mask.tif beside
+// vol.tif, the name of the stack's mask, is left as it was and named, as a PNG's is; the
+// stack's own mask carries predict's Software tag and is replaced by a second run.
+func TestFilesNeverOverwriteStackTruth(t *testing.T) {
+	dir := t.TempDir()
+	vol, other := filepath.Join(dir, "vol.tif"), filepath.Join(dir, "other.tif")
+	truth := filepath.Join(dir, "vol_mask.tif")
+	writeStack(t, vol, grayNoise(20, 20, 1), grayNoise(20, 20, 2))
+	writeStack(t, other, grayNoise(20, 20, 3), grayNoise(20, 20, 4))
+	writeStack(t, truth, grayNoise(20, 20, 5), grayNoise(20, 20, 6))
+	before, _ := os.ReadFile(truth)
+	for run := range 2 {
+		errs := predictFiles(t, []string{vol, other}, FileOptions{})
+		if errs[0] == nil || !strings.Contains(errs[0].Error(), truth) {
+			t.Errorf("run %d: vol.tif: %v, want an error naming %s", run, errs[0], truth)
+		}
+		if errs[1] != nil {
+			t.Errorf("run %d: other.tif: %v", run, errs[1])
+		}
+		if after, _ := os.ReadFile(truth); !bytes.Equal(after, before) {
+			t.Fatalf("run %d: the ground truth %s was overwritten", run, truth)
+		}
+		st, err := tiffstack.Open(filepath.Join(dir, "other_mask.tif"), 0)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if st.Software != Software || st.Len() != 2 {
+			t.Errorf("run %d: other_mask.tif: Software %q, %d pages; want %q, 2", run, st.Software, st.Len(), Software)
+		}
+		st.Close()
 	}
 }

@@ -241,6 +241,7 @@ type pageWriter struct {
 func newPageWriter(path string) *pageWriter {
 	return &pageWriter{stream: newStream(path, func(w io.Writer, pages <-chan image.Image) error {
 		tw := tiffstack.NewWriter(w, tiffstack.Deflate)
+		tw.SetSoftware(Software) // the guard's mark of predict's own outputs
 		for img := range pages {
 			if err := tw.WritePage(tiffImage(img)); err != nil {
 				return err

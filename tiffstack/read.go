@@ -73,6 +73,9 @@ func compressionName(c int) string {
 type Stack struct {
 	// Pages describes every page, in file order. Pages may differ in size and format.
 	Pages []Page
+	// Software is the first page's Software tag (305): the program that wrote the file,
+	// empty when it says none.
+	Software string
 
 	path      string
 	r         io.ReaderAt
@@ -295,6 +298,10 @@ func (s *Stack) readPage(n int, off int64) (Page, int64, string, error) {
 		case 270:
 			if n == 1 && e.typ == 2 {
 				desc = s.ascii(e, 1<<16)
+			}
+		case 305:
+			if n == 1 && e.typ == 2 {
+				s.Software = s.ascii(e, 256)
 			}
 		}
 		if err != nil {

@@ -38,7 +38,13 @@ type Writer struct {
 	pages       int
 	err         error
 	data        bytes.Buffer // one page's strips
+	software    string       // the first page's Software tag (305); none when empty
 }
+
+// SetSoftware names the program that wrote the file in the first page's Software tag
+// (305), which Stack.Software reads back: how a program tells its own outputs, which it
+// may replace, from files it must leave alone. Call it before the first page.
+func (w *Writer) SetSoftware(name string) { w.software = name }
 
 // NewWriter returns a Writer that writes a little-endian TIFF file to w.
 func NewWriter(w io.Writer, c Compression) *Writer {
@@ -235,6 +241,13 @@ func (w *Writer) ifd(at int64, width, height, spp, bps, rps int, offsets, counts
 		{279, 4, toU32(counts)},
 		{284, 3, []uint32{1}},
 	}
+	if w.pages == 0 && w.software != "" {
+		ascii := make([]uint32, 0, len(w.software)+1)
+		for _, c := range []byte(w.software) {
+			ascii = append(ascii, uint32(c))
+		}
+		fields = append(fields, field{305, 2, append(ascii, 0)}) // NUL-terminated, as TIFF's ASCII type is
+	}
 	le := binary.LittleEndian
 	head := 2 + 12*len(fields) + 4
 	out := make([]byte, head, head+64)
@@ -244,15 +257,14 @@ func (w *Writer) ifd(at int64, width, height, spp, bps, rps int, offsets, counts
 		le.PutUint16(e, f.tag)
 		le.PutUint16(e[2:], f.typ)
 		le.PutUint32(e[4:], uint32(len(f.vals)))
-		size := 4
-		if f.typ == 3 {
-			size = 2
-		}
 		var val []byte
 		for _, v := range f.vals {
-			if size == 2 {
+			switch f.typ {
+			case 2: // ASCII: a byte each
+				val = append(val, byte(v))
+			case 3:
 				val = le.AppendUint16(val, uint16(v))
-			} else {
+			default:
 				val = le.AppendUint32(val, v)
 			}
 		}
