@@ -99,8 +99,12 @@ type state struct {
 
 const stateFormat = "segment-train-state"
 
-// saveState writes the optimizer's buffers and the run's position.
-func saveState(path string, st *state, opt *Optimizer) error {
+// saveState writes the optimizer's buffers, the run's position and the model's weights
+// ("model." + tensor name). The weights are in the state file, though the last model holds
+// them too, because the two files cannot be renamed into place at once: a run killed between
+// the two writes would leave a last model and a state of different epochs, and a resume
+// from them would not continue the run.
+func saveState(path string, st *state, opt *Optimizer, m *unet.Model) error {
 	js, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -110,11 +114,19 @@ func saveState(path string, st *state, opt *Optimizer) error {
 		b := opt.State[name]
 		f.Tensors["optimizer."+name] = weights.NewFloat32([]int{len(b)}, b)
 	}
+	for _, p := range m.Config.Params() {
+		data, ok := m.Tensors[p.Name].Data().([]float32)
+		if !ok {
+			return fmt.Errorf("save %s: tensor %s is not float32", path, p.Name)
+		}
+		f.Tensors["model."+p.Name] = weights.NewFloat32(p.Shape, data)
+	}
 	return weights.WriteFile(path, f)
 }
 
-// loadState reads a state file into st and opt, which must be of the kind the file names.
-func loadState(path string, opt *Optimizer) (*state, error) {
+// loadState reads a state file into st and opt, which must be of the kind the file names,
+// and its weights into m (a state file written before they were kept leaves m as it is).
+func loadState(path string, opt *Optimizer, m *unet.Model) (*state, error) {
 	f, err := weights.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -134,6 +146,17 @@ func loadState(path string, opt *Optimizer) (*state, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %v", path, name, err)
 		}
+		if p, ok := strings.CutPrefix(name, "model."); ok {
+			var dst []float32
+			if t, ok := m.Tensors[p]; ok && t != nil {
+				dst, _ = t.Data().([]float32)
+			}
+			if len(dst) != len(d) {
+				return nil, fmt.Errorf("%s: %s holds %d values, the model's tensor %d", path, name, len(d), len(dst))
+			}
+			copy(dst, d)
+			continue
+		}
 		opt.State[strings.TrimPrefix(name, "optimizer.")] = d
 	}
 	opt.Steps = st.OptSteps
@@ -141,9 +164,12 @@ func loadState(path string, opt *Optimizer) (*state, error) {
 }
 
 // checkpointHook saves the last model and the state beside it after every epoch, and when
-// the run finishes or is interrupted, so that Resume continues exactly.
+// the run finishes or is interrupted, so that Resume continues exactly. It runs after the
+// hooks that write the epoch's other files (best model, log, curves): the state is what
+// says an epoch is done, so a run killed before it is written resumes by doing that epoch
+// again, and writes them all.
 func checkpointHook() Hook {
-	return Hook{Name: "checkpoint", Priority: 40,
+	return Hook{Name: "checkpoint", Priority: 75,
 		EndEpoch: func(l *Loop) error { return l.checkpoint() },
 		End: func(l *Loop, err error) error {
 			if err != nil && !errors.Is(err, ErrInterrupted) {
@@ -161,7 +187,7 @@ func (l *Loop) checkpoint() error {
 	if err := weights.Save(l.Paths.Last, l.Model, l.meta()); err != nil {
 		return err
 	}
-	return saveState(l.Paths.State, l.st, l.opt)
+	return saveState(l.Paths.State, l.st, l.opt, l.Model)
 }
 
 // meta is what a model file of the run records beside the weights: how to prepare its

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/internal/killpoint"
 	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/unet"
 )
@@ -21,9 +22,10 @@ var ErrStop = errors.New("training stopped early")
 //
 // At every event the hooks run in increasing Priority; hooks of equal priority run in the
 // order they were given. The built-in hooks are, in order: Ctrl-C and Options.StopAfter
-// (priority 10), the time budget (20), the NaN stop (30), the checkpoint (40), the gradient
-// log (50), the best model (60), the CSV log and curves (70), and the progress bar with the
-// log lines (80). An error from a hook ends the run with that error.
+// (priority 10), the time budget (20), the NaN stop (30), the gradient log (50), the best
+// model (60), the CSV log and curves (70), the checkpoint (75: last, so that a state on disk
+// means every file of its epoch is), and the progress bar with the log lines (80). An error
+// from a hook ends the run with that error.
 type Hook struct {
 	Name     string // says what the hook is for, to a reader of the hook list; the loop does not use it
 	Priority int
@@ -169,6 +171,7 @@ func (l *Loop) steps(net *unet.Net, loader *dataset.Loader) error {
 		if err := l.each(func(h Hook) func(*Loop) error { return h.AfterStep }); err != nil {
 			return err
 		}
+		killpoint.Here("step")
 		if b.Step == l.StepsPerEpoch-1 {
 			st.Epoch, st.Step = b.Epoch+1, 0
 			if err := l.endEpoch(); err != nil {

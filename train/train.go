@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if m, _, err = weights.Load(paths.Last); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
-		if st, err = loadState(paths.State, opt); err != nil {
+		if st, err = loadState(paths.State, opt, m); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 		// Compared as JSON, the form the key is stored in: fields that mean the same (an

@@ -42,6 +42,9 @@ own, so that its peak memory is its own.`,
 				if fs.NArg() > 0 {
 					return usagef("unexpected arguments %q", fs.Args())
 				}
+				if *steps < 1 {
+					return usagef("--steps %d: want at least 1", *steps)
+				}
 				if *one != "" {
 					shapes, err := parseShapes(*one)
 					if err != nil || len(shapes) != 1 {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/segment-dev/segment/landscape"
@@ -60,6 +61,11 @@ func landscapeFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) 
 			return usagef("--data DIR is required")
 		}
 		if err := checkLoss(do.Loss); err != nil {
+			return err
+		}
+		// A data folder that is not there is a failure naming it (status 1), not a usage
+		// error, as in the other commands; ForModel's errors are about the flags' values.
+		if _, err := os.Stat(*data); err != nil {
 			return err
 		}
 		lo.Seed, do.Seed = *seed, *seed

@@ -130,6 +130,13 @@ func (r *reportRun) start(c dataset.Classes, meta weights.Meta, cfg *unet.Config
 	if imgs == "" && gt != "" && isFolder(filepath.Join(gt, "images")) {
 		imgs = filepath.Join(gt, "images")
 	}
+	if r.images != "" && !isFolder(r.images) {
+		// predict.Inputs would take a path that is not a folder for an image, read later.
+		if _, err := os.Stat(r.images); err != nil {
+			return fmt.Errorf("--images: %w", err)
+		}
+		return fmt.Errorf("--images %s: not a folder", r.images)
+	}
 	if imgs != "" {
 		files, problems := predict.Inputs([]string{imgs})
 		if len(problems) > 0 && r.images != "" {

@@ -275,6 +275,13 @@ func (s *server) listData() error {
 	if s.o.data == "" {
 		return nil
 	}
+	// predict.Inputs takes a path that is not a folder for an image file, read later: a
+	// --data that is missing or a file must fail here, before serve listens.
+	if fi, err := os.Stat(s.o.data); err != nil {
+		return fmt.Errorf("--data: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("--data %s: not a folder", s.o.data)
+	}
 	dir := s.o.data
 	if f, err := evalFolder(dir); err == nil {
 		dir = f

@@ -20,7 +20,10 @@ from a work tree), the commit when the build recorded one (with "-dirty" when
 the work tree had changes) and the Go version that built it. "segment
 --version" does the same.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
-			return func(_ *flag.FlagSet, out, _ io.Writer) error {
+			return func(fs *flag.FlagSet, out, _ io.Writer) error {
+				if fs.NArg() > 0 {
+					return usagef("unexpected arguments %q", fs.Args())
+				}
 				fmt.Fprintln(out, "segment", version())
 				return nil
 			}

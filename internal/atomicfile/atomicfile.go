@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/segment-dev/segment/internal/killpoint"
 )
 
 // beforeRename, when a test sets it, runs after the temporary file is written and synced and
@@ -79,6 +81,7 @@ func (g *Group) Write(path string, write func(io.Writer) error) (err error) {
 			os.Remove(tmp)
 		}
 	}()
+	killpoint.HereFor("write-begin", base)
 	if st, statErr := os.Stat(path); statErr == nil && st.Mode().IsRegular() {
 		if err := f.Chmod(st.Mode().Perm()); err != nil {
 			return err
@@ -126,6 +129,7 @@ func (g *Group) Commit() error {
 	g.files = nil
 	for k := len(files) - 1; k >= 0; k-- {
 		p := files[k]
+		killpoint.HereFor("write-rename", filepath.Base(p.path))
 		if err := os.Rename(p.tmp, p.path); err != nil {
 			for _, q := range files[k+1:] {
 				os.Remove(q.path)
@@ -135,6 +139,7 @@ func (g *Group) Commit() error {
 			}
 			return fmt.Errorf("write %s: %w", p.path, err)
 		}
+		killpoint.HereFor("write-done", filepath.Base(p.path))
 	}
 	// Make the renames themselves durable. The files are in place whatever happens here, so
 	// a directory that cannot be synced (some file systems refuse) is not an error.

@@ -63,6 +63,9 @@ func Acquire(path string) (*Lock, error) {
 			continue
 		}
 		if err := writePID(f); err != nil {
+			// We hold the lock, so the file is ours to remove (as Release does): a full
+			// disk must not leave an empty lock file behind.
+			os.Remove(path)
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
