@@ -128,12 +128,26 @@ func (c Classes) ReadMask(path string, maxPixels int) ([]int32, int, int, error)
 // colour when any holds a colour that is not gray. The first problem is an *Error naming its
 // file.
 func MaskClasses(paths []string, opts Options) (Classes, error) {
+	c, errs, err := MaskClassesEach(paths, opts)
+	for _, e := range errs {
+		if e != nil {
+			return Classes{}, e
+		}
+	}
+	return c, err
+}
+
+// MaskClassesEach is MaskClasses that goes on past masks that cannot be read: errs[i] says
+// why paths[i] could not (nil for a good one), and the classes come from the others, so
+// that a scorer can score the good pairs and list the bad (eval keeps going). err is a
+// problem of the set as a whole: no readable mask, or masks that disagree.
+func MaskClassesEach(paths []string, opts Options) (c Classes, errs []error, err error) {
 	if len(paths) == 0 {
-		return Classes{}, fmt.Errorf("dataset: no mask files")
+		return Classes{}, nil, fmt.Errorf("dataset: no mask files")
 	}
 	infos := make([]fileInfo, len(paths))
 	hists := make([]map[int32]int64, len(paths))
-	errs := make([]error, len(paths))
+	errs = make([]error, len(paths))
 	nonGray := make([]bool, len(paths))
 	parallel.For(len(paths), opts.workers(), func(i int) {
 		fi, err := probe(paths[i], opts.MaxPixels)
@@ -158,27 +172,30 @@ func MaskClasses(paths []string, opts Options) (Classes, error) {
 	})
 	colour := false
 	for i := range paths {
-		if errs[i] != nil {
-			return Classes{}, errs[i]
-		}
-		colour = colour || nonGray[i]
+		colour = colour || errs[i] == nil && nonGray[i]
 	}
-	masks := make([]maskScan, len(paths))
+	masks := make([]maskScan, 0, len(paths))
 	for i, p := range paths {
+		if errs[i] != nil {
+			continue
+		}
 		if colour && infos[i].Kind == kindPalette {
-			return Classes{}, fileError(p, UnsupportedError("palette mask among RGB colour masks: save every mask the same way"))
+			return Classes{}, errs, fileError(p, UnsupportedError("palette mask among RGB colour masks: save every mask the same way"))
 		}
 		h := make(map[int32]int64, len(hists[i]))
 		for v, n := range hists[i] {
 			h[normalize(v, infos[i], colour)] += n
 		}
-		masks[i] = maskScan{path: p, format: infos[i].Format, hist: h}
+		masks = append(masks, maskScan{path: p, format: infos[i].Format, hist: h})
+	}
+	if len(masks) == 0 {
+		return Classes{}, errs, fmt.Errorf("%s: none of the %d masks can be read", filepath.Dir(paths[0]), len(paths))
 	}
 	c, cerr := inferClasses(filepath.Dir(paths[0]), masks, colour, opts)
-	if cerr != nil {
-		return Classes{}, cerr
+	if cerr != nil { // a typed *Error: returned only when it is one, never as a nil inside an error
+		return Classes{}, errs, cerr
 	}
-	return c, nil
+	return c, errs, nil
 }
 
 // NewImage makes an Image of pixels decoded elsewhere, such as one page of a TIFF stack

@@ -69,10 +69,31 @@ func ClassWeights(spec string, pixels []int64) ([]float64, error) {
 	case "auto":
 		return AutoClassWeights(pixels), nil
 	}
-	parts := strings.Split(spec, ",")
-	if len(parts) != len(pixels) {
-		return nil, fmt.Errorf("class weights %q: %d weights for %d classes", spec, len(parts), len(pixels))
+	w, err := parseClassWeights(spec)
+	if err != nil {
+		return nil, err
 	}
+	if len(w) != len(pixels) {
+		return nil, fmt.Errorf("class weights %q: %d weights for %d classes", spec, len(w), len(pixels))
+	}
+	return w, nil
+}
+
+// CheckClassWeights says whether spec is a --class-weights that ClassWeights can read
+// ("", "none", "auto" or positive numbers), before the data says how many classes there
+// are: so that a typing error stops a run before its data is read.
+func CheckClassWeights(spec string) error {
+	switch spec {
+	case "", "none", "auto":
+		return nil
+	}
+	_, err := parseClassWeights(spec)
+	return err
+}
+
+// parseClassWeights reads a comma-separated list of positive weights.
+func parseClassWeights(spec string) ([]float64, error) {
+	parts := strings.Split(spec, ",")
 	w := make([]float64, len(parts))
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)

@@ -115,6 +115,9 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		if err := tf.check(fs); err != nil {
 			return err
 		}
+		if a.Deep && o.Crop%32 != 0 {
+			return usagef("--deep trains at depth 5 too: --crop %d must be a multiple of 32", o.Crop)
+		}
 		o.Model.Growth, o.Model.DenseLayers = growth, layers
 		if *withLandscape {
 			if p := lo.Grid.Points; p < 3 || p%2 == 0 {

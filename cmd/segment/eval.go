@@ -460,18 +460,40 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		}
 	}
 	paths := make([]string, 0, 2*len(pairs))
+	owner := make([]int, 0, 2*len(pairs)) // the pair of each path
 	for i, p := range pairs {
 		if gtLabels { // label images hold object ids, not class values
 			pairs[i].GTLabels = true
 		} else {
-			paths = append(paths, p.GT)
+			paths, owner = append(paths, p.GT), append(owner, i)
 		}
-		paths = append(paths, p.Pred)
+		paths, owner = append(paths, p.Pred), append(owner, i)
 	}
-	classes, err := dataset.MaskClasses(paths, dataset.Options{MaskValues: mv, Ignore: ign})
+	classes, errs, err := dataset.MaskClassesEach(paths, dataset.Options{MaskValues: mv, Ignore: ign})
 	if err != nil {
 		return nil, none, err
 	}
+	// A mask that cannot be read leaves its pair out, reported and counted as failed, as
+	// --data leaves out a bad pair: the others are still scored.
+	bad := make([]bool, len(pairs))
+	for k, e := range errs {
+		if e != nil && !bad[owner[k]] {
+			bad[owner[k]] = true
+			t.problem(e)
+			t.failed++
+			problems = append(problems, e)
+		}
+	}
+	good := pairs[:0]
+	for i, p := range pairs {
+		if !bad[i] {
+			good = append(good, p)
+		}
+	}
+	if len(good) == 0 {
+		return nil, none, fmt.Errorf("none of the %d prediction pairs could be read (%s, %s)", len(pairs), pred, gt)
+	}
+	pairs = good
 	pairs = shardMaskPairs(es, pairs) // after the classes, which all the masks give
 	acc, err := predict.NewAccumulator(classes, policy)
 	if err != nil {

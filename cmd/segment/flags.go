@@ -17,6 +17,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/internal/progress"
 	"github.com/segment-dev/segment/internal/samplemodel"
@@ -69,7 +70,48 @@ func (f *trainingFlags) check(fs *flag.FlagSet) error {
 	if err := f.o.Model.Validate(); err != nil {
 		return usagef("%v", err)
 	}
+	return checkTrainingNames(f.o, givenFlags(fs))
+}
+
+// checkTrainingNames refuses, before any data is read, the choices that a training run
+// would otherwise refuse only after the plan: an unknown optimizer, schedule or
+// augmentation, class weights that are not "none", "auto" or positive numbers, and a crop
+// that is no multiple of 2^depth (of the depth given; without one, the plan's depth is at
+// least 1, so the crop must at least be even).
+func checkTrainingNames(o *train.Options, set map[string]bool) error {
+	if o.Optimizer != "" {
+		if _, err := train.NewOptimizer(o.Optimizer, 0); err != nil {
+			return usagef("--optimizer: %v", err)
+		}
+	}
+	if o.Schedule != "" {
+		if _, err := train.NewSchedule(o.Schedule, 1); err != nil {
+			return usagef("--schedule: %v", err)
+		}
+	}
+	if o.Augment != "" {
+		if _, err := augment.Preset(o.Augment); err != nil {
+			return usagef("--augment: %v", err)
+		}
+	}
+	if err := train.CheckClassWeights(o.ClassWeights); err != nil {
+		return usagef("--class-weights: %v", err)
+	}
+	mul := 2
+	if set["depth"] {
+		mul = o.Model.Multiple()
+	}
+	if o.Crop > 0 && o.Crop%mul != 0 {
+		return usagef("--crop %d: want a multiple of %d (2^depth)", o.Crop, mul)
+	}
 	return nil
+}
+
+// givenFlags gives the names of the flags given on the command line.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	return given
 }
 
 // setup points --data at the bundled sample data when it is not given and shows the

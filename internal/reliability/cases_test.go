@@ -173,18 +173,8 @@ func busyTrain(t *testing.T, dir string) {
 	time.Sleep(500 * time.Millisecond)
 }
 
-// The findings of issue 18 whose fixes other branches bring: their cases skip until merged.
-const (
-	f6    = "finding 6 (branch inputs): special files are refused by type before they are opened"
-	f6sig = "finding 6 (branch inputs): predict blocked on a FIFO ends on SIGTERM, as interrupted (status 130)"
-	f8    = "finding 8 (branch inputs): a model file with NaN or Inf weights or a negative running variance is refused, naming the tensor"
-	f9    = "finding 9 (branch inputs): eval scores the good pairs and lists the bad ones (an unreadable image stops --data and --pred/--gt alike)"
-	f11n  = "finding 11 (branch inputs): a folder nested inside images/ is reported"
-	// newFlags is a defect the suite found beside finding 11, which the safety branch left:
-	// these flag values are checked only after the plan is printed (train) or the first
-	// variant starts (ablate), and exit 1.
-	newFlags = "new, beside finding 11 (not fixed by branch safety): an unknown --optimizer, --schedule or --augment, bad --class-weights, or a --crop that is no multiple of 2^depth is a usage error (status 2) before any work"
-)
+// A case of a defect not yet fixed sets pending to what it waits for, and skips with that
+// reason (SEGMENT_PENDING=1 runs it); none is pending now that issue 18's fixes are merged.
 
 var commandNames = []string{"train", "predict", "eval", "report", "serve", "doctor", "plan", "inspect", "export", "landscape", "ablate", "bench", "version"}
 
@@ -246,29 +236,29 @@ func trainCases() []tcase {
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("images/0000.png")},
 		{name: "train-image-symlink-loop", setup: withData(loopFor("train/images")),
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("images/0000.png")},
-		{name: "train-image-fifo", setup: withData(fifoFor("train/images")), pending: f6,
+		{name: "train-image-fifo", setup: withData(fifoFor("train/images")),
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("images/0000.png")},
-		{name: "train-mask-fifo", setup: withData(fifoFor("train/masks")), pending: f6,
+		{name: "train-mask-fifo", setup: withData(fifoFor("train/masks")),
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("masks/0000.png")},
 		{name: "train-nested-folder", setup: withData(func(t *testing.T, d string) {
 			copyTree(filepath.Join(d, "train/images"), filepath.Join(d, "train/images/more"))
-		}), pending: f11n, args: tr("--data", "data", "--out", "m.safetensors"), code: 0, names: a("more"), want: trainOut},
+		}), args: tr("--data", "data", "--out", "m.safetensors"), code: 0, names: a("more"), want: trainOut},
 		{name: "train-epochs-0", args: tr("--data", data, "--out", "m.safetensors", "--epochs", "0"), code: 2, names: a("epochs")},
 		{name: "train-epochs-negative", args: tr("--data", data, "--out", "m.safetensors", "--epochs", "-1"), code: 2, names: a("epochs")},
 		{name: "train-batch-0", args: tr("--data", data, "--out", "m.safetensors", "--batch", "0"), code: 2, names: a("batch")},
 		{name: "train-val-split-1.5", args: tr("--data", data, "--out", "m.safetensors", "--val-split", "1.5"), code: 2, names: a("val-split")},
 		{name: "train-val-split-negative", args: tr("--data", data, "--out", "m.safetensors", "--val-split", "-0.1"), code: 2, names: a("val-split")},
 		{name: "train-threads-negative", args: tr("--data", data, "--out", "m.safetensors", "--threads", "-1"), code: 2, names: a("threads")},
-		{name: "train-crop-not-multiple", args: tr("--data", data, "--out", "m.safetensors", "--crop", "33"), code: 2, names: a("33"), pending: newFlags},
+		{name: "train-crop-not-multiple", args: tr("--data", data, "--out", "m.safetensors", "--crop", "33"), code: 2, names: a("33")},
 		{name: "train-lr-not-number", args: tr("--data", data, "--lr", "abc"), code: 2, names: a("abc")},
 		{name: "train-loss-unknown", args: tr("--data", data, "--loss", "nope"), code: 2, names: a("nope")},
-		{name: "train-optimizer-unknown", args: tr("--data", data, "--optimizer", "nope"), code: 2, names: a("nope"), pending: newFlags},
+		{name: "train-optimizer-unknown", args: tr("--data", data, "--optimizer", "nope"), code: 2, names: a("nope")},
 		{name: "train-norm-unknown", args: tr("--data", data, "--norm", "nope"), code: 2, names: a("nope")},
 		{name: "train-block-unknown", args: tr("--data", data, "--block", "nope"), code: 2, names: a("nope")},
 		{name: "train-skip-unknown", args: tr("--data", data, "--skip", "nope"), code: 2, names: a("nope")},
-		{name: "train-schedule-unknown", args: tr("--data", data, "--schedule", "nope"), code: 2, names: a("nope"), pending: newFlags},
-		{name: "train-augment-unknown", args: tr("--data", data, "--augment", "nope"), code: 2, names: a("nope"), pending: newFlags},
-		{name: "train-class-weights-bad", args: tr("--data", data, "--class-weights", "x,y"), code: 2, names: a("class-weights"), pending: newFlags},
+		{name: "train-schedule-unknown", args: tr("--data", data, "--schedule", "nope"), code: 2, names: a("nope")},
+		{name: "train-augment-unknown", args: tr("--data", data, "--augment", "nope"), code: 2, names: a("nope")},
+		{name: "train-class-weights-bad", args: tr("--data", data, "--class-weights", "x,y"), code: 2, names: a("class-weights")},
 		{name: "train-mask-values-bad", args: tr("--data", data, "--mask-values", "a,b"), code: 2, names: a("mask-values")},
 		{name: "train-ignore-bad", args: tr("--data", data, "--ignore", "x"), code: 2, names: a("ignore")},
 		{name: "train-time-not-duration", args: tr("--data", data, "--time", "soon"), code: 2, names: a("soon")},
@@ -331,11 +321,11 @@ func predictCases() []tcase {
 		{name: "predict-symlink-loop", setup: loop("loop.png"), args: pr("--out", "out", "loop.png"), code: 1, names: a("loop.png")},
 		{name: "predict-symlink-loop-in-folder", setup: both(files("img/good.png", "in/good.png"), loop("in/loop.png")),
 			args: pr("--out", "out", "in"), code: 1, names: a("loop.png"), want: a("out/good_mask.png")},
-		{name: "predict-image-fifo", setup: fifo("f.png"), args: pr("--out", "out", "f.png"), code: 1, names: a("f.png"), pending: f6},
-		{name: "predict-image-fifo-sigterm", setup: fifo("f.png"), args: pr("--out", "out", "f.png"), term: sigterm{after: time.Second}, code: 130, pending: f6sig},
-		{name: "predict-fifo-in-folder", setup: both(files("img/good.png", "in/good.png"), fifo("in/f.png")), pending: f6,
+		{name: "predict-image-fifo", setup: fifo("f.png"), args: pr("--out", "out", "f.png"), code: 1, names: a("f.png")},
+		{name: "predict-image-fifo-sigterm", setup: fifo("f.png"), args: pr("--out", "out", "f.png"), term: sigterm{after: time.Second}, code: 1, names: a("f.png")},
+		{name: "predict-fifo-in-folder", setup: both(files("img/good.png", "in/good.png"), fifo("in/f.png")),
 			args: pr("--out", "out", "in"), code: 1, names: a("f.png"), want: a("out/good_mask.png")},
-		{name: "predict-model-fifo", setup: fifo("m.safetensors"), args: a("predict", "-q", "--model", "m.safetensors", good), code: 1, names: a("m.safetensors"), pending: f6},
+		{name: "predict-model-fifo", setup: fifo("m.safetensors"), args: a("predict", "-q", "--model", "m.safetensors", good), code: 1, names: a("m.safetensors")},
 		{name: "predict-out-read-only", setup: readOnly("ro"), args: pr("--out", "ro", good), code: 1, names: a("folder ro")},
 		{name: "predict-out-full-disk", setup: full("full"), args: pr("--out", "full", good, "{fix}/img/good2.png"), code: 1, names: a("full/good_mask.png"),
 			absent: a("full/good_mask.png", "full/good2_mask.png")},
@@ -399,17 +389,17 @@ func evalCases() []tcase {
 		{name: "eval-model-truncated", args: cat(a("eval", "-q", "--out", "out", "--model", "{fix}/models/truncdata.safetensors", "--data", pairs)), code: 1,
 			names: a("truncdata.safetensors")},
 		{name: "eval-data-bad-image", setup: withPairs(replaceWith("images", "trunc.png")), args: ev("--data", "pairs"), code: 1,
-			names: a("images/0005.png"), want: outs, pending: f9},
+			names: a("images/0005.png"), want: outs},
 		{name: "eval-data-mask-wrong-size", setup: withPairs(replaceWith("masks", "mask64.png")), args: ev("--data", "pairs"), code: 1,
-			names: a("masks/0005.png"), want: outs, pending: f9},
+			names: a("masks/0005.png"), want: outs},
 		{name: "eval-pred-folder-bad-pair", setup: func(t *testing.T, dir string) {
 			copyTree(filepath.Join(fixDir, "pred"), filepath.Join(dir, "pred"))
 			copyFile(filepath.Join(fixDir, "img/garbage.png"), filepath.Join(dir, "pred/0006_mask.png"))
-		}, args: evp("--pred", "pred", "--gt", gtDir), code: 1, names: a("0006_mask.png"), want: outs, pending: f9},
+		}, args: evp("--pred", "pred", "--gt", gtDir), code: 1, names: a("0006_mask.png"), want: outs},
 		{name: "eval-gt-fifo", setup: func(t *testing.T, dir string) {
 			copyTree(filepath.Join(fixDir, "data/test/masks"), filepath.Join(dir, "gt"))
 			fifoFor("gt")(t, dir)
-		}, args: evp("--pred", predDir, "--gt", "gt"), code: 1, names: a("gt/0005.png"), want: outs, pending: f6},
+		}, args: evp("--pred", predDir, "--gt", "gt"), code: 1, names: a("gt/0005.png"), want: outs},
 		{name: "eval-shard-ok", args: evp("--pred", predDir, "--gt", gtDir, "--shard", "0/1"), code: 0, want: a("out/eval.shard-0-of-1.json")},
 		{name: "eval-shard-out-of-range", args: evp("--pred", predDir, "--gt", gtDir, "--shard", "2/2"), code: 2, names: a("--shard")},
 		{name: "eval-merge-missing", args: evp("--merge", "{dir}/nope"), code: 1, names: a("{dir}/nope")},
@@ -458,7 +448,7 @@ func otherCases() []tcase {
 		{name: "doctor-mask-wrong-size", setup: withData(replaceWith("train/masks", "mask64.png")), args: a("doctor", "data"), code: 1, names: a("masks/0000.png")},
 		{name: "doctor-image-truncated", setup: withData(replaceWith("train/images", "trunc.png")), args: a("doctor", "data"), code: 1, names: a("images/0000.png")},
 		{name: "doctor-image-symlink-loop", setup: withData(loopFor("train/images")), args: a("doctor", "data"), code: 1, names: a("images/0000.png")},
-		{name: "doctor-mask-fifo", setup: withData(fifoFor("train/masks")), args: a("doctor", "data"), code: 1, names: a("masks/0000.png"), pending: f6},
+		{name: "doctor-mask-fifo", setup: withData(fifoFor("train/masks")), args: a("doctor", "data"), code: 1, names: a("masks/0000.png")},
 		{name: "doctor-bad-mask-values", args: a("doctor", data, "--mask-values", "x"), code: 2, names: a("mask-values")},
 		{name: "plan-ok", args: a("plan", data), code: 0},
 		{name: "plan-no-args", args: a("plan"), code: 2},
@@ -495,7 +485,7 @@ func otherCases() []tcase {
 		{name: "ablate-block-unknown", args: cat(a("ablate", "--data", data, "--out", "ab", "--block", "nope"), tiny), code: 2, names: a("nope")},
 		{name: "ablate-seeds-0", args: cat(a("ablate", "--data", data, "--out", "ab", "--seeds", "0"), tiny), code: 2, names: a("seeds")},
 		{name: "ablate-data-missing", args: cat(a("ablate", "--data", "{dir}/nope", "--out", "ab"), tiny), code: 1, names: a("{dir}/nope")},
-		{name: "ablate-deep-crop-32", args: cat(a("ablate", "--data", data, "--out", "ab", "--deep"), tiny[:6], a("--crop", "48")), code: 2, names: a("crop"), pending: newFlags},
+		{name: "ablate-deep-crop-32", args: cat(a("ablate", "--data", data, "--out", "ab", "--deep"), tiny[:6], a("--crop", "48")), code: 2, names: a("crop")},
 		// bench
 		{name: "bench-ok-tiny", args: a("bench", "--config", "4,32,1", "--steps", "1"), code: 0, names: a("peak RSS")},
 		{name: "bench-json", args: a("bench", "--config", "4,32,1", "--steps", "1", "--json"), code: 0, names: a(`"configs"`)},
@@ -520,9 +510,9 @@ func modelFileCases() []tcase {
 	for _, d := range []string{"nan", "inf", "negvar"} {
 		f := "{fix}/models/" + d + ".safetensors"
 		cs = append(cs,
-			tcase{name: "inspect-model-" + d, args: a("inspect", f), code: 1, names: a(f), pending: f8},
-			tcase{name: "predict-model-" + d, args: a("predict", "-q", "--model", f, "--out", "out", good), code: 1, names: a(f), pending: f8},
-			tcase{name: "eval-model-" + d, args: a("eval", "-q", "--model", f, "--out", "out", "--data", pairs), code: 1, names: a(f), pending: f8},
+			tcase{name: "inspect-model-" + d, args: a("inspect", f), code: 1, names: a(f)},
+			tcase{name: "predict-model-" + d, args: a("predict", "-q", "--model", f, "--out", "out", good), code: 1, names: a(f)},
+			tcase{name: "eval-model-" + d, args: a("eval", "-q", "--model", f, "--out", "out", "--data", pairs), code: 1, names: a(f)},
 		)
 	}
 	return append(cs,
@@ -533,13 +523,13 @@ func modelFileCases() []tcase {
 		tcase{name: "inspect-missing", args: a("inspect", "{dir}/nope.safetensors"), code: 1, names: a("{dir}/nope.safetensors")},
 		tcase{name: "inspect-folder", args: a("inspect", "{fix}/m"), code: 1, names: a("{fix}/m")},
 		tcase{name: "inspect-image", args: a("inspect", good), code: 1, names: a(good)},
-		tcase{name: "inspect-fifo", setup: fifo("m.safetensors"), args: a("inspect", "m.safetensors"), code: 1, names: a("m.safetensors"), pending: f6},
+		tcase{name: "inspect-fifo", setup: fifo("m.safetensors"), args: a("inspect", "m.safetensors"), code: 1, names: a("m.safetensors")},
 		tcase{name: "inspect-symlink-loop", setup: loop("m.safetensors"), args: a("inspect", "m.safetensors"), code: 1, names: a("m.safetensors")},
 		tcase{name: "predict-model-onnx", args: a("predict", "-q", "--model", "{fix}/m/model.onnx", "--out", "out", good), code: 1, names: a("model.onnx")},
 		tcase{name: "predict-model-folder", args: a("predict", "-q", "--model", "{fix}/m", "--out", "out", good), code: 0, want: a("out/good_mask.png")},
 		tcase{name: "predict-model-missing", args: a("predict", "-q", "--model", "{dir}/nope.safetensors", "--out", "out", good), code: 1, names: a("nope.safetensors")},
 		tcase{name: "predict-model-state-file", args: a("predict", "-q", "--model", "{fix}/m/model.state.safetensors", "--out", "out", good), code: 1,
 			names: a("model.state.safetensors")},
-		tcase{name: "export-model-nan", args: a("export", "{fix}/models/nan.safetensors", "--onnx", "out.onnx"), code: 1, names: a("nan.safetensors"), pending: f8},
+		tcase{name: "export-model-nan", args: a("export", "{fix}/models/nan.safetensors", "--onnx", "out.onnx"), code: 1, names: a("nan.safetensors")},
 	)
 }
