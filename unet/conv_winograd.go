@@ -45,7 +45,7 @@ func parseConvMode(s string) (string, error) {
 
 // winogradFor chooses the algorithm of the convolution of n images of geometry g into co
 // channels. The choice changes the floats, so it depends on the shape alone, never on
-// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto takes F(2x2) on layers
+// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto (while autoWinograd is on) takes F(2x2) on layers
 // of at least autoMinChannels channels in and out and autoMinTiles tiles in the batch, and
 // F(4x4) nowhere. The rule is from BenchmarkConv3x3 on the 2-core development machine, run
 // while it was heavily shared (2026-11-28, ratios to the direct path noisy by about 30%):
@@ -69,7 +69,7 @@ func winogradFor(g convGeom, co, n int) convAlgo {
 		return algoDirect
 	}
 	tiles := n * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	if g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles {
+	if autoWinograd && g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles {
 		return algoWino2
 	}
 	return algoDirect
@@ -77,6 +77,14 @@ func winogradFor(g convGeom, co, n int) convAlgo {
 
 // autoMinChannels and autoMinTiles are auto's thresholds (see winogradFor).
 var autoMinChannels, autoMinTiles = 128, 256
+
+// autoWinograd turns auto's rule on. It is off, so that auto is the direct path
+// everywhere: measured on the idle machine (segment bench, 2026-11-29), the rule made the
+// base-32 and base-64 steps about 10% faster, but it doubled the peak memory of a base-64
+// training step (1980 MiB against 958 with the direct path; base 32: 775 against 542),
+// since Winograd's buffers are allocated per call, outside the memory plan that the direct
+// path's scratch lives in. Until they are planned, SEGMENT_CONV=winograd opts in.
+var autoWinograd = false
 
 // wino is one Winograd algorithm F(m x m, 3 x 3): its transform matrices, with Bt and At
 // as lists of their non-zero entries per row, since most of theirs are zero.

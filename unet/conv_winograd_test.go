@@ -280,10 +280,17 @@ func TestConvMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		withConvMode(m, func() {
+			autoWinograd = true
+			defer func() { autoWinograd = false }()
 			if got := winogradFor(tc.g, 128, 1); got != tc.want {
 				t.Errorf("SEGMENT_CONV=%s on %+v: %v, want %v", tc.mode, tc.g, got, tc.want)
 			}
 		})
+	}
+	// While auto's rule is off (its buffers double a training step's memory), auto is the
+	// direct path on every shape, the largest included.
+	if got := winogradFor(newConvGeom(512, 64, 64, 3, 1, 1), 512, 8); got != algoDirect {
+		t.Errorf("auto with its rule off on a 512-channel layer: %v, want the direct path", got)
 	}
 }
 
