@@ -79,11 +79,18 @@ func winogradFor(g convGeom, co, n int) convAlgo {
 var autoMinChannels, autoMinTiles = 128, 256
 
 // autoWinograd turns auto's rule on. It is off, so that auto is the direct path
-// everywhere: measured on the idle machine (segment bench, 2026-11-29), the rule made the
-// base-32 and base-64 steps about 10% faster, but it doubled the peak memory of a base-64
-// training step (1980 MiB against 958 with the direct path; base 32: 775 against 542),
-// since Winograd's buffers are allocated per call, outside the memory plan that the direct
-// path's scratch lives in. Until they are planned, SEGMENT_CONV=winograd opts in.
+// everywhere: the rule made base-32 and base-64 training steps about 10% faster (segment
+// bench on the idle machine, 2026-11-29), but inference would hold far more memory than
+// with the direct path. Now that a training step's transforms are made into memory kept
+// from step to step (conv_winocache.go), not afresh for the garbage collector, its
+// training steps' peak memory is within 4 to 10% of the direct path's (segment bench
+// --steps 2: base 16 161 MiB against 155, base 32 575 against 540, base 64 1051 against
+// 952; it was 1980 against 958), but inference's is 17 to 48% above it (the same shapes:
+// 61 against 52, 208 against 147, 386 against 261), since the direct path needs a few
+// megabytes beside the activations and weights while Winograd holds the filter cache (up
+// to 64 MiB), the transform of a layer the cache has no room for (16/9 of its weights: 34
+// MB for base 64's 1024 to 512 channels) and bands of at least minWinoTiles tiles (up to
+// 25 MB).
 var autoWinograd = false
 
 // wino is one Winograd algorithm F(m x m, 3 x 3): its transform matrices, with Bt and At
@@ -167,19 +174,13 @@ func (algo convAlgo) wino() *wino {
 	return wino2
 }
 
-// winoFilters transforms the weights w [co, C, 3, 3] into u [a*a][C][co] (borrowed, to be
-// released, unless keep), u_xi = (G w G^T)_xi, in float64 before rounding once, since G's coefficients (1/6,
-// 1/24) are not exact. Each u_xi is stored transposed, which the GEMM packs with plain
-// copies.
-func winoFilters[T float](algo convAlgo, co, c int, w []T, keep bool) []T {
+// winoFilters transforms the weights w [co, C, 3, 3] into u [a*a][C][co], u_xi = (G w
+// G^T)_xi, in float64 before rounding once, since G's coefficients (1/6, 1/24) are not
+// exact. Each u_xi is stored transposed, which the GEMM packs with plain copies.
+func winoFilters[T float](algo convAlgo, co, c int, w, u []T) {
 	wn := algo.wino()
 	a := wn.a
-	var u []T
-	if keep {
-		u = make([]T, a*a*co*c)
-	} else {
-		u = borrow[T](a * a * co * c)
-	}
+	u = u[:a*a*co*c]
 	// Blocks of 16 output channels: the reads of w run along 16 of its rows and the writes
 	// along a cache line of each of the a*a matrices.
 	const ob = 16
@@ -221,7 +222,6 @@ func winoFilters[T float](algo convAlgo, co, c int, w []T, keep bool) []T {
 			}
 		}
 	})
-	return u
 }
 
 // winoGeom is the tiling of a convolution: th x tw tiles of m x m outputs per image, and

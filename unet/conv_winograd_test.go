@@ -287,7 +287,7 @@ func TestConvMode(t *testing.T) {
 			}
 		})
 	}
-	// While auto's rule is off (its buffers double a training step's memory), auto is the
+	// While auto's rule is off (its buffers raise inference's peak memory by up to half), auto is the
 	// direct path on every shape, the largest included.
 	if got := winogradFor(newConvGeom(512, 64, 64, 3, 1, 1), 512, 8); got != algoDirect {
 		t.Errorf("auto with its rule off on a 512-channel layer: %v, want the direct path", got)
@@ -397,5 +397,99 @@ func TestWinogradCacheBound(t *testing.T) {
 	get(w2)
 	if has(w1) || !has(w2) {
 		t.Fatalf("after w1 went unused for %d lookups: cached w1 %v, w2 %v; want w2 alone", winoCacheIdle, has(w1), has(w2))
+	}
+}
+
+// allocated is the bytes the process allocated while f ran.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestWinogradCacheRefillsInPlace changes the weights in place as an optimiser step does:
+// the next lookup must transform them again into the entry's own memory, allocating next to
+// nothing, and give what a fresh transform gives. While a call still reads an entry, a
+// lookup with other bits must leave that memory alone and get a transform of its own.
+func TestWinogradCacheRefillsInPlace(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	winoCacheFloats = 1 << 24
+	resetWinoCache()
+	const c, co = 64, 48
+	_, w, _, _ := randConv(41, 1, c, 1, 1, co)
+	fresh := func() []float32 {
+		u := make([]float32, 16*c*co)
+		winoFilters(algoWino2, co, c, w, u)
+		return u
+	}
+	f1, done := winoFiltersFor(algoWino2, co, c, w, false)
+	done()
+	w[5] = math.Nextafter32(w[5], 2)
+	var f2 winoFilter[float32]
+	var done2 func()
+	bytes := allocated(func() { f2, done2 = winoFiltersFor(algoWino2, co, c, w, false) })
+	if &f2.u[0] != &f1.u[0] {
+		t.Errorf("after the weights changed in place, the transform is in new memory, not the entry's")
+	}
+	if limit := uint64(len(f2.u)) * 4 / 16; bytes > limit {
+		t.Errorf("transforming changed weights again allocated %d bytes, want at most %d (the transform is %d)", bytes, limit, len(f2.u)*4)
+	}
+	want2 := fresh()
+	if !slices.Equal(f2.u, want2) {
+		t.Fatalf("the transform made again in place differs from a fresh one")
+	}
+	// f2 is still being read: other bits must not overwrite it.
+	w[9] = math.Nextafter32(w[9], -2)
+	f3, done3 := winoFiltersFor(algoWino2, co, c, w, false)
+	if &f3.u[0] == &f2.u[0] {
+		t.Errorf("a transform still in use was overwritten by a lookup with other weights")
+	}
+	if !slices.Equal(f2.u, want2) {
+		t.Errorf("the transform in use changed under its reader")
+	}
+	if !slices.Equal(f3.u[:16*c*co], fresh()) {
+		t.Errorf("the transform made beside the busy entry differs from a fresh one")
+	}
+	done3()
+	done2()
+}
+
+// TestWinogradStepAllocates runs the convolutions of a training step again and again with
+// the weights changed in place between steps (forward and input gradient by F(2x2), with
+// the transform kept in the cache and, with no room there, made in borrowed memory): after
+// a warm-up step nothing the size of a transform may be allocated. Allocating the
+// transforms afresh at every step left them to the garbage collector, and the heap grew to
+// twice what a step holds.
+func TestWinogradStepAllocates(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	const n, c, h, w, co = 1, 32, 16, 16, 64
+	g := newConvGeom(c, h, w, 3, 1, 1)
+	x, wt, _, _ := randConv(43, n, c, h, w, co)
+	dy, _, _, _ := randConv(44, n, co, h, w, 1)
+	y, dx := make([]float32, n*co*h*w), make([]float32, n*c*h*w)
+	transform := 16 * c * co * 4
+	for _, size := range []int{1 << 24, 0} {
+		winoCacheFloats = size
+		resetWinoCache()
+		withConvMode("winograd", func() {
+			step := func() {
+				convForward(g, co, n, x, wt, y, nil)
+				convData(g, co, n, dy, wt, dx, nil)
+				wt[size%7] = math.Nextafter32(wt[size%7], 1)
+			}
+			step()
+			step()
+			const steps = 4
+			bytes := allocated(func() {
+				for range steps {
+					step()
+				}
+			})
+			if per := bytes / steps; per > uint64(transform)/8 {
+				t.Errorf("cache of %d floats: a step allocated %d bytes, want at most %d (a transform is %d)", size, per, transform/8, transform)
+			}
+		})
 	}
 }
