@@ -493,3 +493,70 @@ func TestWinogradStepAllocates(t *testing.T) {
 		})
 	}
 }
+
+// TestWinogradTrainStepMemory trains a small U-Net by F(2x2) wherever it applies and by the
+// direct path, changing every weight in place between steps as the optimiser does: once
+// warm, a Winograd step may allocate at most a quarter of its layers' transforms more
+// than a direct step (what it does allocate more is closures, a few kilobytes). Transforms left to the garbage collector at every step doubled a
+// base-64 step's peak memory.
+func TestWinogradTrainStepMemory(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	cfg := DefaultConfig()
+	cfg.BaseChannels, cfg.Depth = 16, 2
+	const n, h, w = 2, 16, 16
+	x := randInput(n * h * w)
+	target := make([]float32, len(x))
+	for i, v := range x {
+		if v > 0.5 {
+			target[i] = 1
+		}
+	}
+	var transforms int // floats of the transforms of the 3x3 layers
+	for _, p := range cfg.Params() {
+		if p.Kind == Weight && len(p.Shape) == 4 && p.Shape[2] == 3 {
+			transforms += p.Shape[0] * p.Shape[1] * 16
+		}
+	}
+	perStep := func(mode string) uint64 {
+		var bytes uint64
+		withConvMode(mode, func() {
+			resetWinoCache()
+			m, err := New(cfg, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net, err := NewTrainNet(m, n, h, w, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			step := func() {
+				if _, err := net.Step(x, target); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range cfg.Params() {
+					if d := m.Data(p.Name); len(d) > 0 {
+						d[0] = math.Nextafter32(d[0], 1)
+					}
+				}
+			}
+			step()
+			step()
+			const steps = 4
+			bytes = allocated(func() {
+				for range steps {
+					step()
+				}
+			}) / steps
+		})
+		return bytes
+	}
+	for _, size := range []int{1 << 24, 0} {
+		winoCacheFloats = size
+		direct, wino := perStep("direct"), perStep("winograd")
+		t.Logf("cache of %d floats: a step allocates %d bytes by the direct path, %d by Winograd; the transforms are %d", size, direct, wino, transforms*4)
+		if limit := direct + uint64(transforms)*4/4; wino > limit {
+			t.Errorf("cache of %d floats: a Winograd step allocates %d bytes, a direct one %d; want at most %d (the transforms are %d)", size, wino, direct, limit, transforms*4)
+		}
+	}
+}
