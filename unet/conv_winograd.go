@@ -421,6 +421,8 @@ func winoInput2[T float](wg winoGeom, g convGeom, xc, v []T, ld, ty0, ty1 int, t
 	for ty := ty0; ty < ty1; ty++ {
 		r0, r1, r2, r3 := row(2*ty-1), row(2*ty), row(2*ty+1), row(2*ty+2)
 		u0, u1, u2, u3 := t0[1:][:g.W], t1[1:][:g.W], t2[1:][:g.W], t3[1:][:g.W]
+		// Cut to u0's length, so that the loop indexes them without bounds checks.
+		r0, r1, r2, r3 = r0[:len(u0)], r1[:len(u0)], r2[:len(u0)], r3[:len(u0)]
 		for k := range u0 {
 			u0[k] = r0[k] - r2[k]
 			u1[k] = r1[k] + r2[k]
@@ -451,24 +453,28 @@ func winoOutput2[T float](wg winoGeom, g convGeom, mo []T, ld int, yo []T, ty0, 
 	y0, y1 := tmp[:2*tw], tmp[2*tw:4*tw]
 	for ty := ty0; ty < ty1; ty++ {
 		base := (ty - ty0) * tw
-		var m [16][]T
-		for xi := range m {
-			m[xi] = mo[xi*ld+base:][:tw]
-		}
-		for tx := 0; tx < tw; tx++ {
+		// One slice per position, each cut to the same length, so that the loop below
+		// indexes them all without bounds checks.
+		row := func(xi int) []T { return mo[xi*ld+base:][:tw] }
+		m0, m1, m2, m3 := row(0), row(1), row(2), row(3)
+		m4, m5, m6, m7 := row(4), row(5), row(6), row(7)
+		m8, m9, m10, m11 := row(8), row(9), row(10), row(11)
+		m12, m13, m14, m15 := row(12), row(13), row(14), row(15)
+		for tx := range m0 {
 			// s[p][j] = sum_q At[j][q] M[p][q], then y[i][j] = sum_p At[i][p] s[p][j].
-			s00 := m[0][tx] + m[1][tx] + m[2][tx]
-			s01 := m[1][tx] - m[2][tx] - m[3][tx]
-			s10 := m[4][tx] + m[5][tx] + m[6][tx]
-			s11 := m[5][tx] - m[6][tx] - m[7][tx]
-			s20 := m[8][tx] + m[9][tx] + m[10][tx]
-			s21 := m[9][tx] - m[10][tx] - m[11][tx]
-			s30 := m[12][tx] + m[13][tx] + m[14][tx]
-			s31 := m[13][tx] - m[14][tx] - m[15][tx]
-			y0[2*tx] = s00 + s10 + s20
-			y0[2*tx+1] = s01 + s11 + s21
-			y1[2*tx] = s10 - s20 - s30
-			y1[2*tx+1] = s11 - s21 - s31
+			s00 := m0[tx] + m1[tx] + m2[tx]
+			s01 := m1[tx] - m2[tx] - m3[tx]
+			s10 := m4[tx] + m5[tx] + m6[tx]
+			s11 := m5[tx] - m6[tx] - m7[tx]
+			s20 := m8[tx] + m9[tx] + m10[tx]
+			s21 := m9[tx] - m10[tx] - m11[tx]
+			s30 := m12[tx] + m13[tx] + m14[tx]
+			s31 := m13[tx] - m14[tx] - m15[tx]
+			o0, o1 := y0[2*tx:][:2], y1[2*tx:][:2]
+			o0[0] = s00 + s10 + s20
+			o0[1] = s01 + s11 + s21
+			o1[0] = s10 - s20 - s30
+			o1[1] = s11 - s21 - s31
 		}
 		oy := 2 * ty
 		copy(yo[oy*g.OW:][:g.OW], y0)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 )
@@ -558,5 +559,85 @@ func TestWinogradTrainStepMemory(t *testing.T) {
 		if limit := direct + uint64(transforms)*4/4; wino > limit {
 			t.Errorf("cache of %d floats: a Winograd step allocates %d bytes, a direct one %d; want at most %d (the transforms are %d)", size, wino, direct, limit, transforms*4)
 		}
+	}
+}
+
+// TestWinogradCacheConcurrent looks up the transforms of two weight tensors from several
+// goroutines at once, in a cache with room for one: every lookup must give the transform
+// of its weights, whether from an entry, while another call fills it, or of its own.
+func TestWinogradCacheConcurrent(t *testing.T) {
+	defer func(f int, i uint64) { winoCacheFloats, winoCacheIdle = f, i }(winoCacheFloats, winoCacheIdle)
+	const c, co = 16, 24
+	_, w1, _, _ := randConv(51, 1, c, 1, 1, co)
+	_, w2, _, _ := randConv(52, 1, c, 1, 1, co)
+	winoCacheFloats, winoCacheIdle = len(w1)*25/9, 2
+	resetWinoCache()
+	want := map[*float32][]float32{}
+	for _, w := range [][]float32{w1, w2} {
+		u := make([]float32, 16*c*co)
+		winoFilters(algoWino2, co, c, w, u)
+		want[&w[0]] = u
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				w := w1
+				if (g+i)%3 == 0 {
+					w = w2
+				}
+				f, done := winoFiltersFor(algoWino2, co, c, w, false)
+				ok := slices.Equal(f.u[:16*c*co], want[&w[0]])
+				done()
+				if !ok {
+					errs <- fmt.Sprintf("goroutine %d, lookup %d: wrong transform", g, i)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	winoCache.Lock()
+	defer winoCache.Unlock()
+	for k, s := range winoCache.m {
+		if s.users != 0 || s.filling {
+			t.Errorf("entry %+v: %d readers and filling %v after every call is done", k, s.users, s.filling)
+		}
+	}
+}
+
+// BenchmarkWinogradTransforms times F(2x2)'s input and output transforms of one image
+// alone, on one core, on shapes auto's rule takes:
+// go test ./unet -run '^$' -bench WinogradTransforms -benchtime 50x -cpu 1
+func BenchmarkWinogradTransforms(b *testing.B) {
+	for _, sh := range []struct{ c, s int }{{128, 64}, {256, 32}, {512, 16}} {
+		g := newConvGeom(sh.c, sh.s, sh.s, 3, 1, 1)
+		wg := newWinoGeom(algoWino2, g)
+		nt := wg.th * wg.tw
+		x, _, _, _ := randConv(1, 1, sh.c, sh.s, sh.s, 1)
+		v := make([]float32, 16*sh.c*nt)
+		y := make([]float32, sh.c*sh.s*sh.s)
+		tmp := make([]float32, wg.tmp())
+		b.Run(fmt.Sprintf("input_c%d_%dx%d", sh.c, sh.s, sh.s), func(b *testing.B) {
+			for range b.N {
+				for c := 0; c < sh.c; c++ {
+					winoInput2(wg, g, x[c*sh.s*sh.s:][:sh.s*sh.s], v[c*nt:], sh.c*nt, 0, wg.th, tmp)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("output_c%d_%dx%d", sh.c, sh.s, sh.s), func(b *testing.B) {
+			for range b.N {
+				for o := 0; o < sh.c; o++ {
+					winoOutput2(wg, g, v[o*nt:], sh.c*nt, y[o*sh.s*sh.s:][:sh.s*sh.s], 0, wg.th, sh.s, tmp)
+				}
+			}
+		})
 	}
 }
