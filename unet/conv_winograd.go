@@ -45,9 +45,12 @@ func parseConvMode(s string) (string, error) {
 
 // winogradFor chooses the algorithm of the convolution of n images of geometry g into co
 // channels. The choice changes the floats, so it depends on the shape alone, never on
-// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto (while autoWinograd is on) takes F(2x2) on layers
-// of at least autoMinChannels channels in and out and autoMinTiles tiles in the batch, and
-// F(4x4) nowhere. The rule is from BenchmarkConv3x3 on the 2-core development machine, run
+// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto (while autoWinograd is
+// on) takes F(2x2) on layers of at least autoMinChannels channels in and out and
+// autoMinTiles tiles in the batch whose transformed filters (16 C co floats) are at most
+// 1/autoFilterShare of the layer's input and output together, and F(4x4) nowhere.
+//
+// The speed thresholds are from BenchmarkConv3x3 on the 2-core development machine, run
 // while it was heavily shared (2026-11-28, ratios to the direct path noisy by about 30%):
 // with fewer channels the transforms, which cost per channel, outweigh the products saved
 // (ratios 1.1 to 4 below 128 channels), and with fewer tiles each of the 16 GEMMs is too
@@ -56,6 +59,16 @@ func parseConvMode(s string) (string, error) {
 // about 1 with it made at every pass (a training step's forward; its input gradient reads
 // the same transform). F(4x4) was slower than F(2x2) at every shape: its transforms are
 // twice as costly and its 36 GEMMs are narrower.
+//
+// The filters' share is for memory: the direct path needs nothing beside a layer's
+// activations and weights but a few megabytes of bands, while Winograd keeps the
+// transformed filters (16/9 of the weights, plus a copy of the weights, in the cache), so
+// on deep layers, whose weights are large and activations small, it would add far more
+// than the 10% of peak memory it may. Without the share, inference's peak memory was 17 to
+// 48% above the direct path's (segment bench's shapes: base 64 386 MiB against 261); with
+// it, it takes the layers of 128 channels at 128x128 (base 64) and 64x64 (base 32, batch 2)
+// and none of base 16, and the peak memory of inference is 2 to 7% above the direct
+// path's, that of a training step 0 to 2% (segment bench --steps 2, 2026-11-29).
 func winogradFor(g convGeom, co, n int) convAlgo {
 	if g.K != 3 || g.S != 1 || g.P != 1 {
 		return algoDirect
@@ -69,29 +82,19 @@ func winogradFor(g convGeom, co, n int) convAlgo {
 		return algoDirect
 	}
 	tiles := n * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	if autoWinograd && g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles {
+	fits := 16*g.C*co*autoFilterShare <= n*(g.C+co)*g.H*g.W
+	if autoWinograd && g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles && fits {
 		return algoWino2
 	}
 	return algoDirect
 }
 
-// autoMinChannels and autoMinTiles are auto's thresholds (see winogradFor).
-var autoMinChannels, autoMinTiles = 128, 256
+// autoMinChannels, autoMinTiles and autoFilterShare are auto's thresholds (see
+// winogradFor).
+var autoMinChannels, autoMinTiles, autoFilterShare = 128, 256, 4
 
-// autoWinograd turns auto's rule on. It is off, so that auto is the direct path
-// everywhere: the rule made base-32 and base-64 training steps about 10% faster (segment
-// bench on the idle machine, 2026-11-29), but inference would hold far more memory than
-// with the direct path. Now that a training step's transforms are made into memory kept
-// from step to step (conv_winocache.go), not afresh for the garbage collector, its
-// training steps' peak memory is within 4 to 10% of the direct path's (segment bench
-// --steps 2: base 16 161 MiB against 155, base 32 575 against 540, base 64 1051 against
-// 952; it was 1980 against 958), but inference's is 17 to 48% above it (the same shapes:
-// 61 against 52, 208 against 147, 386 against 261), since the direct path needs a few
-// megabytes beside the activations and weights while Winograd holds the filter cache (up
-// to 64 MiB), the transform of a layer the cache has no room for (16/9 of its weights: 34
-// MB for base 64's 1024 to 512 channels) and bands of at least minWinoTiles tiles (up to
-// 25 MB).
-var autoWinograd = false
+// autoWinograd turns auto's rule on (the direct path everywhere when off).
+var autoWinograd = true
 
 // wino is one Winograd algorithm F(m x m, 3 x 3): its transform matrices, with Bt and At
 // as lists of their non-zero entries per row, since most of theirs are zero.
@@ -248,8 +251,12 @@ var winoGeneric = false
 
 // winoBandFloats is what a band's transformed input and output aim at, and minWinoTiles
 // the fewest tiles a band has (or all of an image's): each of a band's GEMMs packs its
-// a*a transformed filters again, which fewer tiles would not pay for.
-var winoBandFloats, minWinoTiles = 1 << 20, 256
+// a*a transformed filters again, which fewer tiles would not pay for. Bands run side by
+// side, one per core, each with its own transformed input and output, so they are also
+// what Winograd needs beside the direct path's bands: at 256 tiles and 1 << 20 floats, a
+// 256 to 128 channel layer's bands took 6 MiB per core, and inference's peak memory was
+// 10% above the direct path's at base 32; at 128 tiles, 3%.
+var winoBandFloats, minWinoTiles = 1 << 18, 128
 
 // planWino cuts the convolution of n images into bands of whole tile rows.
 func planWino(g convGeom, wg winoGeom, n, co int) bandPlan {

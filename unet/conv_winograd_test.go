@@ -266,32 +266,40 @@ func TestConvMode(t *testing.T) {
 	}
 	g3, g1, gs := newConvGeom(64, 32, 32, 3, 1, 1), newConvGeom(64, 32, 32, 1, 1, 0), newConvGeom(64, 32, 32, 3, 2, 1)
 	for _, tc := range []struct {
-		mode string
-		g    convGeom
-		want convAlgo
+		mode  string
+		g     convGeom
+		n     int
+		share int // autoFilterShare; 0 leaves memory out of the choice
+		want  convAlgo
 	}{
-		{"direct", g3, algoDirect}, {"winograd", g3, algoWino2}, {"winograd4", g3, algoWino4},
-		{"winograd", g1, algoDirect}, {"winograd", gs, algoDirect}, {"winograd4", gs, algoDirect},
-		{"auto", g3, algoDirect}, {"auto", newConvGeom(128, 32, 32, 3, 1, 1), algoWino2},
-		{"auto", newConvGeom(128, 31, 31, 3, 1, 1), algoWino2}, {"auto", newConvGeom(128, 30, 30, 3, 1, 1), algoDirect},
-		{"auto", gs, algoDirect},
+		{"direct", g3, 1, 4, algoDirect}, {"winograd", g3, 1, 4, algoWino2}, {"winograd4", g3, 1, 4, algoWino4},
+		{"winograd", g1, 1, 4, algoDirect}, {"winograd", gs, 1, 4, algoDirect}, {"winograd4", gs, 1, 4, algoDirect},
+		{"auto", g3, 1, 0, algoDirect}, {"auto", gs, 1, 0, algoDirect},
+		// The tiles: 16x16 of them on a side of 31, 15x15 on 30.
+		{"auto", newConvGeom(128, 32, 32, 3, 1, 1), 1, 0, algoWino2},
+		{"auto", newConvGeom(128, 31, 31, 3, 1, 1), 1, 0, algoWino2}, {"auto", newConvGeom(128, 30, 30, 3, 1, 1), 1, 0, algoDirect},
+		// The filters' share: 16*128*128 floats against a quarter of 2*128*64*64 (equal),
+		// 2*128*63*63 or two images of 32x32.
+		{"auto", newConvGeom(128, 64, 64, 3, 1, 1), 1, 4, algoWino2}, {"auto", newConvGeom(128, 63, 63, 3, 1, 1), 1, 4, algoDirect},
+		{"auto", newConvGeom(128, 32, 32, 3, 1, 1), 2, 4, algoDirect}, {"auto", newConvGeom(128, 32, 32, 3, 1, 1), 4, 4, algoWino2},
 	} {
 		m, err := parseConvMode(tc.mode)
 		if err != nil {
 			t.Fatal(err)
 		}
 		withConvMode(m, func() {
-			autoWinograd = true
-			defer func() { autoWinograd = false }()
-			if got := winogradFor(tc.g, 128, 1); got != tc.want {
-				t.Errorf("SEGMENT_CONV=%s on %+v: %v, want %v", tc.mode, tc.g, got, tc.want)
+			defer func(s int) { autoFilterShare = s }(autoFilterShare)
+			autoFilterShare = tc.share
+			if got := winogradFor(tc.g, 128, tc.n); got != tc.want {
+				t.Errorf("SEGMENT_CONV=%s on %+v, %d images, filters' share %d: %v, want %v", tc.mode, tc.g, tc.n, tc.share, got, tc.want)
 			}
 		})
 	}
-	// While auto's rule is off (its buffers raise inference's peak memory by up to half), auto is the
-	// direct path on every shape, the largest included.
-	if got := winogradFor(newConvGeom(512, 64, 64, 3, 1, 1), 512, 8); got != algoDirect {
-		t.Errorf("auto with its rule off on a 512-channel layer: %v, want the direct path", got)
+	// With auto's rule off, auto is the direct path on every shape, the largest included.
+	defer func(a bool) { autoWinograd = a }(autoWinograd)
+	autoWinograd = false
+	if got := winogradFor(newConvGeom(128, 256, 256, 3, 1, 1), 128, 8); got != algoDirect {
+		t.Errorf("auto with its rule off on a 128-channel layer: %v, want the direct path", got)
 	}
 }
 
@@ -639,5 +647,61 @@ func BenchmarkWinogradTransforms(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestWinogradInferenceMemory adds up what Winograd holds beside the direct path at
+// inference on segment bench's shapes, as auto chooses it: the cache's entries of the
+// layers it takes (the transform and a copy of the weights: 25 C co floats) and the
+// amount by which its largest bands, one per core, exceed the direct path's largest (the
+// scratch free list keeps the largest ever borrowed). It must stay within a tenth of the
+// weights and the planned activations, what the direct path's inference holds; taking
+// deep layers or wider bands would not.
+func TestWinogradInferenceMemory(t *testing.T) {
+	for _, s := range benchShapes[:3] {
+		cfg := DefaultConfig()
+		cfg.BaseChannels = s.base
+		m, err := New(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := NewInferNet(m, s.batch, s.size, s.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.Close()
+		var weights int64
+		for _, p := range cfg.Params() {
+			weights += int64(len(m.Data(p.Name))) * 4
+		}
+		var cache, bands, direct int64
+		var taken []string
+		for _, l := range benchLayers(s.base, s.size) {
+			c, co, side := l[0], l[1], l[2]
+			g := newConvGeom(c, side, side, 3, 1, 1)
+			p := g.plan(s.batch)
+			if paddedConv[float32](g) {
+				p = g.planPadded(s.batch, co)
+			}
+			direct = max(direct, int64(p.scratch*p.workers)*4)
+			if winogradFor(g, co, s.batch) == algoDirect {
+				continue
+			}
+			n := int64(1)
+			if c == co && side > s.size>>4 {
+				n = 2 // the encoder's second convolution and the decoder's
+			}
+			taken = append(taken, fmt.Sprintf("%dx %d->%d at %d", n, c, co, side))
+			cache += n * 25 * int64(c*co) * 4
+			p = planWino(g, newWinoGeom(algoWino2, g), s.batch, co)
+			bands = max(bands, int64(p.scratch*p.workers)*4)
+		}
+		bands = max(0, bands-direct)
+		budget := (weights + net.plan.Shared) / 10
+		t.Logf("base %d %dx%d batch %d: Winograd on %v: cache %.1f MiB, bands %.1f MiB more; a tenth of weights and activations %.1f MiB",
+			s.base, s.size, s.size, s.batch, taken, float64(cache)/(1<<20), float64(bands)/(1<<20), float64(budget)/(1<<20))
+		if cache+bands > budget {
+			t.Errorf("base %d %dx%d batch %d: Winograd holds %d bytes beside the direct path, more than a tenth (%d) of the weights and activations", s.base, s.size, s.size, s.batch, cache+bands, budget)
+		}
 	}
 }
