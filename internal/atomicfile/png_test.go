@@ -2,13 +2,18 @@ package atomicfile
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/segment-dev/segment/internal/regular"
 )
 
 // dirNames returns the names in dir.
@@ -122,5 +127,21 @@ func TestPNGSoftware(t *testing.T) {
 	os.WriteFile(bad, []byte("not a png"), 0o644)
 	if _, err := PNGSoftware(bad); err == nil {
 		t.Error("PNGSoftware of a file that is not a PNG: no error")
+	}
+	// A named pipe in an output's place is refused by its type, not opened: an open would
+	// wait for a writer that never comes.
+	fifo := filepath.Join(dir, "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := PNGSoftware(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, regular.ErrNotRegular) {
+			t.Errorf("PNGSoftware of a named pipe: %v, want regular.ErrNotRegular", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("PNGSoftware blocks on a named pipe")
 	}
 }
