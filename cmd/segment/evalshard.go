@@ -6,6 +6,7 @@ package main
 // the same reduction over the same values in the same order: the same bytes.
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -27,22 +28,21 @@ import (
 )
 
 // shardFileFormat names the format of a shard file, checked when it is read.
-const shardFileFormat = "segment-eval-shard/1"
+const shardFileFormat = "segment-eval-shard/2"
 
 // evalShard is the shard an eval task scores, and what it learns on the way for its file.
 type evalShard struct {
 	s      shard.Shard
 	errOut io.Writer
 	names  []string // every pair of the data, in the unsharded run's order
-	picked int      // the pairs of the shard
+	keep   []int    // the pairs of the shard (indices in names), in the order they are scored
 }
 
 // pick keeps the pairs of the shard, by their pixels, and prints which it took.
 func (e *evalShard) pick(names []string, pixels func(k int) int64) []int {
 	e.names = append([]string(nil), names...)
-	keep := pickShard(e.s, names, pixels, e.errOut)
-	e.picked = len(keep)
-	return keep
+	e.keep = pickShard(e.s, names, pixels, e.errOut)
+	return e.keep
 }
 
 // shardPairs keeps the data set pairs of the shard, by their image sizes; all of them for
@@ -112,9 +112,12 @@ type shardFile struct {
 	// Failed counts the shard's pairs that could not be scored, and, in shard 0 only, the
 	// problems found before the pairs were split (those every shard finds).
 	Failed int `json:"failed"`
-	// Skipped is eval.json's list of the pairs counted in Failed.
-	Skipped []skippedPair `json:"skipped"`
-	Images  []shardImage  `json:"images"`
+	// Skipped is eval.json's list of the pairs counted in Failed, and SkippedAt, for each,
+	// the index in Names of its pair, or -1 for a problem found before the split: the merge
+	// lists them in the unsharded run's order, which is that of the index.
+	Skipped   []skippedPair `json:"skipped"`
+	SkippedAt []int         `json:"skipped_at"`
+	Images    []shardImage  `json:"images"`
 }
 
 // shardImage is one image's metrics.ImageResult, its scores as strconv's shortest text
@@ -205,13 +208,14 @@ func writeShard(dir string, e *evalShard, report evalReport, acc *metrics.Accumu
 	images := acc.Images()
 	// Pairs that failed count in the task that holds them; problems found before the
 	// split (every task finds them) count in shard 0 alone.
-	pairFailed := e.picked - len(images)
+	pairFailed := len(e.keep) - len(images)
 	f.Failed = pairFailed
 	f.Skipped = skipped[max(len(skipped)-pairFailed, 0):] // the pair failures come last
 	if e.s.I == 0 {
 		f.Failed = failed
 		f.Skipped = skipped
 	}
+	f.SkippedAt = failedAt(e, images, len(f.Skipped))
 	for _, im := range images {
 		k, ok := index[im.Name]
 		if !ok {
@@ -229,6 +233,36 @@ func writeShard(dir string, e *evalShard, report evalReport, acc *metrics.Accumu
 	}
 	path := filepath.Join(dir, shardFileName(e.s))
 	return path, atomicfile.Write(path, func(w io.Writer) error { return writeJSON(w, f) })
+}
+
+// failedAt gives, for the n entries that end a shard's list of skipped pairs, the index in
+// e.names of each entry's pair: the shard's pairs that are not among its scored images, in
+// the order they were scored, which is the order their failures were reported in. The
+// entries before them, problems found before the split, get -1. Should the failures not
+// match the unscored pairs one for one, they keep the shard's order, after every pair.
+func failedAt(e *evalShard, images []metrics.ImageResult, n int) []int {
+	scored := make(map[string]bool, len(images))
+	for _, im := range images {
+		scored[im.Name] = true
+	}
+	var unscored []int
+	for _, k := range e.keep {
+		if !scored[e.names[k]] {
+			unscored = append(unscored, k)
+		}
+	}
+	at := make([]int, n)
+	for j := range at {
+		switch u := j - (n - len(unscored)); {
+		case len(unscored) > n:
+			at[j] = len(e.names)
+		case u < 0:
+			at[j] = -1
+		default:
+			at[j] = unscored[u]
+		}
+	}
+	return at
 }
 
 // mergeInputs lists the shard files of eval --merge: a folder's eval.shard-*.json, or the
@@ -277,7 +311,11 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 	imageFrom := map[int]string{} // image index to its shard file
 	var images []shardImage
 	failed := 0
-	skippedBy := map[int][]skippedPair{} // shard to its skipped pairs
+	type skippedEntry struct {
+		at, shard int
+		pair      skippedPair
+	}
+	var skipped []skippedEntry
 	for _, p := range paths {
 		b, err := regular.ReadFile(p)
 		if err != nil {
@@ -292,6 +330,9 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 		}
 		if f.Shards < 1 || f.Shard < 0 || f.Shard >= f.Shards || f.DataSHA256 != namesHash(f.Names) {
 			return nil, report, fmt.Errorf("%s: shard %d of %d, with a data list that does not match its hash: a damaged shard file", p, f.Shard, f.Shards)
+		}
+		if len(f.SkippedAt) != len(f.Skipped) {
+			return nil, report, fmt.Errorf("%s: %d skipped pairs but %d places for them: a damaged shard file", p, len(f.Skipped), len(f.SkippedAt))
 		}
 		if first == nil {
 			first, firstP = &f, p
@@ -314,7 +355,9 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 		}
 		byIndex[f.Shard] = p
 		failed += f.Failed
-		skippedBy[f.Shard] = f.Skipped
+		for j, sp := range f.Skipped {
+			skipped = append(skipped, skippedEntry{at: f.SkippedAt[j], shard: f.Shard, pair: sp})
+		}
 		for _, im := range f.Images {
 			if im.Index < 0 || im.Index >= len(f.Names) || f.Names[im.Index] != im.Name {
 				return nil, report, fmt.Errorf("%s: image %q at %d is not in the data list", p, im.Name, im.Index)
@@ -365,9 +408,12 @@ func mergeShards(paths []string) (*metrics.Accumulator, evalReport, error) {
 		}
 	}
 	report.Failed = failed
-	report.Skipped = []skippedPair{} // in shard order: shard 0's first, with the problems every shard finds
-	for i := range first.Shards {
-		report.Skipped = append(report.Skipped, skippedBy[i]...)
+	// In the unsharded run's order: the problems found before the split (shard 0's), then
+	// the pairs in the data list's order.
+	slices.SortStableFunc(skipped, func(a, b skippedEntry) int { return cmp.Or(a.at-b.at, a.shard-b.shard) })
+	report.Skipped = []skippedPair{}
+	for _, e := range skipped {
+		report.Skipped = append(report.Skipped, e.pair)
 	}
 	return acc, report, nil
 }

@@ -301,3 +301,62 @@ func TestModelHashEnsemble(t *testing.T) {
 		t.Errorf("the folder of a and b hashes as %.12s, the list a,b as %.12s", hash(dir), ab)
 	}
 }
+
+// TestEvalMergeSkippedOrder: with pairs that fail when they are scored in several shards
+// (predictions of another size), and a problem found before the split (a truncated
+// prediction, which every shard finds), the merge lists the skipped pairs as one run does,
+// in the data list's order, not shard after shard: eval.json and eval.csv are
+// byte-identical to one run's, and the merge fails as that run fails.
+func TestEvalMergeSkippedOrder(t *testing.T) {
+	clearShardEnv(t)
+	val := "../../sample_data/val"
+	pred := t.TempDir()
+	if code, _, errOut := runCmd("predict", val+"/images", "--out", pred, "-q"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, name := range []string{"0001", "0002", "0007"} {
+		writeGrayPNG(t, filepath.Join(pred, name+"_mask.png"), 64, 64, nil)
+	}
+	trunc := filepath.Join(pred, "0005_mask.png")
+	b, err := os.ReadFile(trunc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trunc, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mode := []string{"--pred", pred, "--gt", val, "-q"}
+	one, parts, merged := t.TempDir(), t.TempDir(), t.TempDir()
+	wantCode, _, errOut := runCmd(append([]string{"eval", "--out", one}, mode...)...)
+	if wantCode != exitFailure {
+		t.Fatalf("one run: exit %d, want %d: %s", wantCode, exitFailure, errOut)
+	}
+	shardsWithFailures := 0
+	for i := range 3 {
+		runCmd(append([]string{"eval", "--out", parts, "--shard", strconv.Itoa(i) + "/3"}, mode...)...)
+		b, err := os.ReadFile(filepath.Join(parts, fmt.Sprintf("eval.shard-%d-of-3.json", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct{ Skipped []skippedPair }
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(f.Skipped, func(p skippedPair) bool { return p.File != trunc }) {
+			shardsWithFailures++
+		}
+	}
+	if shardsWithFailures < 2 {
+		t.Fatalf("pairs failed in %d shards; the test wants them in two or more", shardsWithFailures)
+	}
+	if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != wantCode {
+		t.Errorf("merge: exit %d, one run's %d: %s", code, wantCode, errOut)
+	}
+	for _, f := range []string{"eval.json", "eval.csv"} {
+		a, _ := os.ReadFile(filepath.Join(one, f))
+		b, _ := os.ReadFile(filepath.Join(merged, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
+		}
+	}
+}
