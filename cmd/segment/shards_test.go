@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/segment-dev/segment/internal/samplemodel"
+	"github.com/segment-dev/segment/internal/sharedtest"
 	"github.com/segment-dev/segment/weights"
 )
 
@@ -52,45 +53,6 @@ func TestShardUsageErrors(t *testing.T) {
 					t.Errorf("segment %v: exit %d, stderr %q; want %d and %q", args, code, errOut, exitUsage, c.want)
 				}
 			})
-		}
-	}
-}
-
-// readTree maps every file under dir (relative path) to its bytes.
-func readTree(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		files[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// sameTree fails unless the two folders hold the same files with the same bytes.
-func sameTree(t *testing.T, want, got string) {
-	t.Helper()
-	a, b := readTree(t, want), readTree(t, got)
-	for name, wb := range a {
-		gb, ok := b[name]
-		switch {
-		case !ok:
-			t.Errorf("%s: missing from %s", name, got)
-		case !bytes.Equal(wb, gb):
-			t.Errorf("%s: differs between %s and %s", name, want, got)
-		}
-	}
-	for name := range b {
-		if _, ok := a[name]; !ok {
-			t.Errorf("%s: in %s, not in %s", name, got, want)
 		}
 	}
 }
@@ -143,7 +105,7 @@ func TestPredictShards(t *testing.T) {
 	if total != 8 {
 		t.Errorf("the shards hold %d images, want the 8 of the folder", total)
 	}
-	sameTree(t, one, parts)
+	sharedtest.SameTree(t, one, parts)
 
 	// A killed run: 0003's overlay never renamed into place, its temporary file left.
 	os.Remove(filepath.Join(parts, "0003_overlay.png"))
@@ -163,7 +125,7 @@ func TestPredictShards(t *testing.T) {
 	if _, err := os.Stat(tmp); err == nil {
 		t.Error("re-run left the temporary file of the killed run")
 	}
-	sameTree(t, one, parts)
+	sharedtest.SameTree(t, one, parts)
 	// --overwrite predicts them all.
 	code, stdout, _ = runCmd("predict", in, "--out", parts, "--overlay", "-q", "--overwrite")
 	if code != 0 || !strings.Contains(stdout, "8 of 8 images predicted") || strings.Contains(stdout, "skipped") {

@@ -1,7 +1,6 @@
 package slurmtest_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -109,38 +108,6 @@ func logNumbers(t *testing.T, log string) (shardI, held, predicted, skipped int)
 		skipped, _ = strconv.Atoi(k[1])
 	}
 	return
-}
-
-// sameTree fails unless the two folders hold the same files with the same bytes.
-func sameTree(t *testing.T, want, got string) {
-	t.Helper()
-	read := func(dir string) map[string][]byte {
-		files := map[string][]byte{}
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			rel, _ := filepath.Rel(dir, p)
-			files[rel] = b
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return files
-	}
-	a, b := read(want), read(got)
-	for name, wb := range a {
-		if gb, ok := b[name]; !ok || !bytes.Equal(wb, gb) {
-			t.Errorf("%s: missing from %s or not the bytes of %s", name, got, want)
-		}
-	}
-	for name := range b {
-		if _, ok := a[name]; !ok {
-			t.Errorf("%s: in %s, not in %s", name, got, want)
-		}
-	}
 }
 
 // TestSlurm runs predict and eval as job arrays on a real Slurm cluster (one node will do,
@@ -272,7 +239,7 @@ func TestSlurm(t *testing.T) {
 		if temps, _ := filepath.Glob(filepath.Join(out, ".*")); len(temps) > 0 {
 			t.Errorf("temporary files left: %v", temps)
 		}
-		sameTree(t, one, out)
+		sharedtest.SameTree(t, one, out)
 	})
 
 	t.Run("eval", func(t *testing.T) {
@@ -346,7 +313,7 @@ func TestSlurm(t *testing.T) {
 		r.run(t, "ensemble", 2, r.script(
 			fmt.Sprintf("%s predict --model %s --out %s -q %s", r.bin, models, arr, filepath.Join(val, "images")),
 			fmt.Sprintf("%s eval --model %s --data %s --out %s -q", r.bin, models, val, evalShards)), 5*time.Minute)
-		sameTree(t, one, arr)
+		sharedtest.SameTree(t, one, arr)
 		merged := filepath.Join(r.dir, "ensemble-eval-merged")
 		r.segment(t, "eval", "--merge", evalShards, "--out", merged, "-q")
 		for _, f := range []string{"eval.json", "eval.csv"} {

@@ -1,0 +1,49 @@
+package sharedtest
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// SameTree fails the test unless the folders want and got hold the same files, by path
+// relative to each, with the same bytes: how the tests of sharded and resumed runs show
+// that their outputs are one uninterrupted run's.
+func SameTree(tb testing.TB, want, got string) {
+	tb.Helper()
+	a, b := readTree(tb, want), readTree(tb, got)
+	for name, wb := range a {
+		gb, ok := b[name]
+		switch {
+		case !ok:
+			tb.Errorf("%s: missing from %s", name, got)
+		case !bytes.Equal(wb, gb):
+			tb.Errorf("%s: differs between %s and %s", name, want, got)
+		}
+	}
+	for name := range b {
+		if _, ok := a[name]; !ok {
+			tb.Errorf("%s: in %s, not in %s", name, got, want)
+		}
+	}
+}
+
+// readTree maps every file under dir (by its path relative to dir) to its bytes.
+func readTree(tb testing.TB, dir string) map[string][]byte {
+	tb.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[rel] = b
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
+}
