@@ -18,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/segment-dev/segment/augment"
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/internal/progress"
 	"github.com/segment-dev/segment/internal/samplemodel"
@@ -202,6 +203,25 @@ const (
 	dataValuesUsage = "comma-separated mask value of each class, in order"
 	dataIgnoreUsage = "mask value whose pixels count for nothing (void)"
 )
+
+// dataSetFlags registers the flags of doctor and plan, which read a data set as train does
+// (--classes, --channels and the labelFlags), and gives what reads the command line: the
+// data set's folder, its one argument, and the options.
+func dataSetFlags(fs *flag.FlagSet) func(*flag.FlagSet) (string, dataset.Options, error) {
+	var o dataset.Options
+	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
+	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
+	var lf labelFlags
+	lf.register(fs, dataValuesUsage, dataIgnoreUsage)
+	return func(fs *flag.FlagSet) (string, dataset.Options, error) {
+		if fs.NArg() != 1 {
+			return "", o, usagef("want one data set folder, got %d arguments", fs.NArg())
+		}
+		var err error
+		o.MaskValues, o.Ignore, err = lf.parse()
+		return fs.Arg(0), o, err
+	}
+}
 
 // scoringFlags are the flags eval and report share: the labelFlags, defaulting to the
 // model's, and the score of a class absent from both masks.
