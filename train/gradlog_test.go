@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/segment-dev/segment/internal/regular"
+	"github.com/segment-dev/segment/internal/sharedtest"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -94,14 +95,11 @@ func TestReadGradLogRefusesNamedPipe(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
 		t.Fatalf("mkfifo: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := ReadGradLog(fifo); done <- err }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
-			t.Errorf("ReadGradLog of a named pipe: %v, want regular.ErrNotRegular naming it", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("ReadGradLog blocks on a named pipe")
+	var err error
+	if !sharedtest.Returns(5*time.Second, func() { _, err = ReadGradLog(fifo) }) {
+		t.Fatal("ReadGradLog blocks on a named pipe")
+	}
+	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
+		t.Errorf("ReadGradLog of a named pipe: %v, want regular.ErrNotRegular naming it", err)
 	}
 }

@@ -159,13 +159,7 @@ func TestEvalMerge(t *testing.T) {
 			if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != 0 {
 				t.Fatalf("merge: %s", errOut)
 			}
-			for _, f := range []string{"eval.json", "eval.csv"} {
-				a, _ := os.ReadFile(filepath.Join(one, f))
-				b, _ := os.ReadFile(filepath.Join(merged, f))
-				if len(a) == 0 || !bytes.Equal(a, b) {
-					t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
-				}
-			}
+			sameEval(t, one, merged)
 		})
 	}
 
@@ -234,6 +228,19 @@ func TestEvalMerge(t *testing.T) {
 				t.Error("a failed merge wrote eval.json")
 			}
 		})
+	}
+}
+
+// sameEval fails unless the merge's eval.json and eval.csv in merged are one run's, in one,
+// byte for byte.
+func sameEval(t *testing.T, one, merged string) {
+	t.Helper()
+	for _, f := range []string{"eval.json", "eval.csv"} {
+		a, _ := os.ReadFile(filepath.Join(one, f))
+		b, _ := os.ReadFile(filepath.Join(merged, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
+		}
 	}
 }
 
@@ -314,11 +321,5 @@ func TestEvalMergeSkippedOrder(t *testing.T) {
 	if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != wantCode {
 		t.Errorf("merge: exit %d, one run's %d: %s", code, wantCode, errOut)
 	}
-	for _, f := range []string{"eval.json", "eval.csv"} {
-		a, _ := os.ReadFile(filepath.Join(one, f))
-		b, _ := os.ReadFile(filepath.Join(merged, f))
-		if len(a) == 0 || !bytes.Equal(a, b) {
-			t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
-		}
-	}
+	sameEval(t, one, merged)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segment-dev/segment/internal/regular"
+	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
 // dirNames returns the names in dir.
@@ -134,14 +135,11 @@ func TestPNGSoftware(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
 		t.Fatalf("mkfifo: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := PNGSoftware(fifo); done <- err }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, regular.ErrNotRegular) {
-			t.Errorf("PNGSoftware of a named pipe: %v, want regular.ErrNotRegular", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("PNGSoftware blocks on a named pipe")
+	var err error
+	if !sharedtest.Returns(5*time.Second, func() { _, err = PNGSoftware(fifo) }) {
+		t.Fatal("PNGSoftware blocks on a named pipe")
+	}
+	if !errors.Is(err, regular.ErrNotRegular) {
+		t.Errorf("PNGSoftware of a named pipe: %v, want regular.ErrNotRegular", err)
 	}
 }

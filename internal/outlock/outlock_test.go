@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segment-dev/segment/internal/regular"
+	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
 // The test binary doubles as the other process: with OUTLOCK_HELPER set it takes that lock,
@@ -187,15 +188,12 @@ func TestLockFileOfAnotherTypeRefused(t *testing.T) {
 	if err := syscall.Mkfifo(path, 0o666); err != nil {
 		t.Skipf("cannot make a named pipe here: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- Check(path) }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), path) {
-			t.Errorf("Check: %v; want an error naming %s and saying it is not a regular file", err, path)
-		}
-	case <-time.After(5 * time.Second):
+	var err error
+	if !sharedtest.Returns(5*time.Second, func() { err = Check(path) }) {
 		t.Fatal("Check blocks on a named pipe at the lock's path")
+	}
+	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Check: %v; want an error naming %s and saying it is not a regular file", err, path)
 	}
 	l, err := Acquire(path)
 	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), path) {

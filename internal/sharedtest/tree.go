@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // SameTree fails the test unless the folders want and got hold the same files, by path
@@ -46,4 +47,20 @@ func readTree(tb testing.TB, dir string) map[string][]byte {
 		tb.Fatal(err)
 	}
 	return files
+}
+
+// Returns reports whether f returns within d: how a test shows that something does not
+// block (an open of a named pipe would, until a writer came). On false, f is left running.
+func Returns(d time.Duration, f func()) bool {
+	done := make(chan struct{})
+	go func() {
+		f()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
