@@ -301,3 +301,84 @@ func TestModelHashEnsemble(t *testing.T) {
 		t.Errorf("the folder of a and b hashes as %.12s, the list a,b as %.12s", hash(dir), ab)
 	}
 }
+
+// TestPredictShardsInstances: with --instances, three shards and then one run without a
+// shard (which predicts nothing: every image's outputs, its own objects table among them,
+// exist) give objects.csv byte for byte as one run does, and the three shards' tables hold
+// each of its rows once; a run stopped half-way (images whose outputs are missing) and run
+// again gives it too.
+func TestPredictShardsInstances(t *testing.T) {
+	clearShardEnv(t)
+	in := "../../sample_data/val/images"
+	args := func(out string, more ...string) []string {
+		return append([]string{"predict", in, "--out", out, "--instances", "--split", "-q"}, more...)
+	}
+	one, parts := t.TempDir(), t.TempDir()
+	if code, _, errOut := runCmd(args(one)...); code != 0 {
+		t.Fatalf("one run: %s", errOut)
+	}
+	want := readCSV(t, filepath.Join(one, "objects.csv"))
+	if len(want) < 9 {
+		t.Fatalf("one run's objects.csv has %d rows, want objects in the 8 images", len(want))
+	}
+	var union [][]string
+	for i := range 3 {
+		if code, _, errOut := runCmd(args(parts, "--shard", fmt.Sprintf("%d/3", i))...); code != 0 {
+			t.Fatalf("shard %d: %s", i, errOut)
+		}
+		rows := readCSV(t, filepath.Join(parts, fmt.Sprintf("objects.shard-%d-of-3.csv", i)))
+		if !slices.Equal(rows[0], want[0]) {
+			t.Fatalf("shard %d's header %q", i, rows[0])
+		}
+		union = append(union, rows[1:]...)
+	}
+	key := func(r []string) string { return strings.Join(r, ",") }
+	got := map[string]int{}
+	for _, r := range union {
+		got[key(r)]++
+	}
+	for _, r := range want[1:] {
+		if got[key(r)] != 1 {
+			t.Errorf("row %q is in %d shard tables, want 1", r, got[key(r)])
+		}
+	}
+	if len(union) != len(want)-1 {
+		t.Errorf("the shard tables hold %d rows, one run's %d", len(union), len(want)-1)
+	}
+	code, stdout, errOut := runCmd(args(parts)...)
+	if code != 0 || !strings.Contains(stdout, "0 of 8 images predicted") {
+		t.Fatalf("the run that gathers the shards: exit %d, %q %s", code, stdout, errOut)
+	}
+	same := func(what string) {
+		t.Helper()
+		for _, f := range []string{"objects.csv", "0003_objects.csv", "0003_instances.png", "0005_mask.png"} {
+			a, _ := os.ReadFile(filepath.Join(one, f))
+			b, err := os.ReadFile(filepath.Join(parts, f))
+			if err != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s: %s differs from one run's (%v)", what, f, err)
+			}
+		}
+	}
+	same("after 3 shards")
+
+	// A run stopped half-way: two images without their outputs, the table not written.
+	for _, f := range []string{"0002_mask.png", "0002_instances.png", "0002_objects.csv", "0006_objects.csv", "objects.csv"} {
+		os.Remove(filepath.Join(parts, f))
+	}
+	code, stdout, errOut = runCmd(args(parts)...)
+	if m := skippedLine.FindStringSubmatch(stdout); code != 0 || m == nil || m[1] != "6" {
+		t.Fatalf("re-run: exit %d, %q %s; want 6 images skipped", code, stdout, errOut)
+	}
+	same("after a re-run")
+
+	// An image table that is not predict's is an error naming it, and no table is written.
+	os.WriteFile(filepath.Join(parts, "0004_objects.csv"), []byte("id,area\n1,2\n"), 0o644)
+	os.Remove(filepath.Join(parts, "objects.csv"))
+	code, _, errOut = runCmd(args(parts)...)
+	if code != exitFailure || !strings.Contains(errOut, "0004_objects.csv: not an objects table") {
+		t.Errorf("a foreign image table: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(parts, "objects.csv")); err == nil {
+		t.Error("objects.csv written from a foreign image table")
+	}
+}

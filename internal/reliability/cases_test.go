@@ -58,6 +58,18 @@ func withPairs(edit func(t *testing.T, pairs string)) func(*testing.T, string) {
 	}
 }
 
+// predicted predicts the fixture's good.png into {dir}/out with the flags, then lets edit
+// change what it wrote: the outputs a later run finds.
+func predicted(edit func(t *testing.T, dir string), flags ...string) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		args := cat(a("predict", "-q", "--model", filepath.Join(fixDir, "m/model.safetensors"), "--out", "out"), flags, a(filepath.Join(fixDir, "img/good.png")))
+		if r := runBin(dir, nil, time.Minute, args...); r.code != 0 {
+			t.Fatalf("predict %v: exit %d\n%s", args, r.code, r.out)
+		}
+		edit(t, dir)
+	}
+}
+
 // firstOf gives the path of the first PNG in dir.
 func firstOf(dir string) string { return filepath.Join(dir, firstPNG(dir)) }
 
@@ -300,7 +312,7 @@ func predictCases() []tcase {
 		{name: "predict-ok-all-outputs", args: pr("--out", "out", "--overlay", "--probs", "--tta", good), code: 0,
 			want: a("out/good_mask.png", "out/good_overlay.png", "out/good_probs.png")},
 		{name: "predict-ok-instances", args: pr("--out", "out", "--instances", "--split", "--min-size", "3", "--fill-holes", good), code: 0,
-			want: a("out/good_mask.png", "out/good_instances.png", "out/objects.csv")},
+			want: a("out/good_mask.png", "out/good_instances.png", "out/good_objects.csv", "out/objects.csv")},
 		{name: "predict-ok-tiles", args: pr("--out", "out", "--tile", "64", "--overlap", "0.5", "--batch", "2", good), code: 0, want: a("out/good_mask.png")},
 		{name: "predict-ok-gray16", args: pr("--out", "out", "{fix}/img/gray16.png"), code: 0, want: a("out/gray16_mask.png")},
 		{name: "predict-ok-small", args: pr("--out", "out", "{fix}/img/small.png"), code: 0, want: a("out/small_mask.png")},
@@ -356,6 +368,12 @@ func predictCases() []tcase {
 		{name: "predict-shard-ok", args: pr("--out", "out", "--shard", "1/3", "{fix}/data/test/images"), code: 0},
 		{name: "predict-skips-existing", setup: files("pred/0005_mask.png", "out/good_mask.png"), args: pr("--out", "out", good), code: 0, names: a("skipped 1")},
 		{name: "predict-threshold-not-number", args: pr("--out", "out", "--threshold", "half", good), code: 2, names: a("half")},
+		{name: "predict-instances-foreign-image-table", setup: predicted(func(t *testing.T, dir string) {
+			writeFile(filepath.Join(dir, "out/good_objects.csv"), garbage(200, 7))
+		}, "--instances"), args: pr("--out", "out", "--instances", good), code: 1, names: a("out/good_objects.csv", "not an objects table")},
+		{name: "predict-instances-image-table-header-only", setup: predicted(func(t *testing.T, dir string) {
+			writeFile(filepath.Join(dir, "out/good_objects.csv"), []byte("image,page,class\n"))
+		}, "--instances"), args: pr("--out", "out", "--instances", good), code: 1, names: a("out/good_objects.csv", "header")},
 	}...)
 	return cs
 }
