@@ -382,3 +382,102 @@ func TestPredictShardsInstances(t *testing.T) {
 		t.Error("objects.csv written from a foreign image table")
 	}
 }
+
+// TestEvalMergeInstancesReport: eval --shard with --instances and --report, of a model and of
+// existing masks, merged with --report, gives eval.json and eval.csv byte for byte as one
+// run, and the same report: the page and every picture, the shards' parts aside. Merging
+// shards without the object scores or the report's parts, or with a part of another run,
+// fails naming the file.
+func TestEvalMergeInstancesReport(t *testing.T) {
+	clearShardEnv(t)
+	val := "../../sample_data/val"
+	masks := t.TempDir()
+	if code, _, errOut := runCmd("predict", val+"/images", "--out", masks, "-q"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, mode := range [][]string{{"--data", val}, {"--pred", masks, "--gt", val}} {
+		t.Run(mode[0], func(t *testing.T) {
+			one, parts, merged := t.TempDir(), t.TempDir(), t.TempDir()
+			repOne, repParts := filepath.Join(t.TempDir(), "rep"), filepath.Join(t.TempDir(), "rep")
+			if code, _, errOut := runCmd(append([]string{"eval", "--out", one, "-q", "--instances", "--report", repOne}, mode...)...); code != 0 {
+				t.Fatal(errOut)
+			}
+			for i := range 3 {
+				args := append([]string{"eval", "--out", parts, "-q", "--instances", "--report", repParts, "--shard", strconv.Itoa(i) + "/3"}, mode...)
+				if code, _, errOut := runCmd(args...); code != 0 {
+					t.Fatalf("shard %d: %s", i, errOut)
+				}
+			}
+			for range 2 { // a merge run again gives the same
+				if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged, "--report", repParts, "--instances"); code != 0 {
+					t.Fatalf("merge: %s", errOut)
+				}
+				for _, f := range []string{"eval.json", "eval.csv"} {
+					a, _ := os.ReadFile(filepath.Join(one, f))
+					b, _ := os.ReadFile(filepath.Join(merged, f))
+					if !bytes.Contains(a, []byte("objects_dsb")) && !bytes.Contains(a, []byte(`"dsb"`)) {
+						t.Fatalf("%s of one run has no object scores:\n%s", f, a)
+					}
+					if !bytes.Equal(a, b) {
+						t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
+					}
+				}
+				want, got := readTree(t, repOne), readTree(t, repParts)
+				for name := range got {
+					if strings.HasPrefix(name, "shard-") {
+						delete(got, name)
+					}
+				}
+				if len(want) < 10 || len(got) != len(want) {
+					t.Errorf("the merged report has %d files, one run's %d", len(got), len(want))
+				}
+				for name, b := range want {
+					if !bytes.Equal(b, got[name]) {
+						t.Errorf("report %s: the merge's differs from one run's", name)
+					}
+				}
+			}
+		})
+	}
+
+	// Bad merges, of two shards of the sample model's evaluation.
+	plain, withAll := t.TempDir(), t.TempDir()
+	rep := filepath.Join(t.TempDir(), "rep")
+	for i := range 2 {
+		sh := strconv.Itoa(i) + "/2"
+		if code, _, errOut := runCmd("eval", "--data", val, "--out", plain, "-q", "--shard", sh); code != 0 {
+			t.Fatal(errOut)
+		}
+		if code, _, errOut := runCmd("eval", "--data", val, "--out", withAll, "-q", "--shard", sh, "--instances", "--report", rep); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	// A part of another run: shard 1 run again into another folder writes a new part.
+	if code, _, errOut := runCmd("eval", "--data", val, "--out", t.TempDir(), "-q", "--shard", "1/2", "--instances", "--report", rep); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		want  string
+		named string
+	}{
+		{"no object scores", []string{"--merge", plain, "--instances"}, "scored without --instances", "eval.shard-0-of-2.json"},
+		{"no report parts", []string{"--merge", plain, "--report", t.TempDir()}, "scored without --report", "eval.shard-0-of-2.json"},
+		{"part of another run", []string{"--merge", withAll, "--report", rep}, "the part of another run", filepath.Join(rep, "shard-1-of-2")},
+		{"no part", []string{"--merge", withAll, "--report", t.TempDir()}, "no part of a report", "shard-0-of-2"},
+		{"shards with and without objects", []string{"--merge", filepath.Join(plain, "eval.shard-0-of-2.json") + "," + filepath.Join(withAll, "eval.shard-1-of-2.json")},
+			"objects scored: true", "eval.shard-1-of-2.json"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			code, _, errOut := runCmd(append([]string{"eval", "--out", out}, c.args...)...)
+			if code != exitFailure || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, c.named) {
+				t.Fatalf("exit %d, %q; want %d, %q naming %s", code, errOut, exitFailure, c.want, c.named)
+			}
+			if _, err := os.Stat(filepath.Join(out, "eval.json")); err == nil {
+				t.Error("a failed merge wrote eval.json")
+			}
+		})
+	}
+}
