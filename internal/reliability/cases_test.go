@@ -1,9 +1,11 @@
 package reliability
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -67,6 +69,29 @@ func predicted(edit func(t *testing.T, dir string), flags ...string) func(*testi
 			t.Fatalf("predict %v: exit %d\n%s", args, r.code, r.out)
 		}
 		edit(t, dir)
+	}
+}
+
+// evalShards scores the fixture's predictions as shard 0 of 1 into {dir}/sh with the flags,
+// then damages what the merge reads that a case's name says: a part of the report, or an
+// image's object scores.
+func evalShards(flags ...string) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		args := cat(a("eval", "-q", "--out", "sh", "--pred", filepath.Join(fixDir, "pred"), "--gt", filepath.Join(fixDir, "data/test"), "--shard", "0/1"), flags)
+		if r := runBin(dir, nil, time.Minute, args...); r.code != 0 {
+			t.Fatalf("eval %v: exit %d\n%s", args, r.code, r.out)
+		}
+		switch {
+		case strings.HasSuffix(t.Name(), "report-part-damaged"):
+			writeFile(filepath.Join(dir, "rep/shard-0-of-1/part.json"), garbage(300, 5))
+		case strings.HasSuffix(t.Name(), "objects-damaged"):
+			p := filepath.Join(dir, "sh/eval.shard-0-of-1.json")
+			b, err := os.ReadFile(p)
+			if err != nil || !bytes.Contains(b, []byte(`"DSB": "`)) {
+				t.Fatalf("%s holds no object scores (%v)", p, err)
+			}
+			writeFile(p, bytes.Replace(b, []byte(`"DSB": "`), []byte(`"DSB": "x`), 1))
+		}
 	}
 }
 
@@ -424,6 +449,20 @@ func evalCases() []tcase {
 		{name: "eval-merge-empty-folder", setup: mkdir("empty"), args: evp("--merge", "empty"), code: 1, names: a("empty")},
 		{name: "eval-merge-garbage-shard", setup: files("img/garbage.png", "sh/eval.shard-0-of-1.json"), args: evp("--merge", "sh"), code: 1,
 			names: a("eval.shard-0-of-1.json")},
+		{name: "eval-shard-instances-report-ok", args: evp("--pred", predDir, "--gt", gtDir, "--shard", "0/1", "--instances", "--report", "rep"), code: 0,
+			want: a("out/eval.shard-0-of-1.json", "rep/shard-0-of-1/part.json")},
+		{name: "eval-merge-instances-without-objects", setup: evalShards(), args: evp("--merge", "sh", "--instances"), code: 1,
+			names: a("sh/eval.shard-0-of-1.json", "without --instances")},
+		{name: "eval-merge-report-without-parts", setup: evalShards(), args: evp("--merge", "sh", "--report", "rep"), code: 1,
+			names: a("sh/eval.shard-0-of-1.json", "without --report")},
+		{name: "eval-merge-report-part-missing", setup: evalShards("--report", "rep"), args: evp("--merge", "sh", "--report", "other"), code: 1,
+			names: a("other/shard-0-of-1")},
+		{name: "eval-merge-report-part-damaged", setup: evalShards("--report", "rep"), args: evp("--merge", "sh", "--report", "rep"), code: 1,
+			names: a("rep/shard-0-of-1/part.json")},
+		{name: "eval-merge-objects-damaged", setup: evalShards("--instances"), args: evp("--merge", "sh"), code: 1,
+			names: a("sh/eval.shard-0-of-1.json", "object score")},
+		{name: "eval-merge-instances-report-ok", setup: evalShards("--instances", "--report", "rep"), args: evp("--merge", "sh", "--report", "rep", "--instances"), code: 0,
+			want: a("out/eval.csv", "out/eval.json", "rep/index.html")},
 		{name: "eval-out-read-only", setup: readOnly("ro"), args: cat(a("eval", "-q", "--out", "ro", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("folder ro")},
 		{name: "eval-out-full-disk", setup: full("full"), args: cat(a("eval", "-q", "--out", "full", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("full/eval")},
 		{name: "eval-out-is-file", setup: files("img/text.png", "outfile"), args: cat(a("eval", "-q", "--out", "outfile", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("outfile")},
