@@ -481,3 +481,43 @@ func TestEvalMergeInstancesReport(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalMergeFailures: a data set with a problem found before the split (an image
+// without a mask, which every shard finds) and a pair that fails in its shard (an image cut
+// short, found only when it is decoded): the merge counts and lists each once, as one run.
+func TestEvalMergeFailures(t *testing.T) {
+	clearShardEnv(t)
+	val := "../../sample_data/val"
+	data := t.TempDir()
+	for _, sub := range []string{"images", "masks"} {
+		os.MkdirAll(filepath.Join(data, sub), 0o755)
+		names, _ := os.ReadDir(filepath.Join(val, sub))
+		for _, n := range names {
+			b, _ := os.ReadFile(filepath.Join(val, sub, n.Name()))
+			if sub == "images" && n.Name() == "0003.png" {
+				b = b[:len(b)/2]
+			}
+			os.WriteFile(filepath.Join(data, sub, n.Name()), b, 0o644)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(val, "images", "0000.png"))
+	os.WriteFile(filepath.Join(data, "images", "lonely.png"), b, 0o644)
+	one, parts, merged := t.TempDir(), t.TempDir(), t.TempDir()
+	if code, _, errOut := runCmd("eval", "--data", data, "--out", one, "-q"); code != exitFailure {
+		t.Fatalf("one run: exit %d, want %d: %s", code, exitFailure, errOut)
+	}
+	for i := range 3 {
+		runCmd("eval", "--data", data, "--out", parts, "-q", "--shard", strconv.Itoa(i)+"/3")
+	}
+	if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != exitFailure {
+		t.Fatalf("merge: exit %d, want %d: %s", code, exitFailure, errOut)
+	}
+	a, _ := os.ReadFile(filepath.Join(one, "eval.json"))
+	m, _ := os.ReadFile(filepath.Join(merged, "eval.json"))
+	if !bytes.Contains(a, []byte(`"failed": 2`)) || !bytes.Contains(a, []byte("lonely.png")) || !bytes.Contains(a, []byte("0003.png")) {
+		t.Fatalf("one run's eval.json does not list the two failures:\n%s", a)
+	}
+	if !bytes.Equal(a, m) {
+		t.Errorf("eval.json: the merge differs from one run:\n%s\n%s", a, m)
+	}
+}
