@@ -261,6 +261,11 @@ func TestServeQueueFull(t *testing.T) {
 		t.Errorf("full queue: HTTP %d, Retry-After %q, %v; want 503 with Retry-After", code, h.Get("Retry-After"), res)
 	}
 	close(release)
+	// The queue drains once the predicting goroutine has taken the waiting task: until
+	// then a request would still find it full (the test's race, not serve's).
+	for deadline := time.Now().Add(10 * time.Second); len(s.tasks) > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if code, res, _ := upload(t, ts.Client(), ts.URL, "a.png", body); code != http.StatusOK {
 		t.Errorf("after the queue drained: HTTP %d %v", code, res)
 	}
