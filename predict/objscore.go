@@ -43,6 +43,14 @@ func (s *ObjectScores) Get(name string) (ImageObjects, bool) {
 	return r, ok
 }
 
+// Set records the scores of the image of that name, as Add found them elsewhere: how the
+// merge of an evaluation's shards gathers them.
+func (s *ObjectScores) Set(name string, r ImageObjects) {
+	s.mu.Lock()
+	s.images[name] = r
+	s.mu.Unlock()
+}
+
 // Len returns the number of images scored.
 func (s *ObjectScores) Len() int {
 	s.mu.Lock()

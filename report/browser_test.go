@@ -168,32 +168,6 @@ func column(t *testing.T, b *browser, j int) []string {
 	return eval[[]string](t, b, fmt.Sprintf(`Array.from(document.querySelectorAll("#images tbody tr:not(.hidden)"), tr => tr.cells[5+%d].textContent)`, j))
 }
 
-// loadAllThumbnails scrolls every visible row into view, waits for its four thumbnails
-// to be made and loaded, and returns the sources of those that did not load (naturalWidth
-// 0), or a note for a row whose thumbnails never appeared.
-const loadAllThumbnails = `(async () => {
-	const bad = [];
-	const frame = () => new Promise(r => requestAnimationFrame(r));
-	for (const tr of document.querySelectorAll("#images tbody tr:not(.hidden)")) {
-		tr.scrollIntoView();
-		for (let n = 0; n < 200 && tr.querySelectorAll("img").length < 4; n++) await frame();
-		const imgs = tr.querySelectorAll("img");
-		if (imgs.length !== 4) bad.push("row " + tr.dataset.i + " has " + imgs.length + " thumbnails");
-		for (const img of imgs) {
-			if (img.naturalWidth === 0) {
-				await new Promise(done => {
-					img.addEventListener("load", done, {once: true});
-					img.addEventListener("error", done, {once: true});
-					setTimeout(done, 10000);
-				});
-			}
-			if (img.naturalWidth === 0) bad.push(img.getAttribute("src"));
-		}
-	}
-	window.scrollTo(0, 0);
-	return bad;
-})()`
-
 // TestBrowserISBI opens the report of a realistic evaluation of the ISBI test slices and
 // checks what a person would: it opens cleanly, the rows and their order, sorting, the
 // thumbnails and the class filter.
@@ -235,7 +209,7 @@ func TestBrowserISBI(t *testing.T) {
 	}
 	b.do(t, chromedp.Click(`th button[data-sort="0"]`))
 
-	if bad := eval[[]string](t, b, loadAllThumbnails); len(bad) > 0 {
+	if bad := eval[[]string](t, b, browsertest.LoadReportThumbnails); len(bad) > 0 {
 		t.Errorf("thumbnails that did not load: %q", bad)
 	}
 	if n := eval[int](t, b, `document.querySelectorAll("#images img").length`); n != 4*len(ims) {
@@ -245,6 +219,25 @@ func TestBrowserISBI(t *testing.T) {
 		t.Error("the training curves did not load")
 	}
 	b.screenshot(t, "report-isbi.png", true)
+
+	// Scrolled down to the last row, the header stays at the top of the window, over the
+	// rows: each of its cells is what a click at its centre reaches.
+	hidden := eval[[]string](t, b, `(async () => {
+		const rows = document.querySelectorAll("#images tbody tr");
+		rows[rows.length - 1].scrollIntoView();
+		await new Promise(r => requestAnimationFrame(r));
+		const out = [];
+		for (const th of document.querySelectorAll("#images thead th")) {
+			const r = th.getBoundingClientRect();
+			const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+			if (r.top < 0 || r.bottom > innerHeight || !th.contains(at)) out.push(th.textContent + " at " + Math.round(r.top));
+		}
+		window.scrollTo(0, 0);
+		return out;
+	})()`)
+	if len(hidden) > 0 {
+		t.Errorf("scrolled to the last row, header cells out of view or covered: %q", hidden)
+	}
 
 	// The class filter: the membranes' scores replace the cells', in the same rows.
 	b.do(t, chromedp.SetValue("#class", "0"), chromedp.Evaluate[chromedp.Void](`document.getElementById("class").dispatchEvent(new Event("change"))`))
@@ -299,7 +292,7 @@ func TestBrowserMultiClass(t *testing.T) {
 				t.Errorf("class %d: error map %s, want the class's own", c, s)
 			}
 		}
-		if bad := eval[[]string](t, b, loadAllThumbnails); len(bad) > 0 {
+		if bad := eval[[]string](t, b, browsertest.LoadReportThumbnails); len(bad) > 0 {
 			t.Errorf("class %d: thumbnails that did not load: %q", c, bad)
 		}
 		if c == 2 {
@@ -413,7 +406,7 @@ func TestBrowserOffline(t *testing.T) {
 	if n := len(rowNames(t, b)); n != len(ims) {
 		t.Errorf("%d rows, want %d", n, len(ims))
 	}
-	if bad := eval[[]string](t, b, loadAllThumbnails); len(bad) > 0 {
+	if bad := eval[[]string](t, b, browsertest.LoadReportThumbnails); len(bad) > 0 {
 		t.Errorf("thumbnails that did not load from file://: %q", bad)
 	}
 	b.check(t, url)

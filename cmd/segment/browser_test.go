@@ -240,20 +240,7 @@ func TestBrowserEvalReport(t *testing.T) {
 	if rows != 6 {
 		t.Errorf("%d rows, want the 6 test slices", rows)
 	}
-	bad := evalJS[[]string](t, b, `(async () => {
-		const bad = [];
-		for (const tr of document.querySelectorAll("#images tbody tr")) {
-			tr.scrollIntoView();
-			for (let n = 0; n < 400 && tr.querySelectorAll("img").length < 4; n++) await new Promise(r => requestAnimationFrame(r));
-			for (const img of tr.querySelectorAll("img")) {
-				if (!img.complete || img.naturalWidth === 0) await new Promise(done => { img.onload = img.onerror = done; setTimeout(done, 10000); });
-				if (img.naturalWidth === 0) bad.push(img.getAttribute("src"));
-			}
-			if (tr.querySelectorAll("img").length !== 4) bad.push("row " + tr.dataset.i);
-		}
-		window.scrollTo(0, 0);
-		return bad;
-	})()`)
+	bad := evalJS[[]string](t, b, browsertest.LoadReportThumbnails)
 	if len(bad) > 0 {
 		t.Errorf("thumbnails that did not load: %q", bad)
 	}

@@ -81,11 +81,15 @@ with the file and the problem, and the exit status is 1.
 On a cluster, --shard i/n (or a Slurm job array's or Kubernetes Indexed Job's
 index, as for predict) scores part i of n (from 0) of the pairs, split by their
 pixels, and writes eval.shard-i-of-n.json into --out: the shard's counts and
-per-image scores, the model's SHA-256 and the whole data list. Once every task
-is done, eval --merge DIR (the folder of the shard files, or the files) writes
-eval.json and eval.csv, the same bytes as one unsharded run; a shard missing or
-given twice, or one of another model, data set or flags, is an error naming
-its file.`,
+per-image scores (and object scores with --instances), the model's SHA-256 and
+the whole data list; with --report DIR, it writes its images' pictures and rows
+into DIR/shard-i-of-n. Once every task is done, eval --merge DIR (the folder of
+the shard files, or the files) writes eval.json and eval.csv, the same bytes as
+one unsharded run, and with --report DIR the page of every shard's images, the
+same report (the shards' folders stay in it); --instances there insists that
+the shards scored objects. A shard missing or given twice, one of another
+model, data set or flags, or one without what the merge is asked for, is an
+error naming its file.`,
 		flags: evalFlags,
 	}
 }
@@ -125,15 +129,15 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
 	var sf shardFlags
 	sf.register(fs)
-	merge := fs.String("merge", "", "merge the shard files of eval --shard in this `folder` (or these files, comma-separated or as arguments) into eval.json and eval.csv")
+	merge := fs.String("merge", "", "merge the shard files of eval --shard in this `folder` (or these files, comma-separated or as arguments) into eval.json and eval.csv (and with --report the report of the shards' parts)")
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
 		if *merge != "" {
-			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *rep.dir != "" || *instances {
-				return usagef("--merge takes the shard files alone: the model, data and flags are in them")
+			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *gtInstances || *rep.images != "" {
+				return usagef("--merge takes the shard files alone (with --report DIR for the report, --instances to insist on object scores): the model, data and flags are in them")
 			}
-			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *asJSON, stdout, errOut)
+			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *rep.dir, *instances, *asJSON, stdout, errOut)
 		}
 		if err := noArgs(fs); err != nil {
 			return err
@@ -142,10 +146,10 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return err
 		}
-		if sh.On() && (*rep.dir != "" || *instances) {
-			return usagef("--report and --instances are not sharded: run them without --shard (or a job array's index)")
-		}
 		es := &evalShard{s: sh, errOut: errOut}
+		if sh.On() {
+			rep.part = shardPartName(sh)
+		}
 		masksMode := *pred != "" || *gt != ""
 		switch {
 		case masksMode && (*pred == "" || *gt == ""):
@@ -177,6 +181,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		defer stop()
 
 		tally := &tally{cmd: "eval", errOut: errOut, quiet: *quiet}
+		es.t = tally
 		var (
 			acc    *metrics.Accumulator
 			report evalReport
@@ -204,7 +209,12 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		}
 		report.Skipped = skippedPairs(tally.errs)
 		if sh.On() {
-			path, err := writeShard(*out, es, report, acc, tally.failed, *model)
+			// The report's part first: the shard file that names it is then never without it.
+			token, err := rep.run().finishPart()
+			if err != nil {
+				return err
+			}
+			path, err := writeShard(*out, es, report, acc, objs, *gtInstances, token, tally.failed, *model)
 			if err != nil {
 				return err
 			}
@@ -225,15 +235,22 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	}
 }
 
+// reportEnd finishes eval's HTML report once the summary is known: that of one run
+// (*reportFlag), or of the parts the shards wrote (mergedReport).
+type reportEnd interface {
+	finish(metrics.Summary) error
+	printWhere(io.Writer)
+}
+
 // writeEval reduces acc to the summary and writes eval.csv and eval.json into out (and
 // finishes the report when there is one), then prints the table or, with asJSON, eval.json
 // alone on stdout and where the files went on errOut.
 // An unsharded run and the merge of a sharded one both end here, so that they give the
 // same bytes.
-func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep *reportFlag) error {
+func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep reportEnd) error {
 	report.Summary = acc.Summary()
 	if objs != nil {
-		report.Instances = summarizeObjects(objs, gtInstances)
+		report.Instances = summarizeObjects(objs, acc, gtInstances)
 	}
 	csvPath, jsonPath := filepath.Join(out, "eval.csv"), filepath.Join(out, "eval.json")
 	if err := atomicfile.Write(csvPath, evalCSV(acc, objs)); err != nil {
@@ -243,7 +260,7 @@ func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *met
 		return err
 	}
 	if rep != nil {
-		if err := rep.run().finish(report.Summary); err != nil {
+		if err := rep.finish(report.Summary); err != nil {
 			return err
 		}
 	}
@@ -273,24 +290,37 @@ func printEvalFiles(w io.Writer, prefix, csvPath, jsonPath string) {
 }
 
 // mergeEval is eval --merge: the shard files at args (a folder, or files) into eval.json
-// and eval.csv in out, as one unsharded run writes them.
-func mergeEval(args []string, out string, asJSON bool, stdout, errOut io.Writer) error {
+// and eval.csv in out, as one unsharded run writes them, with the object scores when the
+// shards have them (wantObjects insists that they do), and with reportDir the report, from
+// the parts the shards wrote into it.
+func mergeEval(args []string, out, reportDir string, wantObjects, asJSON bool, stdout, errOut io.Writer) error {
 	files, err := mergeInputs(args)
 	if err != nil {
 		return err
 	}
-	acc, report, err := mergeShards(files)
+	m, err := mergeShards(files)
 	if err != nil {
 		return err
+	}
+	if wantObjects && m.objs == nil {
+		return fmt.Errorf("%s: scored without --instances: it has no object scores to merge (run the shards with --instances)", m.paths[0])
+	}
+	var rep reportEnd
+	if reportDir != "" {
+		mr, err := m.reportParts(reportDir)
+		if err != nil {
+			return err
+		}
+		rep = mr
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := writeEval(stdout, errOut, out, report, acc, nil, false, asJSON, nil); err != nil {
+	if err := writeEval(stdout, errOut, out, m.report, m.acc, m.objs, m.gtLabels, asJSON, rep); err != nil {
 		return err
 	}
-	if report.Failed > 0 {
-		return fmt.Errorf("%d pairs could not be scored (listed in the shards' logs); the scores cover the other %d", report.Failed, len(acc.Images()))
+	if m.report.Failed > 0 {
+		return fmt.Errorf("%d pairs could not be scored (listed in the shards' logs); the scores cover the other %d", m.report.Failed, len(m.acc.Images()))
 	}
 	return nil
 }
@@ -346,7 +376,8 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	pairs := shardPairs(es, append(d.Train, d.Val...)) // a flat folder: every pair is in Train
+	all := append(d.Train, d.Val...) // a flat folder: every pair is in Train
+	pairs := shardPairs(es, all)
 	acc, err := predict.NewAccumulator(d.Classes, policy)
 	if err != nil {
 		return "", nil, none, err
@@ -356,7 +387,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, usagef("%v", err)
 	}
 	defer p.Close()
-	if err := rep.start(d.Classes, meta, &m.Config, ""); err != nil {
+	if err := rep.start(d.Classes, meta, &m.Config, "", pairNames(all)); err != nil {
 		return "", nil, none, err
 	}
 	t.start(len(pairs))
@@ -485,12 +516,16 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		return nil, none, fmt.Errorf("none of the %d prediction pairs could be read (%s, %s)", len(pairs), pred, gt)
 	}
 	pairs = good
+	all := make([]string, len(pairs))
+	for k, p := range pairs {
+		all[k] = p.Name
+	}
 	pairs = shardMaskPairs(es, pairs) // after the classes, which all the masks give
 	acc, err := predict.NewAccumulator(classes, policy)
 	if err != nil {
 		return nil, none, err
 	}
-	if err := rep.start(classes, meta, cfg, gt); err != nil {
+	if err := rep.start(classes, meta, cfg, gt, all); err != nil {
 		return nil, none, err
 	}
 	t.start(len(pairs))

@@ -46,3 +46,34 @@ func Context(tb testing.TB) context.Context {
 	tb.Cleanup(func() { cancel(); cancelAlloc() })
 	return ctx
 }
+
+// LoadReportThumbnails is a script for chromedp.Evaluate that scrolls each visible row of a
+// report's image table into view, waits for its four lazy thumbnails to load, and returns
+// what did not load. The report's tests and the eval --report test share it, so that both
+// check the page the same way and leave it scrolled to the top, painted, for a screenshot.
+const LoadReportThumbnails = `(async () => {
+	const bad = [];
+	const frame = () => new Promise(r => requestAnimationFrame(r));
+	for (const tr of document.querySelectorAll("#images tbody tr:not(.hidden)")) {
+		tr.scrollIntoView();
+		for (let n = 0; n < 400 && tr.querySelectorAll("img").length < 4; n++) await frame();
+		const imgs = tr.querySelectorAll("img");
+		if (imgs.length !== 4) bad.push("row " + tr.dataset.i + " has " + imgs.length + " thumbnails");
+		for (const img of imgs) {
+			if (img.naturalWidth === 0) {
+				await new Promise(done => {
+					img.addEventListener("load", done, {once: true});
+					img.addEventListener("error", done, {once: true});
+					setTimeout(done, 10000);
+				});
+			}
+			if (img.naturalWidth === 0) bad.push(img.getAttribute("src"));
+		}
+	}
+	window.scrollTo(0, 0);
+	// Two frames, so that the sticky header is painted again at the top before anyone looks:
+	// a screenshot taken at once, on a loaded machine, once caught it half repainted.
+	await frame();
+	await frame();
+	return bad;
+})()`
