@@ -18,6 +18,12 @@ import (
 // predicted objects (connected components of its predicted classes) are matched with the
 // ground truth's, within each class, and scored as package objects scores them.
 type ObjectScores struct {
+	// Split, when set, splits the predicted objects before they are matched, as predict
+	// --split does (objects.Labels.Split, seeds at least SplitDistance pixels apart), so
+	// that eval scores the objects predict would write.
+	Split         bool
+	SplitDistance float64
+
 	mu     sync.Mutex
 	images map[string]ImageObjects
 }
@@ -88,6 +94,11 @@ func (s *ObjectScores) Add(name string, pred, gtIdx []int32, gt *objects.Labels,
 	pl, err := labelClasses(pred, classes, w, h)
 	if err != nil {
 		return err
+	}
+	if s.Split {
+		if err := pl.Split(s.SplitDistance); err != nil {
+			return err
+		}
 	}
 	if gt == nil {
 		if gt, err = labelClasses(gtIdx, classes, w, h); err != nil {

@@ -70,7 +70,10 @@ gray, each non-zero value one object; pixels are then scored as a binary task).
 Per image it gives precision, recall and F1 at IoU 0.5, the DSB 2018 score (the
 mean over IoU thresholds 0.5 to 0.95 of TP/(TP+FP+FN), one-to-one matching),
 the object counts, merges and splits, as columns objects_* of eval.csv; eval.json
-gets their means over the images in "instances".
+gets their means over the images in "instances". --split splits the predicted
+objects first, as predict --instances --split does (seeds at least
+--split-distance pixels apart), so that the objects scored are those predict
+writes; the ground truth is left as it is.
 
 A pair that cannot be read (a missing, unreadable or special file, a mask of
 another size or with a value the classes lack, a stack page without its
@@ -110,6 +113,8 @@ type evalReport struct {
 	// Skipped lists the pairs (or files, or pages) that could not be scored, as the failed
 	// ones were reported: the scores above cover the others.
 	Skipped []skippedPair `json:"skipped"`
+	// SplitDistance is --split-distance when the predicted objects were split (--split).
+	SplitDistance *float64 `json:"split_distance,omitempty"`
 	// Instances holds the object scores of eval --instances.
 	Instances *instancesSummary `json:"instances,omitempty"`
 }
@@ -126,6 +131,8 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table (stdout holds the JSON alone; where eval.csv and eval.json went goes to stderr)")
 	rep := registerReport(fs, model)
 	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
+	var split splitFlags
+	split.register(fs)
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
 	var sf shardFlags
 	sf.register(fs)
@@ -134,7 +141,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
 		if *merge != "" {
-			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *gtInstances || *rep.images != "" {
+			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *gtInstances || split.on || *rep.images != "" {
 				return usagef("--merge takes the shard files alone (with --report DIR for the report, --instances to insist on object scores): the model, data and flags are in them")
 			}
 			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *rep.dir, *instances, *asJSON, stdout, errOut)
@@ -173,9 +180,13 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if *gtInstances && (!*instances || !masksMode) {
 			return usagef("--gt-instances reads --gt as label images for --instances: give --pred, --gt and --instances")
 		}
+		if err := split.check(*instances); err != nil {
+			return err
+		}
 		var objs *predict.ObjectScores
 		if *instances {
 			objs = predict.NewObjectScores()
+			objs.Split, objs.SplitDistance = split.on, split.distance
 		}
 		ctx, stop := interruptible()
 		defer stop()
@@ -186,6 +197,9 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 			acc    *metrics.Accumulator
 			report evalReport
 		)
+		if split.on {
+			report.SplitDistance = &split.distance
+		}
 		var classes dataset.Classes
 		if masksMode {
 			report.Pred, report.GT = *pred, *gt

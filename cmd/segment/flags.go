@@ -412,3 +412,26 @@ func (t *tally) done(_ int, err error) {
 		t.bar.Add(1)
 	}
 }
+
+// splitFlags are --split and --split-distance, which predict and eval share: predict splits
+// the objects it writes, eval the predicted objects it scores, by the same watershed.
+type splitFlags struct {
+	on       bool
+	distance float64
+}
+
+func (f *splitFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.on, "split", false, "with --instances, split touching objects (watershed on the distance transform)")
+	fs.Float64Var(&f.distance, "split-distance", 5, "least distance in `pixels` between the centres of two objects --split separates")
+}
+
+// check gives the usage error of a split without --instances or of a negative distance.
+func (f *splitFlags) check(instances bool) error {
+	if f.on && !instances {
+		return usagef("--split splits the objects of --instances: give both")
+	}
+	if f.distance < 0 {
+		return usagef("--split-distance %g: want 0 or more pixels", f.distance)
+	}
+	return nil
+}

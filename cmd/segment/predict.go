@@ -109,8 +109,8 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 	fillHoles := fs.Bool("fill-holes", false, "fill the holes of objects in the masks")
 	keepLargest := fs.Bool("keep-largest", false, "keep only the largest object of each class in the masks")
 	instances := fs.Bool("instances", false, "also write NAME_instances.png, a 16-bit label image of the objects, NAME_objects.csv and objects.csv")
-	split := fs.Bool("split", false, "with --instances, split touching objects (watershed on the distance transform)")
-	splitDist := fs.Float64("split-distance", 5, "least distance in `pixels` between the centres of two objects --split separates")
+	var split splitFlags
+	split.register(fs)
 	overwrite := fs.Bool("overwrite", false, "predict an image again even when all its outputs exist (by default it is skipped)")
 	var sf shardFlags
 	sf.register(fs)
@@ -134,11 +134,8 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *minSize < 0 {
 			return usagef("--min-size %d: want 0 or more pixels", *minSize)
 		}
-		if *split && !*instances {
-			return usagef("--split splits the objects of --instances: give both")
-		}
-		if *splitDist < 0 {
-			return usagef("--split-distance %g: want 0 or more pixels", *splitDist)
+		if err := split.check(*instances); err != nil {
+			return err
 		}
 		if err := ov.check(*overlay); err != nil {
 			return err
@@ -180,7 +177,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, OverlayStyle: style, Probs: *probs, MaxPixels: maxInputPixels,
 			PagePNG:   *format == "png",
 			Clean:     predict.Clean{MinSize: *minSize, FillHoles: *fillHoles, KeepLargest: *keepLargest},
-			Instances: *instances, Split: *split, SplitDistance: *splitDist, SkipExisting: !*overwrite}
+			Instances: *instances, Split: split.on, SplitDistance: split.distance, SkipExisting: !*overwrite}
 		if *instances {
 			dir := *out
 			if dir == "" && len(files) > 0 {
