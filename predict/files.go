@@ -150,8 +150,9 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 			first[key] = in
 			// The guard first: a file at an output path that predict did not write (a
 			// ground truth) is refused by name, not taken for an output and skipped.
-			if clash = run.unsafeOutputs(g, in, out, st); clash == nil {
-				clash = run.resume(in, out, st)
+			all := run.outputsOf(in, out, st)
+			if clash = run.unsafeOutputs(g, in, all); clash == nil {
+				clash = run.resume(all)
 			}
 		}
 		if st == nil || clash != nil {
@@ -185,20 +186,39 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 	return err
 }
 
-// tables lists the image tables (Paths.Objects) that the input at path accounts for in the
-// objects table: its own (out for a single image), its stack's, or with PagePNG its pages'.
-func (r *filesRun) tables(path string, out Paths, st *stack) []string {
+// imagePaths lists the output paths of each image of the input at path: out for a single
+// image; a stack's (st.out), or with PagePNG each page's.
+func (r *filesRun) imagePaths(path string, out Paths, st *stack) []Paths {
 	switch {
 	case st == nil:
-		return []string{out.Objects}
+		return []Paths{out}
 	case r.o.PagePNG:
-		var all []string
-		for k := 1; k <= st.n; k++ {
-			all = append(all, OutputPaths(pageName(path, k), r.o.Dir, r.classes).Objects)
+		all := make([]Paths, st.n)
+		for k := range all {
+			all[k] = OutputPaths(pageName(path, k+1), r.o.Dir, r.classes)
 		}
 		return all
 	}
-	return []string{st.out.Objects}
+	return []Paths{st.out}
+}
+
+// outputsOf lists the files the input at path will have written (see imagePaths and wanted).
+func (r *filesRun) outputsOf(path string, out Paths, st *stack) []string {
+	var all []string
+	for _, p := range r.imagePaths(path, out, st) {
+		all = append(all, r.wanted(p)...)
+	}
+	return all
+}
+
+// tables lists the image tables (Paths.Objects) that the input at path accounts for in the
+// objects table: its own, its stack's, or with PagePNG its pages' (see imagePaths).
+func (r *filesRun) tables(path string, out Paths, st *stack) []string {
+	var all []string
+	for _, p := range r.imagePaths(path, out, st) {
+		all = append(all, p.Objects)
+	}
+	return all
 }
 
 // gather writes the objects table of the run (ObjectsCSV) from the inputs' own tables, in
@@ -264,42 +284,19 @@ func copyTable(cw *csv.Writer, path, image string) error {
 	}
 }
 
-// unsafeOutputs says why the outputs of the input at path (out for a single image, or those
-// of its stack st) may not be written (see guard.check), or nil.
-func (r *filesRun) unsafeOutputs(g *guard, path string, out Paths, st *stack) error {
-	var all []string
-	switch {
-	case st == nil:
-		all = r.wanted(out)
-	case r.o.PagePNG:
-		for k := 1; k <= st.n; k++ {
-			all = append(all, r.wanted(OutputPaths(pageName(path, k), r.o.Dir, r.classes))...)
-		}
-	default:
-		all = r.wanted(st.out)
-	}
+// unsafeOutputs says why all, the outputs of the input at path (see outputsOf), may not be
+// written (see guard.check), or nil.
+func (r *filesRun) unsafeOutputs(g *guard, path string, all []string) error {
 	if err := g.check(all); err != nil {
 		return fmt.Errorf("%s: %w; skipped", path, err)
 	}
 	return nil
 }
 
-// resume removes the temporary files that a killed run left of the outputs of the input at
-// path (out for a single image; a stack's are its TIFF files, or with PagePNG its pages'
-// PNG files), and returns ErrExists when SkipExisting leaves the input out because every
-// output it would write is there.
-func (r *filesRun) resume(path string, out Paths, st *stack) error {
-	var all []string
-	switch {
-	case st == nil:
-		all = r.wanted(out)
-	case r.o.PagePNG:
-		for k := 1; k <= st.n; k++ {
-			all = append(all, r.wanted(OutputPaths(pageName(path, k), r.o.Dir, r.classes))...)
-		}
-	default:
-		all = r.wanted(st.out)
-	}
+// resume removes the temporary files that a killed run left of all, the outputs of an
+// input (see outputsOf), and returns ErrExists when SkipExisting leaves the input out
+// because every output it would write is there.
+func (r *filesRun) resume(all []string) error {
 	for _, p := range all {
 		atomicfile.RemoveStale(p) // a file it cannot remove is no reason not to predict
 	}

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/draw"
 	_ "image/png" // label images are read by image.Decode
-	"runtime"
 	"sync"
 
 	"github.com/segment-dev/segment/dataset"
@@ -205,48 +204,33 @@ func ReadLabelImage(path string, maxPixels int) (*objects.Labels, error) {
 func ScoreObjects(ctx context.Context, pairs []MaskPair, c dataset.Classes, s *ObjectScores, maxPixels int, done func(i int, err error)) error {
 	k := len(c.Values)
 	errs := make([]error, len(pairs))
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(pairs)) {
-		wg.Go(func() {
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= len(pairs) || ctx.Err() != nil {
-					return
-				}
-				mp := pairs[j]
-				errs[j] = safely(func() error {
-					pred, w, h, err := c.ReadMask(mp.Pred, maxPixels)
-					if err != nil {
-						return err
-					}
-					var gt []int32
-					var gl *objects.Labels
-					if mp.GTLabels {
-						gl, err = ReadLabelImage(mp.GT, maxPixels)
-					} else {
-						var gw, gh int
-						gt, gw, gh, err = c.ReadMask(mp.GT, maxPixels)
-						if err == nil && (gw != w || gh != h) {
-							err = fmt.Errorf("%s: prediction is %dx%d, its ground truth %s is %dx%d", mp.Pred, w, h, mp.GT, gw, gh)
-						}
-					}
-					if err != nil {
-						return err
-					}
-					if err := s.Add(mp.Name, pred, gt, gl, k, w, h); err != nil {
-						return fmt.Errorf("%s: %w", mp.Pred, err)
-					}
-					return nil
-				})
+	eachPair(ctx, len(pairs), func(j int) {
+		mp := pairs[j]
+		errs[j] = safely(func() error {
+			pred, w, h, err := c.ReadMask(mp.Pred, maxPixels)
+			if err != nil {
+				return err
 			}
+			var gt []int32
+			var gl *objects.Labels
+			if mp.GTLabels {
+				gl, err = ReadLabelImage(mp.GT, maxPixels)
+			} else {
+				var gw, gh int
+				gt, gw, gh, err = c.ReadMask(mp.GT, maxPixels)
+				if err == nil && (gw != w || gh != h) {
+					err = mp.sizeError(w, h, gw, gh)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.Add(mp.Name, pred, gt, gl, k, w, h); err != nil {
+				return fmt.Errorf("%s: %w", mp.Pred, err)
+			}
+			return nil
 		})
-	}
-	wg.Wait()
+	})()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io/fs"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -360,19 +359,4 @@ func (w *Writer) Abort() error {
 	w.done = true
 	w.mu.Unlock()
 	return os.RemoveAll(w.tmp)
-}
-
-// nanMean is the mean of the values that are not NaN, NaN if there are none.
-func nanMean(v []float64) float64 {
-	sum, n := 0.0, 0
-	for _, x := range v {
-		if !math.IsNaN(x) {
-			sum += x
-			n++
-		}
-	}
-	if n == 0 {
-		return math.NaN()
-	}
-	return sum / float64(n)
 }

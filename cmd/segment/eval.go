@@ -125,9 +125,8 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	data := fs.String("data", "", "data set folder to predict and score: images/ and masks/, or a root with test/")
 	pred := fs.String("pred", "", "predicted masks to score: a file or a folder (with --gt)")
 	gt := fs.String("gt", "", "ground-truth masks for --pred: a file or a folder")
-	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the model's, or the masks')")
-	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
-	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
+	var sc scoringFlags
+	sc.register(fs)
 	out := fs.String("out", ".", "folder for eval.csv and eval.json")
 	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table (stdout holds the JSON alone; where eval.csv and eval.json went goes to stderr)")
 	rep := registerReport(fs, model)
@@ -167,15 +166,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		case !masksMode && *data == "":
 			return usagef("want --data DIR (with --model), or --pred and --gt")
 		}
-		policy, err := metrics.ParseEmptyPolicy(*empty)
-		if err != nil {
-			return usagef("--empty: %v", err)
-		}
-		mv, err := parseInts(*values)
-		if err != nil {
-			return usagef("--mask-values: %v", err)
-		}
-		ign, err := parseIgnore(*ignore)
+		mv, ign, policy, err := sc.parse()
 		if err != nil {
 			return err
 		}

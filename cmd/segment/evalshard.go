@@ -6,6 +6,7 @@ package main
 // the same reduction over the same values in the same order: the same bytes.
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -28,7 +29,7 @@ import (
 )
 
 // shardFileFormat names the format of a shard file, checked when it is read.
-const shardFileFormat = "segment-eval-shard/1"
+const shardFileFormat = "segment-eval-shard/2"
 
 // evalShard is the shard an eval task scores, and what it learns on the way for its file.
 type evalShard struct {
@@ -36,7 +37,7 @@ type evalShard struct {
 	errOut io.Writer
 	t      *tally   // the task's failures
 	names  []string // every pair of the data, in the unsharded run's order
-	picked int      // the pairs of the shard
+	keep   []int    // the pairs of the shard (indices in names), in the order they are scored
 	before int      // the failures found before the pairs were split, which every shard finds
 }
 
@@ -46,9 +47,8 @@ func (e *evalShard) pick(names []string, pixels func(k int) int64) []int {
 	if e.t != nil {
 		e.before = e.t.failed
 	}
-	keep := pickShard(e.s, names, pixels, e.errOut)
-	e.picked = len(keep)
-	return keep
+	e.keep = pickShard(e.s, names, pixels, e.errOut)
+	return e.keep
 }
 
 // shardPairs keeps the data set pairs of the shard, by their image sizes; all of them for
@@ -123,8 +123,11 @@ type shardFile struct {
 	// Failed counts the shard's pairs that could not be scored, and, in shard 0 only, the
 	// problems found before the pairs were split (those every shard finds).
 	Failed int `json:"failed"`
-	// Skipped is eval.json's list of the pairs counted in Failed.
-	Skipped []skippedPair `json:"skipped"`
+	// Skipped is eval.json's list of the pairs counted in Failed, and SkippedAt, for each,
+	// the index in Names of its pair, or -1 for a problem found before the split: the merge
+	// lists them in the unsharded run's order, which is that of the index.
+	Skipped   []skippedPair `json:"skipped"`
+	SkippedAt []int         `json:"skipped_at"`
 	// Instances says that the objects were scored too (eval --instances), against label
 	// images with GTLabels: each image scored has its Objects.
 	Instances bool `json:"instances,omitempty"`
@@ -267,10 +270,13 @@ func writeShard(dir string, e *evalShard, report evalReport, acc *metrics.Accumu
 	// split (every task finds them, first) count in shard 0 alone.
 	f.Failed = failed - e.before
 	f.Skipped = skipped[min(e.before, len(skipped)):]
+	before := 0
 	if e.s.I == 0 {
 		f.Failed = failed
 		f.Skipped = skipped
+		before = min(e.before, len(skipped))
 	}
+	f.SkippedAt = failedAt(e, images, len(f.Skipped), before)
 	for _, im := range images {
 		k, ok := index[im.Name]
 		if !ok {
@@ -293,6 +299,36 @@ func writeShard(dir string, e *evalShard, report evalReport, acc *metrics.Accumu
 	}
 	path := filepath.Join(dir, shardFileName(e.s))
 	return path, atomicfile.Write(path, func(w io.Writer) error { return writeJSON(w, f) })
+}
+
+// failedAt gives, for the n entries of a shard's list of skipped pairs, the index in
+// e.names of each entry's pair, or -1 for the first before, the problems found before the
+// split. The others are the failures of the shard's pairs that are not among its scored
+// images, reported in the order the pairs were scored. Should they not match those pairs
+// one for one, they keep the shard's order, after every pair.
+func failedAt(e *evalShard, images []metrics.ImageResult, n, before int) []int {
+	scored := make(map[string]bool, len(images))
+	for _, im := range images {
+		scored[im.Name] = true
+	}
+	var unscored []int
+	for _, k := range e.keep {
+		if !scored[e.names[k]] {
+			unscored = append(unscored, k)
+		}
+	}
+	at := make([]int, n)
+	for j := range at {
+		switch {
+		case j < before:
+			at[j] = -1
+		case len(unscored) != n-before:
+			at[j] = len(e.names)
+		default:
+			at[j] = unscored[j-before]
+		}
+	}
+	return at
 }
 
 // mergeInputs lists the shard files of eval --merge: a folder's eval.shard-*.json, or the
@@ -351,7 +387,11 @@ func mergeShards(paths []string) (*merged, error) {
 	imageFrom := map[int]string{} // image index to its shard file
 	var images []shardImage
 	failed := 0
-	skippedBy := map[int][]skippedPair{} // shard to its skipped pairs
+	type skippedEntry struct {
+		at, shard int
+		pair      skippedPair
+	}
+	var skipped []skippedEntry
 	fileOf := map[int]*shardFile{}
 	for _, p := range paths {
 		b, err := regular.ReadFile(p)
@@ -367,6 +407,9 @@ func mergeShards(paths []string) (*merged, error) {
 		}
 		if f.Shards < 1 || f.Shard < 0 || f.Shard >= f.Shards || f.DataSHA256 != namesHash(f.Names) {
 			return nil, fmt.Errorf("%s: shard %d of %d, with a data list that does not match its hash: a damaged shard file", p, f.Shard, f.Shards)
+		}
+		if len(f.SkippedAt) != len(f.Skipped) {
+			return nil, fmt.Errorf("%s: %d skipped pairs but %d places for them: a damaged shard file", p, len(f.Skipped), len(f.SkippedAt))
 		}
 		if first == nil {
 			first, firstP = &f, p
@@ -392,7 +435,9 @@ func mergeShards(paths []string) (*merged, error) {
 		byIndex[f.Shard] = p
 		fileOf[f.Shard] = &f
 		failed += f.Failed
-		skippedBy[f.Shard] = f.Skipped
+		for j, sp := range f.Skipped {
+			skipped = append(skipped, skippedEntry{at: f.SkippedAt[j], shard: f.Shard, pair: sp})
+		}
 		for _, im := range f.Images {
 			if im.Index < 0 || im.Index >= len(f.Names) || f.Names[im.Index] != im.Name {
 				return nil, fmt.Errorf("%s: image %q at %d is not in the data list", p, im.Name, im.Index)
@@ -457,9 +502,14 @@ func mergeShards(paths []string) (*merged, error) {
 		}
 	}
 	report.Failed = failed
-	report.Skipped = []skippedPair{} // in shard order: shard 0's first, with the problems every shard finds
+	// In the unsharded run's order: the problems found before the split (shard 0's), then
+	// the pairs in the data list's order.
+	slices.SortStableFunc(skipped, func(a, b skippedEntry) int { return cmp.Or(a.at-b.at, a.shard-b.shard) })
+	report.Skipped = []skippedPair{}
+	for _, e := range skipped {
+		report.Skipped = append(report.Skipped, e.pair)
+	}
 	for i := range first.Shards {
-		report.Skipped = append(report.Skipped, skippedBy[i]...)
 		m.paths = append(m.paths, byIndex[i])
 		m.files = append(m.files, fileOf[i])
 	}

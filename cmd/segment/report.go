@@ -54,9 +54,8 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 	gt := fs.String("gt", "", "ground-truth masks: a file or a folder")
 	images := fs.String("images", "", "folder of the images the masks belong to, shown beside them (default: G's images/)")
 	model := fs.String("model", "", "model file whose mask values, training curves and configuration the report uses")
-	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the model's, or the masks')")
-	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
-	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
+	var sc scoringFlags
+	sc.register(fs)
 	out := fs.String("out", "", "folder the report is written to (required; replaced if it holds an older report)")
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
@@ -66,15 +65,7 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		if *pred == "" || *gt == "" || *out == "" {
 			return usagef("want --pred, --gt and --out")
 		}
-		policy, err := metrics.ParseEmptyPolicy(*empty)
-		if err != nil {
-			return usagef("--empty: %v", err)
-		}
-		mv, err := parseInts(*values)
-		if err != nil {
-			return usagef("--mask-values: %v", err)
-		}
-		ign, err := parseIgnore(*ignore)
+		mv, ign, policy, err := sc.parse()
 		if err != nil {
 			return err
 		}

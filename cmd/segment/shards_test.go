@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/segment-dev/segment/internal/samplemodel"
+	"github.com/segment-dev/segment/internal/sharedtest"
 	"github.com/segment-dev/segment/weights"
 )
 
@@ -52,45 +53,6 @@ func TestShardUsageErrors(t *testing.T) {
 					t.Errorf("segment %v: exit %d, stderr %q; want %d and %q", args, code, errOut, exitUsage, c.want)
 				}
 			})
-		}
-	}
-}
-
-// readTree maps every file under dir (relative path) to its bytes.
-func readTree(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		files[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-// sameTree fails unless the two folders hold the same files with the same bytes.
-func sameTree(t *testing.T, want, got string) {
-	t.Helper()
-	a, b := readTree(t, want), readTree(t, got)
-	for name, wb := range a {
-		gb, ok := b[name]
-		switch {
-		case !ok:
-			t.Errorf("%s: missing from %s", name, got)
-		case !bytes.Equal(wb, gb):
-			t.Errorf("%s: differs between %s and %s", name, want, got)
-		}
-	}
-	for name := range b {
-		if _, ok := a[name]; !ok {
-			t.Errorf("%s: in %s, not in %s", name, got, want)
 		}
 	}
 }
@@ -143,7 +105,7 @@ func TestPredictShards(t *testing.T) {
 	if total != 8 {
 		t.Errorf("the shards hold %d images, want the 8 of the folder", total)
 	}
-	sameTree(t, one, parts)
+	sharedtest.SameTree(t, one, parts)
 
 	// A killed run: 0003's overlay never renamed into place, its temporary file left.
 	os.Remove(filepath.Join(parts, "0003_overlay.png"))
@@ -163,7 +125,7 @@ func TestPredictShards(t *testing.T) {
 	if _, err := os.Stat(tmp); err == nil {
 		t.Error("re-run left the temporary file of the killed run")
 	}
-	sameTree(t, one, parts)
+	sharedtest.SameTree(t, one, parts)
 	// --overwrite predicts them all.
 	code, stdout, _ = runCmd("predict", in, "--out", parts, "--overlay", "-q", "--overwrite")
 	if code != 0 || !strings.Contains(stdout, "8 of 8 images predicted") || strings.Contains(stdout, "skipped") {
@@ -197,13 +159,7 @@ func TestEvalMerge(t *testing.T) {
 			if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != 0 {
 				t.Fatalf("merge: %s", errOut)
 			}
-			for _, f := range []string{"eval.json", "eval.csv"} {
-				a, _ := os.ReadFile(filepath.Join(one, f))
-				b, _ := os.ReadFile(filepath.Join(merged, f))
-				if len(a) == 0 || !bytes.Equal(a, b) {
-					t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
-				}
-			}
+			sameEval(t, one, merged)
 		})
 	}
 
@@ -275,6 +231,19 @@ func TestEvalMerge(t *testing.T) {
 	}
 }
 
+// sameEval fails unless the merge's eval.json and eval.csv in merged are one run's, in one,
+// byte for byte.
+func sameEval(t *testing.T, one, merged string) {
+	t.Helper()
+	for _, f := range []string{"eval.json", "eval.csv"} {
+		a, _ := os.ReadFile(filepath.Join(one, f))
+		b, _ := os.ReadFile(filepath.Join(merged, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
+		}
+	}
+}
+
 // TestModelHashEnsemble: a shard file's model hash covers every model of an ensemble, in
 // its order, so that merging shards of two ensembles fails; one file hashes as its bytes.
 func TestModelHashEnsemble(t *testing.T) {
@@ -300,6 +269,59 @@ func TestModelHashEnsemble(t *testing.T) {
 	if hash(dir) != ab {
 		t.Errorf("the folder of a and b hashes as %.12s, the list a,b as %.12s", hash(dir), ab)
 	}
+}
+
+// TestEvalMergeSkippedOrder: with pairs that fail when they are scored in several shards
+// (predictions of another size), and a problem found before the split (a truncated
+// prediction, which every shard finds), the merge lists the skipped pairs as one run does,
+// in the data list's order, not shard after shard: eval.json and eval.csv are
+// byte-identical to one run's, and the merge fails as that run fails.
+func TestEvalMergeSkippedOrder(t *testing.T) {
+	clearShardEnv(t)
+	val := "../../sample_data/val"
+	pred := t.TempDir()
+	if code, _, errOut := runCmd("predict", val+"/images", "--out", pred, "-q"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, name := range []string{"0001", "0002", "0007"} {
+		writeGrayPNG(t, filepath.Join(pred, name+"_mask.png"), 64, 64, nil)
+	}
+	trunc := filepath.Join(pred, "0005_mask.png")
+	b, err := os.ReadFile(trunc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trunc, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mode := []string{"--pred", pred, "--gt", val, "-q"}
+	one, parts, merged := t.TempDir(), t.TempDir(), t.TempDir()
+	wantCode, _, errOut := runCmd(append([]string{"eval", "--out", one}, mode...)...)
+	if wantCode != exitFailure {
+		t.Fatalf("one run: exit %d, want %d: %s", wantCode, exitFailure, errOut)
+	}
+	shardsWithFailures := 0
+	for i := range 3 {
+		runCmd(append([]string{"eval", "--out", parts, "--shard", strconv.Itoa(i) + "/3"}, mode...)...)
+		b, err := os.ReadFile(filepath.Join(parts, fmt.Sprintf("eval.shard-%d-of-3.json", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct{ Skipped []skippedPair }
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(f.Skipped, func(p skippedPair) bool { return p.File != trunc }) {
+			shardsWithFailures++
+		}
+	}
+	if shardsWithFailures < 2 {
+		t.Fatalf("pairs failed in %d shards; the test wants them in two or more", shardsWithFailures)
+	}
+	if code, _, errOut := runCmd("eval", "--merge", parts, "--out", merged); code != wantCode {
+		t.Errorf("merge: exit %d, one run's %d: %s", code, wantCode, errOut)
+	}
+	sameEval(t, one, merged)
 }
 
 // TestPredictShardsInstances: with --instances, three shards and then one run without a
@@ -422,20 +444,10 @@ func TestEvalMergeInstancesReport(t *testing.T) {
 						t.Errorf("%s: the merge differs from one run:\n%s\n%s", f, a, b)
 					}
 				}
-				want, got := readTree(t, repOne), readTree(t, repParts)
-				for name := range got {
-					if strings.HasPrefix(name, "shard-") {
-						delete(got, name)
-					}
+				if n := len(sharedtest.ReadTree(t, repOne)); n < 10 {
+					t.Errorf("one run's report has %d files", n)
 				}
-				if len(want) < 10 || len(got) != len(want) {
-					t.Errorf("the merged report has %d files, one run's %d", len(got), len(want))
-				}
-				for name, b := range want {
-					if !bytes.Equal(b, got[name]) {
-						t.Errorf("report %s: the merge's differs from one run's", name)
-					}
-				}
+				sharedtest.SameTree(t, repOne, repParts, "shard-")
 			}
 		})
 	}

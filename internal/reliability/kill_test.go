@@ -40,7 +40,8 @@ var trainKillPoints = []string{
 
 // TestKillTraining kills a training with SIGKILL at each of trainKillPoints, checks that
 // every model file left loads, and that --resume (or, before the first checkpoint, a fresh
-// start) ends with the tensors of an uninterrupted run, bit for bit.
+// start) ends with the tensors of an uninterrupted run, bit for bit, and with none of the
+// killed run's temporary files left.
 func TestKillTraining(t *testing.T) {
 	fix := fixtures(t)
 	ref := t.TempDir()
@@ -50,7 +51,7 @@ func TestKillTraining(t *testing.T) {
 	outputs := []string{"model.safetensors", "model.last.safetensors", "model.state.safetensors"}
 	var staleTemps atomicCount
 	t.Cleanup(func() {
-		t.Logf("kill tests of training: %d temporary files left by kill -9 (and cleaned by no one)", staleTemps.n.Load())
+		t.Logf("kill tests of training: %d temporary files left by kill -9, each removed by the rerun", staleTemps.n.Load())
 	})
 	for _, point := range trainKillPoints {
 		t.Run(point, func(t *testing.T) {
@@ -79,6 +80,11 @@ func TestKillTraining(t *testing.T) {
 			for _, f := range outputs {
 				if err := sameTensors(filepath.Join(ref, f), filepath.Join(dir, f)); err != nil {
 					t.Errorf("after the kill at %s and %s: %v", point, strings.Join(args[len(args)-1:], ""), err)
+				}
+			}
+			for f := range listFiles(dir) {
+				if isTemp(f) {
+					t.Errorf("after the kill at %s and a rerun: %s, a temporary file of the killed run, is still there", point, f)
 				}
 			}
 			refLog, _ := os.ReadFile(filepath.Join(ref, "model.log.csv"))

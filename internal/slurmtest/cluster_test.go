@@ -111,45 +111,6 @@ func logNumbers(t *testing.T, log string) (shardI, held, predicted, skipped int)
 	return
 }
 
-// sameTree fails unless the two folders hold the same files with the same bytes.
-func sameTree(t *testing.T, want, got string, skip ...string) {
-	t.Helper()
-	read := func(dir string) map[string][]byte {
-		files := map[string][]byte{}
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			rel, _ := filepath.Rel(dir, p)
-			files[rel] = b
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return files
-	}
-	a, b := read(want), read(got)
-	for name := range b {
-		for _, s := range skip {
-			if strings.HasPrefix(name, s) {
-				delete(b, name)
-			}
-		}
-	}
-	for name, wb := range a {
-		if gb, ok := b[name]; !ok || !bytes.Equal(wb, gb) {
-			t.Errorf("%s: missing from %s or not the bytes of %s", name, got, want)
-		}
-	}
-	for name := range b {
-		if _, ok := a[name]; !ok {
-			t.Errorf("%s: in %s, not in %s", name, got, want)
-		}
-	}
-}
-
 // TestSlurm runs predict and eval as job arrays on a real Slurm cluster (one node will do,
 // as .ci/slurm-up.sh starts) over the ISBI and DSB test sets with the sample model:
 //
@@ -299,7 +260,7 @@ func TestSlurm(t *testing.T) {
 		if log := r.segment(t, append(append([]string{"predict", "--out", out}, inputs...), flags...)...); !strings.Contains(log, "skipped") {
 			t.Errorf("gathering objects.csv predicted again: %s", log)
 		}
-		sameTree(t, one, out, "objects.shard-")
+		sharedtest.SameTree(t, one, out, "objects.shard-")
 	})
 
 	t.Run("eval", func(t *testing.T) {
@@ -325,7 +286,7 @@ func TestSlurm(t *testing.T) {
 			}
 			r.segment(t, args...)
 			if dir := report[set]; dir != "" {
-				sameTree(t, filepath.Join(r.dir, "eval-one-"+set, "report"), dir, "shard-")
+				sharedtest.SameTree(t, filepath.Join(r.dir, "eval-one-"+set, "report"), dir, "shard-")
 			}
 			for _, f := range []string{"eval.json", "eval.csv"} {
 				a, _ := os.ReadFile(filepath.Join(r.dir, "eval-one-"+set, f))
@@ -387,7 +348,7 @@ func TestSlurm(t *testing.T) {
 		r.run(t, "ensemble", 2, r.script(
 			fmt.Sprintf("%s predict --model %s --out %s -q %s", r.bin, models, arr, filepath.Join(val, "images")),
 			fmt.Sprintf("%s eval --model %s --data %s --out %s -q", r.bin, models, val, evalShards)), 5*time.Minute)
-		sameTree(t, one, arr)
+		sharedtest.SameTree(t, one, arr)
 		merged := filepath.Join(r.dir, "ensemble-eval-merged")
 		r.segment(t, "eval", "--merge", evalShards, "--out", merged, "-q")
 		for _, f := range []string{"eval.json", "eval.csv"} {
