@@ -209,8 +209,9 @@ func (fi *fileInfo) colourModel(cm color.Model) {
 }
 
 // singlePage refuses a TIFF file of more than one page, a stack, which golang.org/x/image/tiff
-// would silently read as its first page. A file whose chain of pages package tiffstack
-// cannot follow at all is left to x/image/tiff, as before.
+// would silently read as its first page, and a page whose colour planes are stored apart,
+// which it would report as truncated (see tiffstack.Page.PlanesApart). A file whose chain of
+// pages package tiffstack cannot follow at all is left to x/image/tiff, as before.
 func singlePage(f *os.File, path string, maxPixels int) error {
 	st, err := f.Stat()
 	if err != nil {
@@ -223,6 +224,9 @@ func singlePage(f *os.File, path string, maxPixels int) error {
 	if n := s.Len(); n > 1 || errors.Is(err, tiffstack.ErrMissing) {
 		return fileError(path, fmt.Errorf("%w: a TIFF stack of %d pages (%v); only single images are read here: segment predict reads stacks, or save one page per file",
 			ErrStack, n, pageProblem(err)))
+	}
+	if s.Pages[0].PlanesApart() {
+		return fileError(path, UnsupportedError(fmt.Sprintf("page 1: %v", tiffstack.ErrPlanar)))
 	}
 	return nil
 }

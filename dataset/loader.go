@@ -78,11 +78,19 @@ type Loader struct {
 
 // NewLoader starts a Loader over pairs (usually d.Train or d.Val). Close it when done.
 func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
+	counts := []struct {
+		name string
+		v    int
+	}{{"BatchSize", o.BatchSize}, {"Crop", o.Crop}, {"Epochs", o.Epochs}, {"Workers", o.Workers}, {"Prefetch", o.Prefetch},
+		{"StartEpoch", o.StartEpoch}, {"StartStep", o.StartStep}}
+	for _, c := range counts {
+		if c.v < 0 {
+			return nil, fileError(d.Dir, fmt.Errorf("%w: %s is %d: want 0 or more", ErrBadOptions, c.name, c.v))
+		}
+	}
 	switch {
 	case len(pairs) == 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: no pairs to load", ErrBadOptions))
-	case o.BatchSize < 0, o.Crop < 0, o.Epochs < 0, o.Workers < 0, o.Prefetch < 0, o.StartEpoch < 0, o.StartStep < 0:
-		return nil, fileError(d.Dir, fmt.Errorf("%w: negative loader option in %+v", ErrBadOptions, o))
 	case !(o.ClassCrops >= 0 && o.ClassCrops <= 1):
 		return nil, fileError(d.Dir, fmt.Errorf("%w: class crops %g is not a share in [0, 1]", ErrBadOptions, o.ClassCrops))
 	case o.ClassCrops > 0 && o.Crop == 0:

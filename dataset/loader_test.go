@@ -183,6 +183,34 @@ func TestLoaderError(t *testing.T) {
 	}
 }
 
+// A negative count among the loader's options is named in one plain line, never shown as
+// the options' Go struct (which holds a pointer).
+func TestLoaderNegativeOptions(t *testing.T) {
+	dir := t.TempDir()
+	sizedSet(t, dir, image.Pt(32, 32), image.Pt(32, 32))
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		o    LoaderOptions
+		want string
+	}{
+		{LoaderOptions{Workers: -1}, "Workers is -1"},
+		{LoaderOptions{BatchSize: -2, Augment: &augment.Pipeline{}}, "BatchSize is -2"},
+		{LoaderOptions{Crop: -32}, "Crop is -32"},
+		{LoaderOptions{Epochs: -1}, "Epochs is -1"},
+		{LoaderOptions{Prefetch: -4}, "Prefetch is -4"},
+		{LoaderOptions{StartEpoch: -1}, "StartEpoch is -1"},
+		{LoaderOptions{StartStep: -3}, "StartStep is -3"},
+	} {
+		_, err := d.NewLoader(d.Train, c.o)
+		if want := dir + ": bad options: " + c.want + ": want 0 or more"; err == nil || err.Error() != want || !errors.Is(err, ErrBadOptions) {
+			t.Errorf("%s: got %v, want %q", c.want, err, want)
+		}
+	}
+}
+
 func TestLoaderClose(t *testing.T) {
 	dir := t.TempDir()
 	sizedSet(t, dir, image.Pt(32, 32), image.Pt(32, 32))

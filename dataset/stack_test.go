@@ -113,3 +113,16 @@ func TestStackDataset(t *testing.T) {
 		t.Errorf("page sizes differ: %v; want ErrSize naming page 2", err)
 	}
 }
+
+// A TIFF whose colour planes are stored apart (tifffile's planarconfig="separate":
+// tiffstack/testdata/planar.tif) is refused as unsupported, naming the file and the page,
+// where golang.org/x/image/tiff took it for a truncated file.
+func TestPlanarTIFFUnsupported(t *testing.T) {
+	path := filepath.Join("..", "tiffstack", "testdata", "planar.tif")
+	_, err := ReadImage(path, 3, 0)
+	var unsupported UnsupportedError
+	if !errors.As(err, &unsupported) || !strings.Contains(err.Error(), path+": ") ||
+		!strings.Contains(err.Error(), "page 1: planar configuration 2") || strings.Contains(err.Error(), "truncated") {
+		t.Errorf("ReadImage: %v; want an UnsupportedError naming the file, its page and planar configuration 2", err)
+	}
+}

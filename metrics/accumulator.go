@@ -299,14 +299,15 @@ func (a *Accumulator) Summary() Summary {
 			mean = append(mean, float64(st.Mean))
 			data = append(data, float64(st.Dataset))
 		}
-		s.ForegroundMean[m] = Float(nanMean(mean))
-		s.ForegroundDataset[m] = Float(nanMean(data))
+		s.ForegroundMean[m] = Float(NaNMean(mean))
+		s.ForegroundDataset[m] = Float(NaNMean(data))
 	}
 	return s
 }
 
-// nanMean is the mean of the values that are not NaN, or NaN if there are none.
-func nanMean(v []float64) float64 {
+// NaNMean is the mean of the values that are not NaN, or NaN if there are none: how a
+// score undefined for some classes or images (an empty class) is averaged over the others.
+func NaNMean(v []float64) float64 {
 	var sum float64
 	n := 0
 	for _, x := range v {

@@ -46,6 +46,8 @@
 // file, written atomically), so that a stack costs the memory of the pages in the pipeline.
 // With FileOptions.Clean or Instances the class of every pixel is kept until the image is
 // done; package objects then labels, cleans and splits its objects, the mask (and overlay)
-// are rewritten from the cleaned objects, and the objects' rows are streamed into one
-// objects.csv. ObjectScores scores predicted objects against ground truth for eval.
+// are rewritten from the cleaned objects, and the objects' rows are written into the
+// image's own table with its other outputs; the run's objects.csv is gathered from those
+// tables at the end, in input order, so that skipped images count as well.
+// ObjectScores scores predicted objects against ground truth for eval.
 package predict

@@ -25,10 +25,14 @@ func (p *Predictor) predictEnsemble(ctx context.Context, src Source, emit func(B
 		if err != nil {
 			return err
 		}
-		ms[i] = &member{pass: s}
+		ms[i] = &member{pass: s, rows: p.bands[i].rows[:0]}
 	}
+	defer func() { // the rows' memory serves the next image
+		for i, m := range ms {
+			p.bands[i].rows = m.rows[:0]
+		}
+	}()
 	W, H, K := src.Width, src.Height, p.model.Config.Classes
-	var out []float32
 	for emitted := 0; emitted < H; {
 		next := ms[0]
 		for _, m := range ms[1:] {
@@ -59,7 +63,8 @@ func (p *Predictor) predictEnsemble(ctx context.Context, src Source, emit func(B
 		}
 		rows := low - emitted
 		n = rows * W
-		out = resize(out, K*n)
+		p.mean = resize(p.mean, K*n)
+		out := p.mean
 		average(out, ms, rows, K, W)
 		for _, m := range ms {
 			m.rows = m.rows[:copy(m.rows, m.rows[rows*K*W:])]

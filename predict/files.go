@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/segment-dev/segment/dataset"
@@ -41,19 +42,23 @@ type FileOptions struct {
 	// Clean cleans every mask before it is written (see Clean).
 	Clean Clean
 	// Instances writes the objects of each image: a 16-bit label image (NAME_instances.png,
-	// or a page of NAME_instances.tif for a stack) and their rows in ObjectsCSV.
+	// or a page of NAME_instances.tif for a stack) and the image's table of them,
+	// NAME_objects.csv (one for a stack's pages, or one per page with PagePNG), among its
+	// outputs; ObjectsCSV gathers the tables of every input.
 	Instances bool
 	// Split separates touching objects by a watershed (objects.Labels.Split) with seeds at
 	// least SplitDistance pixels apart; it applies to the instances.
 	Split         bool
 	SplitDistance float64
 	// ObjectsCSV is the path of the objects table written with Instances: one file for the
-	// run, written atomically once every image is done.
+	// run, written atomically once every image is done, from the tables of the inputs, in
+	// the order of the inputs (and of a stack's pages), those written by this run and those
+	// SkipExisting found. Whatever the runs that wrote the inputs' tables (killed, started
+	// again, shards of an array), it holds the rows one run over the inputs writes.
 	ObjectsCSV string
 	// SkipExisting leaves out an input whose outputs all exist already (a re-run after a
 	// killed or preempted one): done gets an error that is ErrExists for it. Outputs are
-	// written atomically, so an existing file is a whole one. With Instances nothing is
-	// skipped, since the objects table is one file that needs the rows of every input.
+	// written atomically, so an existing file is a whole one.
 	SkipExisting bool
 }
 
@@ -145,84 +150,157 @@ func (p *Predictor) Files(ctx context.Context, paths []string, meta weights.Meta
 			first[key] = in
 			// The guard first: a file at an output path that predict did not write (a
 			// ground truth) is refused by name, not taken for an output and skipped.
-			if clash = run.unsafeOutputs(g, in, out, st); clash == nil {
-				clash = run.resume(in, out, st)
+			all := run.outputsOf(in, out, st)
+			if clash = run.unsafeOutputs(g, in, all); clash == nil {
+				clash = run.resume(all)
 			}
 		}
 		if st == nil || clash != nil {
-			run.units = append(run.units, &unit{file: i, path: in, out: out, clash: clash})
+			u := &unit{file: i, path: in, out: out, clash: clash}
+			if clash == nil || errors.Is(clash, ErrExists) {
+				u.tables = run.tables(in, out, st)
+			}
+			run.units = append(run.units, u)
 			continue
 		}
 		for k := 1; k <= st.n; k++ {
 			u := &unit{file: i, path: in, page: k, st: st, out: out}
 			if o.PagePNG {
 				u.out = OutputPaths(pageName(in, k), o.Dir, classes)
+				u.tables = []string{u.out.Objects}
+			} else if k == st.n {
+				u.tables = []string{st.out.Objects}
 			}
 			run.units = append(run.units, u)
 		}
 	}
 	if o.Instances {
 		atomicfile.RemoveStale(o.ObjectsCSV)
-		run.objects = newStream(o.ObjectsCSV, func(w io.Writer, rows <-chan []string) error {
-			cw := csv.NewWriter(w)
-			cw.Write(objects.CSVHeader)
-			for r := range rows {
-				if err := cw.Write(r); err != nil {
-					return err
-				}
-			}
-			cw.Flush()
-			return cw.Error()
-		})
 	}
 	job := func(i int) Job { return &fileJob{u: run.units[i], run: run} }
 	err := p.Run(ctx, len(run.units), job, func(i int, err error) { run.done(run.units[i], err, done) })
-	if cerr := run.close(err != nil); err == nil {
-		err = cerr
+	run.close()
+	if err == nil && o.Instances {
+		err = run.gather()
 	}
 	return err
 }
 
-// unsafeOutputs says why the outputs of the input at path (out for a single image, or those
-// of its stack st) may not be written (see guard.check), or nil.
-func (r *filesRun) unsafeOutputs(g *guard, path string, out Paths, st *stack) error {
-	var all []string
+// imagePaths lists the output paths of each image of the input at path: out for a single
+// image; a stack's (st.out), or with PagePNG each page's.
+func (r *filesRun) imagePaths(path string, out Paths, st *stack) []Paths {
 	switch {
 	case st == nil:
-		all = r.wanted(out)
+		return []Paths{out}
 	case r.o.PagePNG:
-		for k := 1; k <= st.n; k++ {
-			all = append(all, r.wanted(OutputPaths(pageName(path, k), r.o.Dir, r.classes))...)
+		all := make([]Paths, st.n)
+		for k := range all {
+			all[k] = OutputPaths(pageName(path, k+1), r.o.Dir, r.classes)
 		}
-	default:
-		all = r.wanted(st.out)
+		return all
 	}
+	return []Paths{st.out}
+}
+
+// outputsOf lists the files the input at path will have written (see imagePaths and wanted).
+func (r *filesRun) outputsOf(path string, out Paths, st *stack) []string {
+	var all []string
+	for _, p := range r.imagePaths(path, out, st) {
+		all = append(all, r.wanted(p)...)
+	}
+	return all
+}
+
+// tables lists the image tables (Paths.Objects) that the input at path accounts for in the
+// objects table: its own, its stack's, or with PagePNG its pages' (see imagePaths).
+func (r *filesRun) tables(path string, out Paths, st *stack) []string {
+	var all []string
+	for _, p := range r.imagePaths(path, out, st) {
+		all = append(all, p.Objects)
+	}
+	return all
+}
+
+// gather writes the objects table of the run (ObjectsCSV) from the inputs' own tables, in
+// the order of the inputs, naming each input as this run was given it. An input without a
+// table (it failed, in this run and every earlier one) has no rows, as in a run that
+// predicts it; a table that is not one of predict's is an error naming it, and no objects
+// table is written.
+func (r *filesRun) gather() error {
+	err := atomicfile.Write(r.o.ObjectsCSV, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		cw.Write(objects.CSVHeader)
+		for _, u := range r.units {
+			for _, t := range u.tables {
+				if err := copyTable(cw, t, u.path); err != nil {
+					return err
+				}
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+	if err != nil {
+		return fmt.Errorf("the objects table: %w", err)
+	}
+	return nil
+}
+
+// copyTable copies the rows of the image table at path into cw, with image as their image;
+// a missing table copies nothing.
+func copyTable(cw *csv.Writer, path, image string) error {
+	f, err := regular.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cr := csv.NewReader(bufio.NewReader(f))
+	cr.ReuseRecord = true
+	bad := func(problem string) error {
+		return fmt.Errorf("%s: not an objects table of segment predict (%s): remove it, or give --overwrite, to predict its image again", path, problem)
+	}
+	head, err := cr.Read()
+	if err != nil || !slices.Equal(head, objects.CSVHeader) {
+		if err == nil {
+			err = fmt.Errorf("header %q", strings.Join(head, ","))
+		}
+		return bad(err.Error())
+	}
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return bad(err.Error())
+		}
+		row[0] = image
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+}
+
+// unsafeOutputs says why all, the outputs of the input at path (see outputsOf), may not be
+// written (see guard.check), or nil.
+func (r *filesRun) unsafeOutputs(g *guard, path string, all []string) error {
 	if err := g.check(all); err != nil {
 		return fmt.Errorf("%s: %w; skipped", path, err)
 	}
 	return nil
 }
 
-// resume removes the temporary files that a killed run left of the outputs of the input at
-// path (out for a single image; a stack's are its TIFF files, or with PagePNG its pages'
-// PNG files), and returns ErrExists when SkipExisting leaves the input out because every
-// output it would write is there.
-func (r *filesRun) resume(path string, out Paths, st *stack) error {
-	var all []string
-	switch {
-	case st == nil:
-		all = r.wanted(out)
-	case r.o.PagePNG:
-		for k := 1; k <= st.n; k++ {
-			all = append(all, r.wanted(OutputPaths(pageName(path, k), r.o.Dir, r.classes))...)
-		}
-	default:
-		all = r.wanted(st.out)
-	}
+// resume removes the temporary files that a killed run left of all, the outputs of an
+// input (see outputsOf), and returns ErrExists when SkipExisting leaves the input out
+// because every output it would write is there.
+func (r *filesRun) resume(all []string) error {
 	for _, p := range all {
 		atomicfile.RemoveStale(p) // a file it cannot remove is no reason not to predict
 	}
-	if !r.o.SkipExisting || r.o.Instances {
+	if !r.o.SkipExisting {
 		return nil
 	}
 	for _, p := range all {
@@ -244,7 +322,7 @@ func (r *filesRun) wanted(p Paths) []string {
 		all = append(all, p.Probs[:min(len(p.Probs), r.classes.ModelClasses())]...)
 	}
 	if r.o.Instances {
-		all = append(all, p.Instances)
+		all = append(all, p.Instances, p.Objects)
 	}
 	return all
 }
@@ -286,7 +364,6 @@ type filesRun struct {
 	classes dataset.Classes
 	o       FileOptions
 	units   []*unit
-	objects *stream[[]string] // the objects table, written as the images finish
 }
 
 // unit is one image to predict: a file, or a page of a stack.
@@ -297,6 +374,9 @@ type unit struct {
 	st    *stack // the stack the page is of; nil for a single image
 	out   Paths
 	clash error
+	// tables are the image tables whose rows the objects table takes at this unit, in
+	// order: the unit's own, or its stack's at the last page, or a skipped stack's.
+	tables []string
 }
 
 // name names the unit in messages: the path, with the page of a stack.
@@ -354,18 +434,13 @@ func (r *filesRun) done(u *unit, err error, report func(i int, err error)) {
 	report(u.file, errors.Join(st.errs...))
 }
 
-// close finishes the objects table, or with abort (a cancelled run) drops it and the TIFF
-// files of the stacks left unfinished.
-func (r *filesRun) close(abort bool) error {
+// close drops the TIFF files of the stacks left unfinished (a cancelled run).
+func (r *filesRun) close() {
 	for _, u := range r.units {
 		if u.st != nil && u.st.writers != nil {
 			u.st.finish(true)
 		}
 	}
-	if r.objects == nil {
-		return nil
-	}
-	return r.objects.finish(abort)
 }
 
 // fileJob predicts one image file, or one page of a stack, and writes its outputs.
@@ -375,7 +450,6 @@ type fileJob struct {
 
 	img     *dataset.Image
 	outputs *Outputs
-	rows    [][]string // the job's rows of the objects table, kept once its files are written
 }
 
 // named makes err name the file at path, unless it does already (as dataset's errors do).
@@ -461,11 +535,6 @@ func (j *fileJob) Finish() error {
 	} else {
 		err = j.outputs.Write(j.u.out)
 	}
-	if err == nil && j.run.objects != nil {
-		for _, r := range j.rows {
-			j.run.objects.add(r)
-		}
-	}
 	return err
 }
 
@@ -508,7 +577,7 @@ func (j *fileJob) makeObjects() error {
 	page := max(j.u.page, 1)
 	for _, ob := range objs {
 		ob.Class = j.run.classes.Values[ob.Class] // the class as the masks write it
-		j.rows = append(j.rows, ob.CSVRecord(j.u.path, page))
+		out.Objects = append(out.Objects, ob.CSVRecord(j.u.path, page))
 	}
 	out.Instances = l.Gray16()
 	return out.OutlineObjects(l)

@@ -1,13 +1,17 @@
 package predict
 
 import (
+	"encoding/csv"
 	"image"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/objects"
 )
 
 // finishHandMask runs the end of Files on a hand-made binary mask (given as rows of '#'
@@ -45,8 +49,18 @@ func finishHandMask(t *testing.T, rows []string, o FileOptions) (mask *image.Gra
 	mask = readPNG(t, u.out.Mask).(*image.Gray)
 	if o.Instances {
 		inst = readPNG(t, u.out.Instances).(*image.Gray16)
+		f, err := os.Open(u.out.Objects) // the image's table, written with its images
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		all, err := csv.NewReader(f).ReadAll()
+		if err != nil || len(all) == 0 || !slices.Equal(all[0], objects.CSVHeader) {
+			t.Fatalf("%s: not an objects table (%v): %q", u.out.Objects, err, all)
+		}
+		table = all[1:]
 	}
-	return mask, inst, j.rows
+	return mask, inst, table
 }
 
 func foreground(m *image.Gray) int {

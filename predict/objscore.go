@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/draw"
 	_ "image/png" // label images are read by image.Decode
-	"runtime"
 	"sync"
 
 	"github.com/segment-dev/segment/dataset"
@@ -19,6 +18,12 @@ import (
 // predicted objects (connected components of its predicted classes) are matched with the
 // ground truth's, within each class, and scored as package objects scores them.
 type ObjectScores struct {
+	// Split, when set, splits the predicted objects before they are matched, as predict
+	// --split does (objects.Labels.Split, seeds at least SplitDistance pixels apart), so
+	// that eval scores the objects predict would write.
+	Split         bool
+	SplitDistance float64
+
 	mu     sync.Mutex
 	images map[string]ImageObjects
 }
@@ -42,6 +47,14 @@ func (s *ObjectScores) Get(name string) (ImageObjects, bool) {
 	defer s.mu.Unlock()
 	r, ok := s.images[name]
 	return r, ok
+}
+
+// Set records the scores of the image of that name, as Add found them elsewhere: how the
+// merge of an evaluation's shards gathers them.
+func (s *ObjectScores) Set(name string, r ImageObjects) {
+	s.mu.Lock()
+	s.images[name] = r
+	s.mu.Unlock()
 }
 
 // Len returns the number of images scored.
@@ -81,6 +94,11 @@ func (s *ObjectScores) Add(name string, pred, gtIdx []int32, gt *objects.Labels,
 	pl, err := labelClasses(pred, classes, w, h)
 	if err != nil {
 		return err
+	}
+	if s.Split {
+		if err := pl.Split(s.SplitDistance); err != nil {
+			return err
+		}
 	}
 	if gt == nil {
 		if gt, err = labelClasses(gtIdx, classes, w, h); err != nil {
@@ -186,48 +204,33 @@ func ReadLabelImage(path string, maxPixels int) (*objects.Labels, error) {
 func ScoreObjects(ctx context.Context, pairs []MaskPair, c dataset.Classes, s *ObjectScores, maxPixels int, done func(i int, err error)) error {
 	k := len(c.Values)
 	errs := make([]error, len(pairs))
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(pairs)) {
-		wg.Go(func() {
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= len(pairs) || ctx.Err() != nil {
-					return
-				}
-				mp := pairs[j]
-				errs[j] = safely(func() error {
-					pred, w, h, err := c.ReadMask(mp.Pred, maxPixels)
-					if err != nil {
-						return err
-					}
-					var gt []int32
-					var gl *objects.Labels
-					if mp.GTLabels {
-						gl, err = ReadLabelImage(mp.GT, maxPixels)
-					} else {
-						var gw, gh int
-						gt, gw, gh, err = c.ReadMask(mp.GT, maxPixels)
-						if err == nil && (gw != w || gh != h) {
-							err = fmt.Errorf("%s: prediction is %dx%d, its ground truth %s is %dx%d", mp.Pred, w, h, mp.GT, gw, gh)
-						}
-					}
-					if err != nil {
-						return err
-					}
-					if err := s.Add(mp.Name, pred, gt, gl, k, w, h); err != nil {
-						return fmt.Errorf("%s: %w", mp.Pred, err)
-					}
-					return nil
-				})
+	eachPair(ctx, len(pairs), func(j int) {
+		mp := pairs[j]
+		errs[j] = safely(func() error {
+			pred, w, h, err := c.ReadMask(mp.Pred, maxPixels)
+			if err != nil {
+				return err
 			}
+			var gt []int32
+			var gl *objects.Labels
+			if mp.GTLabels {
+				gl, err = ReadLabelImage(mp.GT, maxPixels)
+			} else {
+				var gw, gh int
+				gt, gw, gh, err = c.ReadMask(mp.GT, maxPixels)
+				if err == nil && (gw != w || gh != h) {
+					err = mp.sizeError(w, h, gw, gh)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.Add(mp.Name, pred, gt, gl, k, w, h); err != nil {
+				return fmt.Errorf("%s: %w", mp.Pred, err)
+			}
+			return nil
 		})
-	}
-	wg.Wait()
+	})()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -1,10 +1,14 @@
 package predict
 
 import (
+	"encoding/csv"
 	"fmt"
 	"image"
 	"image/color"
+	"io"
+	"iter"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,8 +37,11 @@ type Outputs struct {
 	// (nil unless asked): what cleaning and objects work on once the whole image is done.
 	Classes    []uint8
 	Confidence []float32
-	// Instances is the label image of the objects (nil unless set before Write).
+	// Instances is the label image of the objects (nil unless set before Write), and
+	// Objects their rows of the objects table (objects.CSVHeader's columns), written with it
+	// as the image's own table.
 	Instances *image.Gray16
+	Objects   [][]string
 
 	values  []int             // mask value of each class
 	lut     [MaxClasses]uint8 // the values as bytes, for 8-bit masks
@@ -320,21 +327,22 @@ type Paths struct {
 	// Probs has one path per probability image: one for a binary model, one per class
 	// otherwise.
 	Probs []string
-	// Instances is the label image of the objects.
-	Instances string
+	// Instances is the label image of the objects, and Objects the image's table of them
+	// (the rows objects.csv gathers).
+	Instances, Objects string
 }
 
 // OutputPaths names the outputs of the image at input for a model of the classes c:
 // <stem>_mask.png, <stem>_overlay.png and <stem>_probs.png (binary) or
-// <stem>_probs_<value>.png (one per class, colours as hex rrggbb) and <stem>_instances.png,
-// in dir, or beside the input when dir is "".
+// <stem>_probs_<value>.png (one per class, colours as hex rrggbb), <stem>_instances.png and
+// <stem>_objects.csv, in dir, or beside the input when dir is "".
 func OutputPaths(input, dir string, c dataset.Classes) Paths {
 	if dir == "" {
 		dir = filepath.Dir(input)
 	}
 	base := filepath.Base(input)
 	stem := filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base)))
-	p := Paths{Mask: stem + "_mask.png", Overlay: stem + "_overlay.png", Instances: stem + "_instances.png"}
+	p := Paths{Mask: stem + "_mask.png", Overlay: stem + "_overlay.png", Instances: stem + "_instances.png", Objects: stem + "_objects.csv"}
 	if c.Binary() {
 		p.Probs = []string{stem + "_probs.png"}
 		return p
@@ -354,9 +362,10 @@ func OutputPaths(input, dir string, c dataset.Classes) Paths {
 // ground-truth masks, which it must not (see atomicfile.PNGSoftware).
 const Software = "segment predict"
 
-// Write writes the images that were made to their paths, all or none (atomicfile.Group): a
-// failure on any of them, a full disk say, leaves none of this image's files, and the mask
-// appears last, once the others are in place.
+// Write writes the images that were made to their paths, and with the instances the
+// image's objects table, all or none (atomicfile.Group): a failure on any of them, a full
+// disk say, leaves none of this image's files, and the mask appears last, once the others
+// are in place.
 func (o *Outputs) Write(p Paths) error {
 	imgs, paths, err := o.files(p)
 	if err != nil {
@@ -368,7 +377,25 @@ func (o *Outputs) Write(p Paths) error {
 			return err
 		}
 	}
+	if o.Instances != nil {
+		if err := g.Write(p.Objects, func(w io.Writer) error { return writeObjects(w, slices.Values(o.Objects)) }); err != nil {
+			return err
+		}
+	}
 	return g.Commit()
+}
+
+// writeObjects writes an objects table: the header, then the rows.
+func writeObjects(w io.Writer, rows iter.Seq[[]string]) error {
+	cw := csv.NewWriter(w)
+	cw.Write(objects.CSVHeader)
+	for r := range rows {
+		if err := cw.Write(r); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // files lists the images that were made with their paths, in a fixed order: the mask, the

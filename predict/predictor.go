@@ -23,7 +23,16 @@ type Predictor struct {
 	graphs       []graph   // most recently used first, of every model
 	flipped, tmp []float32 // scratch of one batch of inputs and of logits
 	probs        []float32 // a batch of probabilities, averaged over the flips
+	// bands holds, per model, the whole-band buffers of its pass, and mean an ensemble's
+	// averaged band: kept from one image to the next, since a Predictor predicts many
+	// images, mostly of one size.
+	bands []bandBuffers
+	mean  []float32
 }
+
+// bandBuffers are the buffers of a model's pass that grow with the image's width (see
+// pass), and, in an ensemble, the rows it has finished and the others not (member.rows).
+type bandBuffers struct{ acc, seg, out, in, rows []float32 }
 
 // graph is the inference graph of model m (an index of Predictor.models) for batches of n
 // inputs of h x w, and the memory NetBytes gives it.
@@ -72,12 +81,12 @@ func (p *Predictor) Options() Options { return p.opts }
 // Plan says how an image of w x h is cut into tiles (for an ensemble, by its first model).
 func (p *Predictor) Plan(w, h int) Plan { return plan(p.model.Config, p.opts, w, h) }
 
-// Close releases the network graphs.
+// Close releases the network graphs and the buffers.
 func (p *Predictor) Close() {
 	for _, g := range p.graphs {
 		g.net.Close()
 	}
-	p.graphs = nil
+	p.graphs, p.bands, p.mean = nil, nil, nil
 }
 
 // Band is a strip of finished rows of a prediction: rows Y to Y+Rows-1 of an image Width
@@ -183,10 +192,14 @@ func (p *Predictor) newPass(m int, src Source) (*pass, error) {
 	s.gy, s.gx = gaussian(th, len(pl.Ys) == 1), gaussian(tw, len(pl.Xs) == 1)
 	s.sy, s.sx = weightSums(H, pl.Ys, s.gy), weightSums(W, pl.Xs, s.gx)
 	s.accH = min(th, H)
-	s.acc = make([]float32, K*s.accH*W)
-	s.seg = make([]float32, C*s.accH*W)
-	s.out = make([]float32, K*s.accH*W)
-	s.in = make([]float32, nb*C*th*tw)
+	if len(p.bands) != len(p.models) {
+		p.bands = make([]bandBuffers, len(p.models))
+	}
+	// The sums start at zero; the others are written before they are read.
+	b := &p.bands[m]
+	b.acc, b.seg, b.out, b.in = resize(b.acc, K*s.accH*W), resize(b.seg, C*s.accH*W), resize(b.out, K*s.accH*W), resize(b.in, nb*C*th*tw)
+	clear(b.acc)
+	s.acc, s.seg, s.out, s.in = b.acc, b.seg, b.out, b.in
 	s.cols = make([]int, tw)
 	s.rowOf = make([]int, th)
 	return s, nil

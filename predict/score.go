@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/metrics"
@@ -180,6 +181,31 @@ func ScoreMasks(ctx context.Context, pairs []MaskPair, c dataset.Classes, policy
 	return ScoreMasksEach(ctx, pairs, c, policy, acc, maxPixels, nil, done)
 }
 
+// sizeError is the problem of a pair whose prediction is pw x ph and ground truth gw x gh.
+func (mp MaskPair) sizeError(pw, ph, gw, gh int) error {
+	return fmt.Errorf("%s: prediction is %dx%d, its ground truth %s is %dx%d", mp.Pred, pw, ph, mp.GT, gw, gh)
+}
+
+// eachPair calls f(j) for every j in [0, n) on up to GOMAXPROCS goroutines, which take the
+// indices in order and stop taking them once ctx is cancelled: how the pairs of masks are
+// read and scored side by side. It returns at once; wait waits for the goroutines.
+func eachPair(ctx context.Context, n int, f func(j int)) (wait func()) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= n || ctx.Err() != nil {
+					return
+				}
+				f(j)
+			}
+		})
+	}
+	return wg.Wait
+}
+
 // ScoreMasksEach is ScoreMasks that also hands each pair's maps and scores to each (when
 // not nil). each is called from several goroutines at once, as the pairs are scored; its
 // error is the pair's.
@@ -204,7 +230,7 @@ func ScoreMasksEach(ctx context.Context, pairs []MaskPair, c dataset.Classes, po
 			return metrics.ImageResult{}, err
 		}
 		if pw != gw || ph != gh {
-			return metrics.ImageResult{}, fmt.Errorf("%s: prediction is %dx%d, its ground truth %s is %dx%d", mp.Pred, pw, ph, mp.GT, gw, gh)
+			return metrics.ImageResult{}, mp.sizeError(pw, ph, gw, gh)
 		}
 		forMetrics(gt, k)
 		forMetrics(pred, k)
@@ -219,26 +245,10 @@ func ScoreMasksEach(ctx context.Context, pairs []MaskPair, c dataset.Classes, po
 		}
 		return r, nil
 	}
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(pairs)) {
-		wg.Go(func() {
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= len(pairs) || ctx.Err() != nil {
-					return
-				}
-				err := safely(func() (err error) { results[j].r, err = score(pairs[j]); return err })
-				results[j].err = err
-				close(ready[j])
-			}
-		})
-	}
-	defer wg.Wait()
+	defer eachPair(ctx, len(pairs), func(j int) {
+		results[j].err = safely(func() (err error) { results[j].r, err = score(pairs[j]); return err })
+		close(ready[j])
+	})()
 	for j := range pairs {
 		select {
 		case <-ready[j]:

@@ -25,11 +25,12 @@ type stack struct {
 	s       *tiffstack.Stack // open from the first page's Load to the last's
 	openErr error
 
-	writers []*pageWriter // one per output file, in Outputs.files order; nil until the first page
-	written int           // pages written, good or blank
-	good    int           // pages predicted
-	sizes   []image.Point // each page's size, for blank pages
-	errs    []error       // the file's problems, each naming its page
+	writers []*pageWriter     // one per output file, in Outputs.files order; nil until the first page
+	table   *stream[[]string] // the stack's objects table, with the instances; nil until the first page
+	written int               // pages written, good or blank
+	good    int               // pages predicted
+	sizes   []image.Point     // each page's size, for blank pages
+	errs    []error           // the file's problems, each naming its page
 }
 
 // openStack reads the page descriptions of a TIFF input and returns a stack when it has
@@ -104,6 +105,17 @@ func (st *stack) add(page int, o *Outputs) error {
 		for _, p := range paths {
 			st.writers = append(st.writers, newPageWriter(p))
 		}
+		if o.Instances != nil {
+			st.table = newStream(st.out.Objects, func(w io.Writer, rows <-chan []string) error {
+				return writeObjects(w, func(yield func([]string) bool) {
+					for r := range rows {
+						if !yield(r) {
+							return
+						}
+					}
+				})
+			})
+		}
 		for st.written < page-1 { // pages before the first good one failed
 			st.written++
 			st.blankImages(imgs, st.written)
@@ -115,6 +127,11 @@ func (st *stack) add(page int, o *Outputs) error {
 	for k, img := range imgs {
 		if err := st.writers[k].add(img); err != nil {
 			return err
+		}
+	}
+	if st.table != nil {
+		for _, r := range o.Objects {
+			st.table.add(r)
 		}
 	}
 	st.written++
@@ -173,14 +190,19 @@ func (st *stack) finish(abort bool) error {
 			errs = append(errs, err)
 		}
 	}
-	st.writers = nil
+	if st.table != nil {
+		if err := st.table.finish(abort); err != nil && !abort {
+			errs = append(errs, err)
+		}
+	}
+	st.writers, st.table = nil, nil
 	return errors.Join(errs...)
 }
 
 // tiff gives the paths of a stack's outputs: those of a single image, as .tif.
 func (p Paths) tiff() Paths {
 	t := func(s string) string { return strings.TrimSuffix(s, ".png") + ".tif" }
-	q := Paths{Mask: t(p.Mask), Overlay: t(p.Overlay), Instances: t(p.Instances)}
+	q := Paths{Mask: t(p.Mask), Overlay: t(p.Overlay), Instances: t(p.Instances), Objects: p.Objects}
 	for _, s := range p.Probs {
 		q.Probs = append(q.Probs, t(s))
 	}

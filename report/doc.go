@@ -22,6 +22,13 @@
 // scores stay in memory, so a report of thousands of large images costs the memory of the
 // images being added, not of all of them.
 //
+// A report can be written in parts, by the tasks of an array job that each evaluate some
+// of the images: each task writes its pictures and rows into a folder of the report's
+// ([CreatePart], [Writer.FinishPart]: DIR/PART/img/..., DIR/PART/part.json), and [Merge]
+// writes the page of them all, the same files as one Writer given every image in any order
+// when the images carry their [Image].ID. The parts stay in the report, so that a merge can
+// be run again.
+//
 // # The page
 //
 // The page shows the summary table (per class Dice, IoU, precision, recall and HD95 as mean,

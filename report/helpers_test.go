@@ -231,7 +231,7 @@ func byDice(ims []Image, c int, desc bool) []string {
 		for c := 1; c < len(ims[i].Result.Scores); c++ {
 			v = append(v, ims[i].Result.Scores[c][metrics.Dice])
 		}
-		return nanMean(v)
+		return metrics.NaNMean(v)
 	}
 	// cmp orders x before y when x is worse, undefined last.
 	cmp := func(x, y float64, desc bool) int {

@@ -58,7 +58,7 @@ func newRow(id int, im Image, k int) row {
 		for c := 1; c < k; c++ {
 			vals = append(vals, float64(r.Scores[c][j]))
 		}
-		r.Fg[j] = metrics.Float(nanMean(vals))
+		r.Fg[j] = metrics.Float(metrics.NaNMean(vals))
 	}
 	return r
 }

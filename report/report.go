@@ -10,11 +10,11 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io/fs"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	_ "golang.org/x/image/bmp"
@@ -52,6 +52,11 @@ func ClassesOf(classes []metrics.Class, colour bool) []Class {
 // Image is one evaluated image: the picture, its ground truth and prediction as class-index
 // maps, and its scores.
 type Image struct {
+	// ID numbers the image, from 1, and names its pictures: its place in the evaluation's
+	// list of images, so that a report made at once and one made in parts ([CreatePart],
+	// [Merge]) number their images alike. 0 numbers it by the order of the calls to Add;
+	// give every image an ID or none.
+	ID int
 	// Name is shown in the row (any text: it is escaped).
 	Name string
 	// Image is the picture; when nil it is read from Path.
@@ -113,8 +118,11 @@ type Writer struct {
 
 	mu   sync.Mutex
 	next int
+	ids  map[int]bool // the IDs given so far
 	rows []row
 	done bool
+
+	part string // with CreatePart, the part's name; "" for a whole report
 }
 
 // imgDir is the folder of the pictures inside a report.
@@ -173,8 +181,11 @@ func replaceable(dir string) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	for _, e := range entries {
-		switch e.Name() {
-		case "index.html", "curves.png", imgDir:
+		switch n := e.Name(); {
+		case n == "index.html" || n == "curves.png" || n == imgDir || n == partFile:
+		case e.IsDir() && isPart(filepath.Join(dir, n)):
+		case e.IsDir() && strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-"):
+			// a part, or a report, being written, or left by a task that was killed
 		default:
 			return fmt.Errorf("report: %s holds %s, which no report holds: it is not replaced (choose an empty or new folder)", dir, e.Name())
 		}
@@ -215,6 +226,17 @@ func (w *Writer) Add(im Image) error {
 	}
 	w.next++
 	id := w.next
+	if im.ID > 0 {
+		id = im.ID
+	}
+	if w.ids == nil {
+		w.ids = map[int]bool{}
+	}
+	if w.ids[id] {
+		w.mu.Unlock()
+		return fmt.Errorf("report: image %q: number %d given twice", im.Name, id)
+	}
+	w.ids[id] = true
 	w.mu.Unlock()
 
 	r := newRow(id, im, k)
@@ -337,19 +359,4 @@ func (w *Writer) Abort() error {
 	w.done = true
 	w.mu.Unlock()
 	return os.RemoveAll(w.tmp)
-}
-
-// nanMean is the mean of the values that are not NaN, NaN if there are none.
-func nanMean(v []float64) float64 {
-	sum, n := 0.0, 0
-	for _, x := range v {
-		if !math.IsNaN(x) {
-			sum += x
-			n++
-		}
-	}
-	if n == 0 {
-		return math.NaN()
-	}
-	return sum / float64(n)
 }

@@ -34,3 +34,7 @@ var (
 	ErrTooMany     = errors.New("too many pages")
 	ErrMissing     = errors.New("pages missing")
 )
+
+// ErrPlanar is the problem of a page whose colour planes are stored apart (see
+// Page.PlanesApart). An Error for it wraps ErrUnsupported too.
+var ErrPlanar = errors.New("planar configuration 2 (colour planes stored apart) is not supported")

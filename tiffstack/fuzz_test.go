@@ -3,6 +3,7 @@ package tiffstack
 import (
 	"bytes"
 	"image"
+	"os"
 	"testing"
 )
 
@@ -15,6 +16,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encode(f, None, rgb(2, 2, 5)))
 	f.Add(encode(f, Deflate, gray16(17, 5, 6), gray16(17, 5, 7), gray16(1, 1, 8)))
 	f.Add([]byte("MM\x00*\x00\x00\x00\x08"))
+	planar, err := os.ReadFile("testdata/planar.tif")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(planar)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const maxPixels = 1 << 16 // keeps each case quick
 		s, err := NewStack(bytes.NewReader(data), int64(len(data)), "fuzz.tif", maxPixels)

@@ -51,6 +51,13 @@ func (p Page) String() string {
 	return fmt.Sprintf("%dx%d %s %d-bit, %s", p.Width, p.Height, kind, p.BitsPerSample, compressionName(p.Compression))
 }
 
+// PlanesApart reports whether the page stores its colour planes one after the other
+// (PlanarConfiguration 2) instead of interleaving the samples of each pixel. No decoder
+// here reads that layout, and golang.org/x/image/tiff, which ignores the tag, would take
+// the first plane for interleaved samples and report the file as truncated, or decode
+// the wrong pixels: such a page is refused with ErrPlanar.
+func (p Page) PlanesApart() bool { return p.planar == 2 && p.SamplesPerPixel > 1 }
+
 func compressionName(c int) string {
 	switch c {
 	case 1:
@@ -415,8 +422,8 @@ func (s *Stack) Page(i int) (image.Image, error) {
 	if int64(p.Width)*int64(p.Height) > int64(s.maxPixels) {
 		return nil, s.fail(n, ErrTooLarge, "%dx%d pixels, more than the limit of %d", p.Width, p.Height, s.maxPixels)
 	}
-	if p.planar == 2 && p.SamplesPerPixel > 1 {
-		return nil, s.fail(n, ErrUnsupported, "colour planes stored apart (PlanarConfiguration 2)")
+	if p.PlanesApart() {
+		return nil, &Error{Path: s.path, Page: n, Err: fmt.Errorf("%w: %w", ErrUnsupported, ErrPlanar)}
 	}
 	if p.BitsPerSample != 1 && p.BitsPerSample != 8 && p.BitsPerSample != 16 {
 		return nil, s.fail(n, ErrUnsupported, "%d bits per sample", p.BitsPerSample)

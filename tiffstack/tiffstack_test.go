@@ -535,5 +535,23 @@ func TestPlanarRefused(t *testing.T) {
 	e := entryAt(t, data, ifdOffsets(data)[0], 284)
 	binary.LittleEndian.PutUint16(data[e+8:], 2)
 	_, err := open(t, data).Page(0)
-	wantErr(t, err, ErrUnsupported, 1, "PlanarConfiguration 2")
+	wantErr(t, err, ErrUnsupported, 1, "planar configuration 2")
+	if !errors.Is(err, ErrPlanar) {
+		t.Errorf("%v does not wrap ErrPlanar", err)
+	}
+}
+
+// A file as tifffile writes it with planarconfig="separate" (testdata/planar.tif: 8x6 RGB,
+// one strip a plane) is described as it is, and its page refused by name and page.
+func TestPlanarFileRefused(t *testing.T) {
+	data, err := os.ReadFile("testdata/planar.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, data)
+	if s.Len() != 1 || !s.Pages[0].PlanesApart() || s.Pages[0].Width != 8 || s.Pages[0].Height != 6 {
+		t.Fatalf("pages %+v; want one 8x6 page with its planes apart", s.Pages)
+	}
+	_, err = s.Page(0)
+	wantErr(t, err, ErrUnsupported, 1, "planar configuration 2 (colour planes stored apart) is not supported")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/segment-dev/segment/chart"
 	"github.com/segment-dev/segment/internal/atomicfile"
+	"github.com/segment-dev/segment/internal/regular"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -188,7 +189,7 @@ func norm2(v []float32) float64 {
 
 // ReadGradLog reads a gradient log written by a run with Options.GradLog.
 func ReadGradLog(path string) ([]GradRecord, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, err
 	}

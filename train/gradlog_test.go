@@ -7,8 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/segment-dev/segment/internal/regular"
+	"github.com/segment-dev/segment/internal/sharedtest"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -80,5 +85,21 @@ func TestGradLog(t *testing.T) {
 	b, _ := os.ReadFile(partCSV)
 	if !bytes.Equal(a, b) {
 		t.Errorf("the resumed run's gradient log differs from the uninterrupted run's")
+	}
+}
+
+// A named pipe where a resumed run's gradient log is read is refused by its type, naming
+// it, instead of blocking the run on its open.
+func TestReadGradLogRefusesNamedPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "model.grads.csv")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	var err error
+	if !sharedtest.Returns(5*time.Second, func() { _, err = ReadGradLog(fifo) }) {
+		t.Fatal("ReadGradLog blocks on a named pipe")
+	}
+	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
+		t.Errorf("ReadGradLog of a named pipe: %v, want regular.ErrNotRegular naming it", err)
 	}
 }

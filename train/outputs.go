@@ -21,6 +21,16 @@ func (p Paths) files(gradLog bool) []string {
 	return append(fs, p.Lock)
 }
 
+// removeStale removes the temporary files that a killed run left of the run's files (see
+// atomicfile.RemoveStale), the gradient log's included whether or not this run writes one.
+// Run calls it only while it holds the lock, so that the temporary files of another run's
+// writes in progress are never taken for stale ones.
+func removeStale(p Paths) {
+	for _, f := range p.files(true) {
+		atomicfile.RemoveStale(f) // a file it cannot remove is no reason not to train
+	}
+}
+
 // CheckOutputs says why the run o asks for cannot write its files, before any work: Out is
 // a folder; a file of the run would replace one of the data set's files, or stands where a
 // folder is; their folder cannot be made or written; or another run holds their lock. Run

@@ -29,23 +29,13 @@ channels, intensities, and per class the share of pixels, the images holding
 it and its typical object size. It exits with status 1 when training on the
 folder would fail, after listing every problem.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
-			var o dataset.Options
-			fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
-			fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
-			ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
-			values := fs.String("mask-values", "", "comma-separated mask value of each class, in order")
+			readData := dataSetFlags(fs)
 			return func(fs *flag.FlagSet, out, _ io.Writer) error {
-				if fs.NArg() != 1 {
-					return usagef("want one data set folder, got %d arguments", fs.NArg())
-				}
-				var err error
-				if o.Ignore, err = parseIgnore(*ignore); err != nil {
+				dir, o, err := readData(fs)
+				if err != nil {
 					return err
 				}
-				if o.MaskValues, err = parseInts(*values); err != nil {
-					return usagef("--mask-values: %v", err)
-				}
-				r, err := dataset.Diagnose(fs.Arg(0), o)
+				r, err := dataset.Diagnose(dir, o)
 				if err != nil {
 					return err
 				}
@@ -55,7 +45,7 @@ folder would fail, after listing every problem.`,
 				if !r.OK() {
 					return errNotReady
 				}
-				f, _, err := planFor(fs.Arg(0), o, 0)
+				f, _, err := planFor(dir, o, 0)
 				if f == nil {
 					return err
 				}

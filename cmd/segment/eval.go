@@ -70,7 +70,10 @@ gray, each non-zero value one object; pixels are then scored as a binary task).
 Per image it gives precision, recall and F1 at IoU 0.5, the DSB 2018 score (the
 mean over IoU thresholds 0.5 to 0.95 of TP/(TP+FP+FN), one-to-one matching),
 the object counts, merges and splits, as columns objects_* of eval.csv; eval.json
-gets their means over the images in "instances".
+gets their means over the images in "instances". --split splits the predicted
+objects first, as predict --instances --split does (seeds at least
+--split-distance pixels apart), so that the objects scored are those predict
+writes; the ground truth is left as it is.
 
 A pair that cannot be read (a missing, unreadable or special file, a mask of
 another size or with a value the classes lack, a stack page without its
@@ -81,11 +84,15 @@ with the file and the problem, and the exit status is 1.
 On a cluster, --shard i/n (or a Slurm job array's or Kubernetes Indexed Job's
 index, as for predict) scores part i of n (from 0) of the pairs, split by their
 pixels, and writes eval.shard-i-of-n.json into --out: the shard's counts and
-per-image scores, the model's SHA-256 and the whole data list. Once every task
-is done, eval --merge DIR (the folder of the shard files, or the files) writes
-eval.json and eval.csv, the same bytes as one unsharded run; a shard missing or
-given twice, or one of another model, data set or flags, is an error naming
-its file.`,
+per-image scores (and object scores with --instances), the model's SHA-256 and
+the whole data list; with --report DIR, it writes its images' pictures and rows
+into DIR/shard-i-of-n. Once every task is done, eval --merge DIR (the folder of
+the shard files, or the files) writes eval.json and eval.csv, the same bytes as
+one unsharded run, and with --report DIR the page of every shard's images, the
+same report (the shards' folders stay in it); --instances there insists that
+the shards scored objects. A shard missing or given twice, one of another
+model, data set or flags, or one without what the merge is asked for, is an
+error naming its file.`,
 		flags: evalFlags,
 	}
 }
@@ -106,6 +113,8 @@ type evalReport struct {
 	// Skipped lists the pairs (or files, or pages) that could not be scored, as the failed
 	// ones were reported: the scores above cover the others.
 	Skipped []skippedPair `json:"skipped"`
+	// SplitDistance is --split-distance when the predicted objects were split (--split).
+	SplitDistance *float64 `json:"split_distance,omitempty"`
 	// Instances holds the object scores of eval --instances.
 	Instances *instancesSummary `json:"instances,omitempty"`
 }
@@ -116,25 +125,26 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	data := fs.String("data", "", "data set folder to predict and score: images/ and masks/, or a root with test/")
 	pred := fs.String("pred", "", "predicted masks to score: a file or a folder (with --gt)")
 	gt := fs.String("gt", "", "ground-truth masks for --pred: a file or a folder")
-	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the model's, or the masks')")
-	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
-	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
+	var sc scoringFlags
+	sc.register(fs)
 	out := fs.String("out", ".", "folder for eval.csv and eval.json")
 	asJSON := fs.Bool("json", false, "print the summary as JSON instead of the table (stdout holds the JSON alone; where eval.csv and eval.json went goes to stderr)")
 	rep := registerReport(fs, model)
 	instances := fs.Bool("instances", false, "also score objects: precision, recall and F1 at IoU 0.5, the DSB 2018 score, merges and splits")
+	var split splitFlags
+	split.register(fs)
 	gtInstances := fs.Bool("gt-instances", false, "with --pred/--gt --instances, read the ground truth as label images of separate objects (8 or 16-bit)")
 	var sf shardFlags
 	sf.register(fs)
-	merge := fs.String("merge", "", "merge the shard files of eval --shard in this `folder` (or these files, comma-separated or as arguments) into eval.json and eval.csv")
+	merge := fs.String("merge", "", "merge the shard files of eval --shard in this `folder` (or these files, comma-separated or as arguments) into eval.json and eval.csv (and with --report the report of the shards' parts)")
 	inf.register(fs)
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
 		if *merge != "" {
-			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *rep.dir != "" || *instances {
-				return usagef("--merge takes the shard files alone: the model, data and flags are in them")
+			if *model != "" || *data != "" || *pred != "" || *gt != "" || sf.shard != "" || *gtInstances || split.on || *rep.images != "" {
+				return usagef("--merge takes the shard files alone (with --report DIR for the report, --instances to insist on object scores): the model, data and flags are in them")
 			}
-			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *asJSON, stdout, errOut)
+			return mergeEval(append(strings.Split(*merge, ","), fs.Args()...), *out, *rep.dir, *instances, *asJSON, stdout, errOut)
 		}
 		if err := noArgs(fs); err != nil {
 			return err
@@ -143,10 +153,10 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if err != nil {
 			return err
 		}
-		if sh.On() && (*rep.dir != "" || *instances) {
-			return usagef("--report and --instances are not sharded: run them without --shard (or a job array's index)")
-		}
 		es := &evalShard{s: sh, errOut: errOut}
+		if sh.On() {
+			rep.part = shardPartName(sh)
+		}
 		masksMode := *pred != "" || *gt != ""
 		switch {
 		case masksMode && (*pred == "" || *gt == ""):
@@ -156,15 +166,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		case !masksMode && *data == "":
 			return usagef("want --data DIR (with --model), or --pred and --gt")
 		}
-		policy, err := metrics.ParseEmptyPolicy(*empty)
-		if err != nil {
-			return usagef("--empty: %v", err)
-		}
-		mv, err := parseInts(*values)
-		if err != nil {
-			return usagef("--mask-values: %v", err)
-		}
-		ign, err := parseIgnore(*ignore)
+		mv, ign, policy, err := sc.parse()
 		if err != nil {
 			return err
 		}
@@ -178,18 +180,26 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		if *gtInstances && (!*instances || !masksMode) {
 			return usagef("--gt-instances reads --gt as label images for --instances: give --pred, --gt and --instances")
 		}
+		if err := split.check(*instances); err != nil {
+			return err
+		}
 		var objs *predict.ObjectScores
 		if *instances {
 			objs = predict.NewObjectScores()
+			objs.Split, objs.SplitDistance = split.on, split.distance
 		}
 		ctx, stop := interruptible()
 		defer stop()
 
 		tally := &tally{cmd: "eval", errOut: errOut, quiet: *quiet}
+		es.t = tally
 		var (
 			acc    *metrics.Accumulator
 			report evalReport
 		)
+		if split.on {
+			report.SplitDistance = &split.distance
+		}
 		var classes dataset.Classes
 		if masksMode {
 			report.Pred, report.GT = *pred, *gt
@@ -213,7 +223,12 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		}
 		report.Skipped = skippedPairs(tally.errs)
 		if sh.On() {
-			path, err := writeShard(*out, es, report, acc, tally.failed, *model)
+			// The report's part first: the shard file that names it is then never without it.
+			token, err := rep.run().finishPart()
+			if err != nil {
+				return err
+			}
+			path, err := writeShard(*out, es, report, acc, objs, *gtInstances, token, tally.failed, *model)
 			if err != nil {
 				return err
 			}
@@ -234,15 +249,22 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 	}
 }
 
+// reportEnd finishes eval's HTML report once the summary is known: that of one run
+// (*reportFlag), or of the parts the shards wrote (mergedReport).
+type reportEnd interface {
+	finish(metrics.Summary) error
+	printWhere(io.Writer)
+}
+
 // writeEval reduces acc to the summary and writes eval.csv and eval.json into out (and
 // finishes the report when there is one), then prints the table or, with asJSON, eval.json
 // alone on stdout and where the files went on errOut.
 // An unsharded run and the merge of a sharded one both end here, so that they give the
 // same bytes.
-func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep *reportFlag) error {
+func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *metrics.Accumulator, objs *predict.ObjectScores, gtInstances, asJSON bool, rep reportEnd) error {
 	report.Summary = acc.Summary()
 	if objs != nil {
-		report.Instances = summarizeObjects(objs, gtInstances)
+		report.Instances = summarizeObjects(objs, acc, gtInstances)
 	}
 	csvPath, jsonPath := filepath.Join(out, "eval.csv"), filepath.Join(out, "eval.json")
 	if err := atomicfile.Write(csvPath, evalCSV(acc, objs)); err != nil {
@@ -252,7 +274,7 @@ func writeEval(stdout, errOut io.Writer, out string, report evalReport, acc *met
 		return err
 	}
 	if rep != nil {
-		if err := rep.run().finish(report.Summary); err != nil {
+		if err := rep.finish(report.Summary); err != nil {
 			return err
 		}
 	}
@@ -282,24 +304,37 @@ func printEvalFiles(w io.Writer, prefix, csvPath, jsonPath string) {
 }
 
 // mergeEval is eval --merge: the shard files at args (a folder, or files) into eval.json
-// and eval.csv in out, as one unsharded run writes them.
-func mergeEval(args []string, out string, asJSON bool, stdout, errOut io.Writer) error {
+// and eval.csv in out, as one unsharded run writes them, with the object scores when the
+// shards have them (wantObjects insists that they do), and with reportDir the report, from
+// the parts the shards wrote into it.
+func mergeEval(args []string, out, reportDir string, wantObjects, asJSON bool, stdout, errOut io.Writer) error {
 	files, err := mergeInputs(args)
 	if err != nil {
 		return err
 	}
-	acc, report, err := mergeShards(files)
+	m, err := mergeShards(files)
 	if err != nil {
 		return err
+	}
+	if wantObjects && m.objs == nil {
+		return fmt.Errorf("%s: scored without --instances: it has no object scores to merge (run the shards with --instances)", m.paths[0])
+	}
+	var rep reportEnd
+	if reportDir != "" {
+		mr, err := m.reportParts(reportDir)
+		if err != nil {
+			return err
+		}
+		rep = mr
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := writeEval(stdout, errOut, out, report, acc, nil, false, asJSON, nil); err != nil {
+	if err := writeEval(stdout, errOut, out, m.report, m.acc, m.objs, m.gtLabels, asJSON, rep); err != nil {
 		return err
 	}
-	if report.Failed > 0 {
-		return fmt.Errorf("%d pairs could not be scored (listed in the shards' logs); the scores cover the other %d", report.Failed, len(acc.Images()))
+	if m.report.Failed > 0 {
+		return fmt.Errorf("%d pairs could not be scored (listed in the shards' logs); the scores cover the other %d", m.report.Failed, len(m.acc.Images()))
 	}
 	return nil
 }
@@ -355,7 +390,8 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	pairs := shardPairs(es, append(d.Train, d.Val...)) // a flat folder: every pair is in Train
+	all := append(d.Train, d.Val...) // a flat folder: every pair is in Train
+	pairs := shardPairs(es, all)
 	acc, err := predict.NewAccumulator(d.Classes, policy)
 	if err != nil {
 		return "", nil, none, err
@@ -365,7 +401,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 		return "", nil, none, usagef("%v", err)
 	}
 	defer p.Close()
-	if err := rep.start(d.Classes, meta, &m.Config, ""); err != nil {
+	if err := rep.start(d.Classes, meta, &m.Config, "", pairNames(all)); err != nil {
 		return "", nil, none, err
 	}
 	t.start(len(pairs))
@@ -494,12 +530,16 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		return nil, none, fmt.Errorf("none of the %d prediction pairs could be read (%s, %s)", len(pairs), pred, gt)
 	}
 	pairs = good
+	all := make([]string, len(pairs))
+	for k, p := range pairs {
+		all[k] = p.Name
+	}
 	pairs = shardMaskPairs(es, pairs) // after the classes, which all the masks give
 	acc, err := predict.NewAccumulator(classes, policy)
 	if err != nil {
 		return nil, none, err
 	}
-	if err := rep.start(classes, meta, cfg, gt); err != nil {
+	if err := rep.start(classes, meta, cfg, gt, all); err != nil {
 		return nil, none, err
 	}
 	t.start(len(pairs))

@@ -40,10 +40,16 @@ type instancesSummary struct {
 	Thresholds string        `json:"dsb_thresholds"`
 }
 
-// summarizeObjects gives the instances object of the images scored.
-func summarizeObjects(objs *predict.ObjectScores, gtLabels bool) *instancesSummary {
+// summarizeObjects gives the instances object of the images scored, summed in the order of
+// acc's images (the data list's, in a run and in a merge of shards alike), so that the
+// means are the same to the last bit whatever order the images were scored in.
+func summarizeObjects(objs *predict.ObjectScores, acc *metrics.Accumulator, gtLabels bool) *instancesSummary {
 	s := &instancesSummary{GTLabels: gtLabels, IoU: 0.5, Thresholds: "0.5:0.95:0.05"}
-	for _, r := range objs.Images() {
+	for _, im := range acc.Images() {
+		r, ok := objs.Get(im.Name)
+		if !ok {
+			continue // its objects could not be scored, and it is counted as failed
+		}
 		s.Images++
 		s.Precision += metrics.Float(r.Precision)
 		s.Recall += metrics.Float(r.Recall)

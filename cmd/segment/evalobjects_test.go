@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/segment-dev/segment/internal/atomicfile"
@@ -145,6 +146,51 @@ func TestEvalInstancesLabelImage(t *testing.T) {
 	}
 	near(t, "DSB", s.DSB, 0)
 	near(t, "F1", s.F1, 0)
+}
+
+// Two touching discs: the ground truth has them as two objects (a label image, split at
+// the midline), the prediction as one foreground region. Without --split that region is
+// one object holding both (a merge); with --split the watershed
+// cuts it into two of nearly equal area that match the two discs.
+func TestEvalInstancesSplit(t *testing.T) {
+	const w, h = 128, 128
+	dir := t.TempDir()
+	pred, gt := filepath.Join(dir, "pred.png"), filepath.Join(dir, "gt.png")
+	labels := image.NewGray16(image.Rect(0, 0, w, h))
+	fg := make([]uint8, w*h)
+	for y := range h {
+		for x := range w {
+			for id, cx := range []int{50, 76} {
+				if (x-cx)*(x-cx)+(y-64)*(y-64) <= 15*15 {
+					fg[y*w+x] = 255
+					if (x < 63) == (id == 0) {
+						labels.SetGray16(x, y, color.Gray16{Y: uint16(id + 1)})
+					}
+				}
+			}
+		}
+	}
+	if err := atomicfile.WritePNG(gt, labels); err != nil {
+		t.Fatal(err)
+	}
+	writeGrayPNG(t, pred, w, h, fg)
+	args := []string{"--pred", pred, "--gt", gt, "--instances", "--gt-instances"}
+	_, r := runEvalObjects(t, args...)
+	// The merged region holds half of itself in each disc: it may match one of them, at
+	// an IoU near 0.5, but never both.
+	if s := r.Instances; s == nil || s.Pred != 1 || s.GT != 2 || s.TP > 1 || s.FN < 1 || s.Merges != 1 {
+		t.Fatalf("without --split: instances %+v, want the two discs as one merged object", s)
+	}
+	_, r = runEvalObjects(t, append(args, "--split", "--split-distance", "10")...)
+	if s := r.Instances; s == nil || s.Pred != 2 || s.GT != 2 || s.TP != 2 || s.FP != 0 || s.FN != 0 || s.Merges != 0 {
+		t.Fatalf("with --split: instances %+v, want both discs matched", s)
+	}
+	near(t, "F1 with --split", r.Instances.F1, 1)
+
+	code, _, errOut := runCmd("eval", "--pred", pred, "--gt", gt, "--split")
+	if code != exitUsage || !strings.Contains(errOut, "--instances") {
+		t.Errorf("--split without --instances: exit %d, %q; want a usage error naming --instances", code, errOut)
+	}
 }
 
 // eval --data --instances scores the objects of every image the model predicts, and leaves

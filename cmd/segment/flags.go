@@ -18,9 +18,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/segment-dev/segment/augment"
+	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/atomicfile"
 	"github.com/segment-dev/segment/internal/progress"
 	"github.com/segment-dev/segment/internal/samplemodel"
+	"github.com/segment-dev/segment/metrics"
 	"github.com/segment-dev/segment/predict"
 	sampledata "github.com/segment-dev/segment/sample_data"
 	"github.com/segment-dev/segment/train"
@@ -174,6 +176,74 @@ func (f *inferenceFlags) options() (predict.Options, error) {
 	}
 	o.Memory = int64(f.mem) << 20
 	return o, nil
+}
+
+// labelFlags are --mask-values and --ignore, which every command that reads masks has:
+// which mask value is which class, and the value whose pixels count for nothing. Their
+// defaults, and so their help, depend on the command.
+type labelFlags struct{ values, ignore string }
+
+func (f *labelFlags) register(fs *flag.FlagSet, valuesUsage, ignoreUsage string) {
+	fs.StringVar(&f.values, "mask-values", "", valuesUsage)
+	fs.StringVar(&f.ignore, "ignore", "", ignoreUsage)
+}
+
+// parse checks the flags and gives the mask values and the value left out, nil where a flag
+// is not given.
+func (f *labelFlags) parse() (values []int, ignore *int, err error) {
+	if values, err = parseInts(f.values); err != nil {
+		return nil, nil, usagef("--mask-values: %v", err)
+	}
+	ignore, err = parseIgnore(f.ignore)
+	return values, ignore, err
+}
+
+// Help of labelFlags for the commands that read a data set (train, doctor, plan).
+const (
+	dataValuesUsage = "comma-separated mask value of each class, in order"
+	dataIgnoreUsage = "mask value whose pixels count for nothing (void)"
+)
+
+// dataSetFlags registers the flags of doctor and plan, which read a data set as train does
+// (--classes, --channels and the labelFlags), and gives what reads the command line: the
+// data set's folder, its one argument, and the options.
+func dataSetFlags(fs *flag.FlagSet) func(*flag.FlagSet) (string, dataset.Options, error) {
+	var o dataset.Options
+	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
+	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
+	var lf labelFlags
+	lf.register(fs, dataValuesUsage, dataIgnoreUsage)
+	return func(fs *flag.FlagSet) (string, dataset.Options, error) {
+		if fs.NArg() != 1 {
+			return "", o, usagef("want one data set folder, got %d arguments", fs.NArg())
+		}
+		var err error
+		o.MaskValues, o.Ignore, err = lf.parse()
+		return fs.Arg(0), o, err
+	}
+}
+
+// scoringFlags are the flags eval and report share: the labelFlags, defaulting to the
+// model's, and the score of a class absent from both masks.
+type scoringFlags struct {
+	labels labelFlags
+	empty  string
+}
+
+func (f *scoringFlags) register(fs *flag.FlagSet) {
+	f.labels.register(fs, "comma-separated mask value of each class, in order (default: the model's, or the masks')",
+		"mask value whose pixels are not scored (default: the model's ignore value)")
+	fs.StringVar(&f.empty, "empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
+}
+
+// parse checks the flags and gives the mask values (nil: the model's or the masks'), the
+// value left out (nil: the model's) and the empty-class policy.
+func (f *scoringFlags) parse() (values []int, ignore *int, policy metrics.EmptyPolicy, err error) {
+	if policy, err = metrics.ParseEmptyPolicy(f.empty); err != nil {
+		return nil, nil, policy, usagef("--empty: %v", err)
+	}
+	values, ignore, err = f.labels.parse()
+	return values, ignore, policy, err
 }
 
 // makeOutDir makes the output folder dir of a command (--out) if it is missing and checks
@@ -341,4 +411,27 @@ func (t *tally) done(_ int, err error) {
 	if t.bar != nil {
 		t.bar.Add(1)
 	}
+}
+
+// splitFlags are --split and --split-distance, which predict and eval share: predict splits
+// the objects it writes, eval the predicted objects it scores, by the same watershed.
+type splitFlags struct {
+	on       bool
+	distance float64
+}
+
+func (f *splitFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.on, "split", false, "with --instances, split touching objects (watershed on the distance transform)")
+	fs.Float64Var(&f.distance, "split-distance", 5, "least distance in `pixels` between the centres of two objects --split separates")
+}
+
+// check gives the usage error of a split without --instances or of a negative distance.
+func (f *splitFlags) check(instances bool) error {
+	if f.on && !instances {
+		return usagef("--split splits the objects of --instances: give both")
+	}
+	if f.distance < 0 {
+		return usagef("--split-distance %g: want 0 or more pixels", f.distance)
+	}
+	return nil
 }

@@ -25,24 +25,14 @@ segment train follows when its flags do not say otherwise: crop, batch, depth,
 base channels, augmentation, class crops, class weights and loss, each with
 the reason for it. segment train --plan-only prints the same.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
-			var o dataset.Options
-			fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
-			fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
-			ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
-			values := fs.String("mask-values", "", "comma-separated mask value of each class, in order")
+			readData := dataSetFlags(fs)
 			budget := fs.Duration("time", 0, "the training time to plan for, e.g. 15m")
 			return func(fs *flag.FlagSet, out, _ io.Writer) error {
-				if fs.NArg() != 1 {
-					return usagef("want one data set folder, got %d arguments", fs.NArg())
-				}
-				var err error
-				if o.Ignore, err = parseIgnore(*ignore); err != nil {
+				dir, o, err := readData(fs)
+				if err != nil {
 					return err
 				}
-				if o.MaskValues, err = parseInts(*values); err != nil {
-					return usagef("--mask-values: %v", err)
-				}
-				f, p, err := planFor(fs.Arg(0), o, *budget)
+				f, p, err := planFor(dir, o, *budget)
 				if err != nil {
 					return err
 				}

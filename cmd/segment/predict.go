@@ -65,8 +65,10 @@ objects of fewer than N pixels, --fill-holes fills the holes of objects,
 --keep-largest keeps the largest object of each class (applied in that order).
 --instances labels the objects (8-connected) into a 16-bit label image,
 NAME_instances.png (a page of NAME_instances.tif for a stack), and lists them in
-objects.csv (in --out, else beside the first image): image, page, class (its mask
-value), id, area, centroid, bounding box, mean probability and perimeter.
+NAME_objects.csv, the image's table, and in objects.csv (in --out, else beside
+the first image), which gathers the images' tables in the order of the images:
+image, page, class (its mask value), id, area, centroid, bounding box, mean
+probability and perimeter.
 --split separates touching objects by a watershed on the distance transform,
 with seeds at least --split-distance pixels apart.
 
@@ -75,8 +77,9 @@ is then 1 once the others are done. Files are written to a temporary name and
 renamed, an image's outputs all or none, so an existing output is a whole one:
 an image whose outputs all exist is skipped (a run killed and started again
 finishes only what is missing, and says how many it skipped), unless
---overwrite. With --instances nothing is skipped, since objects.csv lists the
-objects of every image. Predict never writes over one of its inputs, nor over
+--overwrite. objects.csv takes a skipped image's rows from its NAME_objects.csv,
+so that it lists every image's objects once. Predict never writes over one of
+its inputs, nor over
 a PNG file that predict did not write (its outputs record it): with a.png and
 its ground truth a_mask.png in a folder, a.png is reported and skipped and
 a_mask.png left alone; --out writes the masks elsewhere. Every output path is
@@ -87,7 +90,9 @@ their pixels (read from the headers) the same way on every machine. Without
 the flag the part comes from a Slurm job array (SLURM_ARRAY_TASK_ID with
 SLURM_ARRAY_TASK_COUNT, or SLURM_ARRAY_TASK_MIN and MAX), or from a Kubernetes
 Indexed Job's JOB_COMPLETION_INDEX with --shards n. Each task prints the part
-it took; with --instances it writes objects.shard-i-of-n.csv.`,
+it took; with --instances it writes objects.shard-i-of-n.csv, the objects of its
+part. Once every task is done, the same command without a shard predicts only
+what is missing and writes objects.csv, the same bytes as one run's.`,
 		flags: predictFlags,
 	}
 }
@@ -103,9 +108,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 	minSize := fs.Int("min-size", 0, "remove objects of fewer than `N` pixels from the masks")
 	fillHoles := fs.Bool("fill-holes", false, "fill the holes of objects in the masks")
 	keepLargest := fs.Bool("keep-largest", false, "keep only the largest object of each class in the masks")
-	instances := fs.Bool("instances", false, "also write NAME_instances.png, a 16-bit label image of the objects, and objects.csv")
-	split := fs.Bool("split", false, "with --instances, split touching objects (watershed on the distance transform)")
-	splitDist := fs.Float64("split-distance", 5, "least distance in `pixels` between the centres of two objects --split separates")
+	instances := fs.Bool("instances", false, "also write NAME_instances.png, a 16-bit label image of the objects, NAME_objects.csv and objects.csv")
+	var split splitFlags
+	split.register(fs)
 	overwrite := fs.Bool("overwrite", false, "predict an image again even when all its outputs exist (by default it is skipped)")
 	var sf shardFlags
 	sf.register(fs)
@@ -129,11 +134,8 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if *minSize < 0 {
 			return usagef("--min-size %d: want 0 or more pixels", *minSize)
 		}
-		if *split && !*instances {
-			return usagef("--split splits the objects of --instances: give both")
-		}
-		if *splitDist < 0 {
-			return usagef("--split-distance %g: want 0 or more pixels", *splitDist)
+		if err := split.check(*instances); err != nil {
+			return err
 		}
 		if err := ov.check(*overlay); err != nil {
 			return err
@@ -175,7 +177,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		fo := predict.FileOptions{Dir: *out, Overlay: *overlay, OverlayStyle: style, Probs: *probs, MaxPixels: maxInputPixels,
 			PagePNG:   *format == "png",
 			Clean:     predict.Clean{MinSize: *minSize, FillHoles: *fillHoles, KeepLargest: *keepLargest},
-			Instances: *instances, Split: *split, SplitDistance: *splitDist, SkipExisting: !*overwrite}
+			Instances: *instances, Split: split.on, SplitDistance: split.distance, SkipExisting: !*overwrite}
 		if *instances {
 			dir := *out
 			if dir == "" && len(files) > 0 {

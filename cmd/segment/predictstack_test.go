@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"image"
 	"os"
 	"path/filepath"
@@ -69,13 +70,33 @@ func TestPredictStack(t *testing.T) {
 		}
 	}
 
+	pages := map[string]bool{}
+	for _, r := range rows[1:] {
+		pages[r[1]] = true
+	}
+	if len(pages) != 3 {
+		t.Errorf("objects.csv has objects of pages %v, want of all 3", pages)
+	}
+	// The stack's own table (cells_objects.csv), gathered into objects.csv, holds the rows
+	// that the pages' tables of --format png hold, in the same order; a re-run, which
+	// skips the stack, gathers the same.
 	png := filepath.Join(dir, "png")
-	if code, _, errOut := runCmd("predict", "-q", "--out", png, "--format", "png", in); code != exitOK {
+	if code, _, errOut := runCmd("predict", "-q", "--out", png, "--format", "png", "--instances", "--min-size", "2", "--fill-holes", in); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, name := range []string{"cells_p0001_mask.png", "cells_p0002_mask.png", "cells_p0003_mask.png"} {
+	for _, name := range []string{"cells_p0001_mask.png", "cells_p0002_mask.png", "cells_p0003_mask.png", "cells_p0002_objects.csv"} {
 		if _, err := os.Stat(filepath.Join(png, name)); err != nil {
 			t.Error(err)
+		}
+	}
+	code, stdout, errOut = runCmd("predict", "-q", "--out", out, "--instances", "--min-size", "2", "--fill-holes", in)
+	if code != exitOK || !strings.Contains(stdout, "skipped 1 images") {
+		t.Fatalf("re-run: exit %d, %q %s", code, stdout, errOut)
+	}
+	want, _ := os.ReadFile(filepath.Join(png, "objects.csv"))
+	for _, f := range []string{filepath.Join(out, "objects.csv"), filepath.Join(out, "cells_objects.csv")} {
+		if got, err := os.ReadFile(f); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the tables of the pages of --format png (%v):\n%s\n%s", f, err, got, want)
 		}
 	}
 	if code, _, errOut := runCmd("predict", "-q", "--format", "jpeg", in); code != exitUsage || !strings.Contains(errOut, "--format") {

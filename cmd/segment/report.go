@@ -54,9 +54,8 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 	gt := fs.String("gt", "", "ground-truth masks: a file or a folder")
 	images := fs.String("images", "", "folder of the images the masks belong to, shown beside them (default: G's images/)")
 	model := fs.String("model", "", "model file whose mask values, training curves and configuration the report uses")
-	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the model's, or the masks')")
-	ignore := fs.String("ignore", "", "mask value whose pixels are not scored (default: the model's ignore value)")
-	empty := fs.String("empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
+	var sc scoringFlags
+	sc.register(fs)
 	out := fs.String("out", "", "folder the report is written to (required; replaced if it holds an older report)")
 	quiet := fs.Bool("q", false, "no progress bar")
 	return func(fs *flag.FlagSet, stdout, errOut io.Writer) error {
@@ -66,15 +65,7 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		if *pred == "" || *gt == "" || *out == "" {
 			return usagef("want --pred, --gt and --out")
 		}
-		policy, err := metrics.ParseEmptyPolicy(*empty)
-		if err != nil {
-			return usagef("--empty: %v", err)
-		}
-		mv, err := parseInts(*values)
-		if err != nil {
-			return usagef("--mask-values: %v", err)
-		}
-		ign, err := parseIgnore(*ignore)
+		mv, ign, policy, err := sc.parse()
 		if err != nil {
 			return err
 		}
@@ -110,6 +101,12 @@ type reportRun struct {
 
 	// seen, when not nil, is shown every image before it is added (serve keeps scores).
 	seen func(predict.Scored)
+	// part, when not "", makes the report the part of that name that a shard writes
+	// (report.CreatePart), for eval --merge.
+	part string
+	// order is each image's place in the evaluation's list of pairs, which numbers it
+	// (report.Image.ID) alike in a run and in the parts of its shards.
+	order map[string]int
 
 	w        *report.Writer
 	pictures map[string]string // pair name to picture, for existing masks
@@ -118,10 +115,15 @@ type reportRun struct {
 
 // start creates the report for the classes c. meta and cfg are the model's, when a model
 // is used (cfg nil otherwise); gt is the ground truth of existing masks, whose data set's
-// images/ are the pictures when no --images is given.
-func (r *reportRun) start(c dataset.Classes, meta weights.Meta, cfg *unet.Config, gt string) error {
+// images/ are the pictures when no --images is given. names are every pair of the
+// evaluation, in order, before any split into shards.
+func (r *reportRun) start(c dataset.Classes, meta weights.Meta, cfg *unet.Config, gt string, names []string) error {
 	if r == nil {
 		return nil
+	}
+	r.order = make(map[string]int, len(names))
+	for k, n := range names {
+		r.order[n] = k
 	}
 	if cfg != nil {
 		r.training = modelTraining(r.model, meta, *cfg)
@@ -152,8 +154,13 @@ func (r *reportRun) start(c dataset.Classes, meta weights.Meta, cfg *unet.Config
 	if r.model != "" {
 		title = "Evaluation of " + filepath.Base(r.model)
 	}
+	classes := report.ClassesOf(predict.MetricClasses(c), c.Colour)
 	var err error
-	r.w, err = report.Create(r.dir, title, report.ClassesOf(predict.MetricClasses(c), c.Colour))
+	if r.part != "" {
+		r.w, err = report.CreatePart(r.dir, r.part, title, classes)
+	} else {
+		r.w, err = report.Create(r.dir, title, classes)
+	}
 	return err
 }
 
@@ -167,6 +174,9 @@ func (r *reportRun) add(s predict.Scored) error {
 		r.seen(s)
 	}
 	im := report.Image{Name: s.Name, Path: s.Path, Truth: s.Truth, Pred: s.Pred, Width: s.Width, Height: s.Height, Result: s.Result}
+	if k, ok := r.order[s.Name]; ok {
+		im.ID = k + 1
+	}
 	if im.Path == "" {
 		im.Path = r.pictures[s.Name]
 	}
@@ -190,6 +200,15 @@ func (r *reportRun) finish(s metrics.Summary) error {
 		return nil
 	}
 	return r.w.Finish(s, r.training)
+}
+
+// finishPart writes the part of a shard's report and returns its token, which the shard
+// file records; "" without a report.
+func (r *reportRun) finishPart() (string, error) {
+	if r == nil || r.w == nil {
+		return "", nil
+	}
+	return r.w.FinishPart(r.training)
 }
 
 // abort removes a report that will not be finished.
@@ -282,6 +301,7 @@ func readTrainLog(path string) (epoch, loss, dice, iou []float64) {
 // reportFlag is eval's flags for its report.
 type reportFlag struct {
 	dir, images, model *string
+	part               string // a shard's part of the report (see reportRun.part)
 	r                  *reportRun
 }
 
@@ -300,10 +320,13 @@ func (f *reportFlag) run() *reportRun {
 		return nil
 	}
 	if f.r == nil {
-		f.r = &reportRun{dir: *f.dir, images: *f.images, model: *f.model}
+		f.r = &reportRun{dir: *f.dir, images: *f.images, model: *f.model, part: f.part}
 	}
 	return f.r
 }
+
+// finish writes the page of the report, if there is one.
+func (f *reportFlag) finish(s metrics.Summary) error { return f.run().finish(s) }
 
 // printWhere says where the report went.
 func (f *reportFlag) printWhere(w io.Writer) {

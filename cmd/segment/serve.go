@@ -49,9 +49,10 @@ func serveCommand() *command {
 Serve runs a small web app on this machine (open the address it prints):
 
   - drop or choose an image: it is predicted with --model (default: the embedded
-    sample model) and shown with the classes drawn over it, with an opacity
-    slider and a switch per class; the mask downloads as NAME_mask.png, the
-    same bytes segment predict writes for the image;
+    sample model; several, comma-separated or a folder, are an ensemble, as for
+    predict) and shown with the classes drawn over it, with an opacity slider
+    and a switch per class; the mask downloads as NAME_mask.png, the same bytes
+    segment predict writes for the image with the same --model;
   - with --data DIR (a folder with images/ and masks/, or a data set root whose
     test/ is used): the data set's images, each predicted on a click, with the
     per-image scores and the HTML report of their evaluation (as eval --report);
@@ -73,7 +74,7 @@ nothing but a temporary folder, removed when it stops (Ctrl-C or SIGTERM).`,
 func serveFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 	var inf inferenceFlags
 	var o serveOptions
-	fs.StringVar(&o.model, "model", "", "model file (default: the embedded sample model)")
+	fs.StringVar(&o.model, "model", "", modelFlagUsage)
 	fs.StringVar(&o.data, "data", "", "data set folder to browse: images/ (and masks/ for scores), or a root with test/")
 	fs.StringVar(&o.reports, "reports", "", "folder of reports to serve (its subfolders holding index.html)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on; anything but 127.0.0.1 or localhost is reachable by others, without authentication")
@@ -204,11 +205,15 @@ const maxResults = 64
 // madeReport is the name under which the report serve makes of --data is served.
 const madeReport = "data-set"
 
-// newServer loads the model, lists --data and --reports, and starts the predicting goroutine
-// and the scoring of --data (its problems are printed to errOut).
+// newServer loads the model (or the ensemble), lists --data and --reports, and starts the
+// predicting goroutine and the scoring of --data (its problems are printed to errOut).
 func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
-	m, meta, name, err := loadModel(o.model)
+	models, meta, name, err := loadModels(o.model)
 	if err != nil {
+		return nil, err
+	}
+	m := models[0] // an ensemble's models agree on all that is read of m here
+	if err := checkTile(o.predict.Tile, models, "serve", errOut); err != nil {
 		return nil, err
 	}
 	if err := meta.Validate(m.Config); err != nil {
@@ -217,7 +222,7 @@ func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 	if c := m.Config.InChannels; c != 1 && c != 3 {
 		return nil, fmt.Errorf("%s takes %d input channels; serve reads images as 1 (gray) or 3 (RGB)", name, c)
 	}
-	p, err := predict.New(m, o.predict)
+	p, err := predict.NewEnsemble(models, o.predict)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}

@@ -261,6 +261,11 @@ func TestServeQueueFull(t *testing.T) {
 		t.Errorf("full queue: HTTP %d, Retry-After %q, %v; want 503 with Retry-After", code, h.Get("Retry-After"), res)
 	}
 	close(release)
+	// The queue drains once the predicting goroutine has taken the waiting task: until
+	// then a request would still find it full (the test's race, not serve's).
+	for deadline := time.Now().Add(10 * time.Second); len(s.tasks) > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if code, res, _ := upload(t, ts.Client(), ts.URL, "a.png", body); code != http.StatusOK {
 		t.Errorf("after the queue drained: HTTP %d %v", code, res)
 	}
@@ -502,5 +507,58 @@ func TestServeData(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("predicting %s: HTTP %d, want 404", name, resp.StatusCode)
 		}
+	}
+}
+
+// TestServeEnsemble: serve --model a,b (and a folder of them) predicts an upload with the
+// ensemble: the mask is the bytes segment predict --model a,b writes, and not those of
+// either model alone; an ensemble whose models disagree is refused at the start, naming
+// the model.
+func TestServeEnsemble(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
+	saveRandomModel(t, a, 2, 3, []int{0, 255})
+	saveRandomModel(t, b, 3, 4, []int{0, 255})
+	img := "../../sample_data/val/images/0000.png"
+	body, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	predicted := func(model string) []byte {
+		t.Helper()
+		out := t.TempDir()
+		if code, _, errOut := runCmd("predict", img, "--model", model, "--out", out, "-q"); code != exitOK {
+			t.Fatalf("predict --model %s: exit %d: %s", model, code, errOut)
+		}
+		m, err := os.ReadFile(filepath.Join(out, "0000_mask.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	want := predicted(a + "," + b)
+	if bytes.Equal(want, predicted(a)) || bytes.Equal(want, predicted(b)) {
+		t.Fatal("the ensemble's mask is one model's: the test cannot tell them apart")
+	}
+	for _, model := range []string{a + "," + b, dir} {
+		_, ts := testServer(t, serveOptions{model: model})
+		code, res, _ := upload(t, ts.Client(), ts.URL, "0000.png", body)
+		if code != http.StatusOK {
+			t.Fatalf("--model %s: HTTP %d: %v", model, code, res)
+		}
+		code, mask, _ := get(t, ts.URL+res["mask"].(string))
+		if code != http.StatusOK || !bytes.Equal(mask, want) {
+			t.Errorf("--model %s: HTTP %d, and the mask differs from predict's with the same models", model, code)
+		}
+		_, info, _ := get(t, ts.URL+"/api/info")
+		if !strings.Contains(string(info), "b.safetensors") {
+			t.Errorf("--model %s: /api/info does not name the ensemble's models: %s", model, info)
+		}
+	}
+	c := filepath.Join(dir, "c.safetensors")
+	saveRandomModel(t, c, 2, 5, []int{0, 1})
+	_, err = newServer(serveOptions{model: a + "," + c, queue: 1, maxBytes: 1 << 20, maxPixels: 1 << 20}, t.TempDir(), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), c) || !strings.Contains(err.Error(), "mask values") {
+		t.Errorf("an ensemble of models with other mask values: %v, want an error naming %s", err, c)
 	}
 }

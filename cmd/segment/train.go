@@ -78,8 +78,8 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	setBlock := blockFlags(fs)
 	fs.IntVar(&o.Model.Groups, "groups", 0, "groups of a group norm (default: up to 32, dividing the base channels)")
 	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
-	values := fs.String("mask-values", "", "comma-separated mask value of each class, in order (default: the sorted values found)")
-	ignore := fs.String("ignore", "", "mask value whose pixels count for nothing (void)")
+	var lf labelFlags
+	lf.register(fs, dataValuesUsage+" (default: the sorted values found)", dataIgnoreUsage)
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
 	fold := fs.String("fold", "", "hold out fold `k/K` (k from 0) of a K-fold split of train/ made with --seed, validate on it and train on the rest, instead of --val-split or val/; e.g. --fold $SLURM_ARRAY_TASK_ID/5")
@@ -111,10 +111,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 			return err
 		}
 		var err error
-		if o.MaskValues, err = parseInts(*values); err != nil {
-			return usagef("--mask-values: %v", err)
-		}
-		if o.Ignore, err = parseIgnore(*ignore); err != nil {
+		if o.MaskValues, o.Ignore, err = lf.parse(); err != nil {
 			return err
 		}
 		cleanup, err := tf.setup(errOut)

@@ -9,7 +9,8 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"os"
+
+	"github.com/segment-dev/segment/internal/regular"
 )
 
 // pngEncoder favours speed: masks and charts compress well at any level, and the
@@ -76,7 +77,7 @@ func (a *afterHead) Write(p []byte) (int, error) {
 // records it: "" when the file has none, an error when it is not a PNG file. It reads only
 // the chunks before the pixels.
 func PNGSoftware(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return "", err
 	}

@@ -2,13 +2,19 @@ package atomicfile
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/segment-dev/segment/internal/regular"
+	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
 // dirNames returns the names in dir.
@@ -122,5 +128,18 @@ func TestPNGSoftware(t *testing.T) {
 	os.WriteFile(bad, []byte("not a png"), 0o644)
 	if _, err := PNGSoftware(bad); err == nil {
 		t.Error("PNGSoftware of a file that is not a PNG: no error")
+	}
+	// A named pipe in an output's place is refused by its type, not opened: an open would
+	// wait for a writer that never comes.
+	fifo := filepath.Join(dir, "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o666); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	var err error
+	if !sharedtest.Returns(5*time.Second, func() { _, err = PNGSoftware(fifo) }) {
+		t.Fatal("PNGSoftware blocks on a named pipe")
+	}
+	if !errors.Is(err, regular.ErrNotRegular) {
+		t.Errorf("PNGSoftware of a named pipe: %v, want regular.ErrNotRegular", err)
 	}
 }

@@ -7,11 +7,14 @@ package outlock
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/segment-dev/segment/internal/regular"
 )
 
 // afterOpen, when a test sets it, runs between Acquire's open and its lock: where another
@@ -42,6 +45,11 @@ func (e *HeldError) Error() string {
 // holds it the error is a *HeldError naming that process.
 func Acquire(path string) (*Lock, error) {
 	for range 100 {
+		// A named pipe or a device in the lock's place is no lock file: refused by its type
+		// before it is opened, and so never removed below as a lock file left empty.
+		if err := regular.Check(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -79,7 +87,10 @@ func Acquire(path string) (*Lock, error) {
 // at once, before work that comes ahead of its Acquire. It holds a shared lock for a
 // moment, which an Acquire at that moment tells apart from a holder.
 func Check(path string) error {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
+	if errors.Is(err, regular.ErrNotRegular) {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
 	if err != nil {
 		return nil // no lock file: no holder; Acquire reports any other problem
 	}
@@ -145,7 +156,7 @@ func writePID(f *os.File) error {
 
 // readPID reads the holder's process id from the lock file, 0 when it cannot.
 func readPID(path string) int {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path)
 	if err != nil {
 		return 0
 	}

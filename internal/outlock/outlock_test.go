@@ -11,6 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/segment-dev/segment/internal/regular"
+	"github.com/segment-dev/segment/internal/sharedtest"
 )
 
 // The test binary doubles as the other process: with OUTLOCK_HELPER set it takes that lock,
@@ -173,5 +177,30 @@ func TestAcquireLocksTheFileAtPath(t *testing.T) {
 	if !errors.As(err, &held) {
 		l.Release()
 		t.Fatalf("Acquire while the file at path is held: %v, want a HeldError", err)
+	}
+}
+
+// A named pipe where the lock file goes is refused by its type, naming it: Check does not
+// block on opening it (as a plain open of a pipe does until a writer comes), and Acquire
+// leaves it where it is.
+func TestLockFileOfAnotherTypeRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.lock")
+	if err := syscall.Mkfifo(path, 0o666); err != nil {
+		t.Skipf("cannot make a named pipe here: %v", err)
+	}
+	var err error
+	if !sharedtest.Returns(5*time.Second, func() { err = Check(path) }) {
+		t.Fatal("Check blocks on a named pipe at the lock's path")
+	}
+	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Check: %v; want an error naming %s and saying it is not a regular file", err, path)
+	}
+	l, err := Acquire(path)
+	if !errors.Is(err, regular.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+		l.Release()
+		t.Errorf("Acquire: %v; want an error naming %s and saying it is not a regular file", err, path)
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the named pipe at %s is gone or replaced (%v)", path, err)
 	}
 }

@@ -1,9 +1,11 @@
 package reliability
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,6 +57,41 @@ func withPairs(edit func(t *testing.T, pairs string)) func(*testing.T, string) {
 			t.Fatal(err)
 		}
 		edit(t, d)
+	}
+}
+
+// predicted predicts the fixture's good.png into {dir}/out with the flags, then lets edit
+// change what it wrote: the outputs a later run finds.
+func predicted(edit func(t *testing.T, dir string), flags ...string) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		args := cat(a("predict", "-q", "--model", filepath.Join(fixDir, "m/model.safetensors"), "--out", "out"), flags, a(filepath.Join(fixDir, "img/good.png")))
+		if r := runBin(dir, nil, time.Minute, args...); r.code != 0 {
+			t.Fatalf("predict %v: exit %d\n%s", args, r.code, r.out)
+		}
+		edit(t, dir)
+	}
+}
+
+// evalShards scores the fixture's predictions as shard 0 of 1 into {dir}/sh with the flags,
+// then damages what the merge reads that a case's name says: a part of the report, or an
+// image's object scores.
+func evalShards(flags ...string) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		args := cat(a("eval", "-q", "--out", "sh", "--pred", filepath.Join(fixDir, "pred"), "--gt", filepath.Join(fixDir, "data/test"), "--shard", "0/1"), flags)
+		if r := runBin(dir, nil, time.Minute, args...); r.code != 0 {
+			t.Fatalf("eval %v: exit %d\n%s", args, r.code, r.out)
+		}
+		switch {
+		case strings.HasSuffix(t.Name(), "report-part-damaged"):
+			writeFile(filepath.Join(dir, "rep/shard-0-of-1/part.json"), garbage(300, 5))
+		case strings.HasSuffix(t.Name(), "objects-damaged"):
+			p := filepath.Join(dir, "sh/eval.shard-0-of-1.json")
+			b, err := os.ReadFile(p)
+			if err != nil || !bytes.Contains(b, []byte(`"DSB": "`)) {
+				t.Fatalf("%s holds no object scores (%v)", p, err)
+			}
+			writeFile(p, bytes.Replace(b, []byte(`"DSB": "`), []byte(`"DSB": "x`), 1))
+		}
 	}
 }
 
@@ -226,6 +263,8 @@ func trainCases() []tcase {
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("masks/0000.png")},
 		{name: "train-image-truncated", setup: withData(replaceWith("train/images", "trunc.png")),
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("images/0000.png")},
+		{name: "train-image-planar-tiff", setup: withData(replaceWith("train/images", "planar.tif")),
+			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("images/0000.png", "page 1: planar configuration 2")},
 		{name: "train-image-zero-bytes", setup: withData(replaceWith("train/images", "zero.png")),
 			args: tr("--data", "data", "--out", "m.safetensors"), code: 1, names: a("images/0000.png")},
 		{name: "train-image-garbage", setup: withData(replaceWith("train/images", "garbage.png")),
@@ -300,7 +339,7 @@ func predictCases() []tcase {
 		{name: "predict-ok-all-outputs", args: pr("--out", "out", "--overlay", "--probs", "--tta", good), code: 0,
 			want: a("out/good_mask.png", "out/good_overlay.png", "out/good_probs.png")},
 		{name: "predict-ok-instances", args: pr("--out", "out", "--instances", "--split", "--min-size", "3", "--fill-holes", good), code: 0,
-			want: a("out/good_mask.png", "out/good_instances.png", "out/objects.csv")},
+			want: a("out/good_mask.png", "out/good_instances.png", "out/good_objects.csv", "out/objects.csv")},
 		{name: "predict-ok-tiles", args: pr("--out", "out", "--tile", "64", "--overlap", "0.5", "--batch", "2", good), code: 0, want: a("out/good_mask.png")},
 		{name: "predict-ok-gray16", args: pr("--out", "out", "{fix}/img/gray16.png"), code: 0, want: a("out/gray16_mask.png")},
 		{name: "predict-ok-small", args: pr("--out", "out", "{fix}/img/small.png"), code: 0, want: a("out/small_mask.png")},
@@ -310,6 +349,8 @@ func predictCases() []tcase {
 			want: a("out/stack_p0001_mask.png", "out/stack_p0002_mask.png", "out/stack_p0003_mask.png")},
 		{name: "predict-rgb-into-gray-model", args: pr("--out", "out", "{fix}/img/rgb.png"), code: 0, want: a("out/rgb_mask.png")},
 		{name: "predict-stack-truncated", args: pr("--out", "out", "{fix}/img/truncstack.tif"), code: 1, names: a("truncstack.tif"), want: a("out/truncstack_mask.tif")},
+		{name: "predict-planar-tiff", setup: files("img/planar.tif", "in/planar.tif"), args: pr("--out", "out", "in/planar.tif"), code: 1,
+			names: a("in/planar.tif", "page 1: planar configuration 2")},
 		{name: "predict-missing-file", args: pr("--out", "out", "{dir}/nope.png"), code: 1, names: a("{dir}/nope.png")},
 		{name: "predict-glob-no-match", args: pr("--out", "out", "{dir}/nope/*.png"), code: 1, names: a("nope/*.png")},
 		{name: "predict-empty-folder", setup: mkdir("empty"), args: pr("--out", "out", "empty"), code: 1, names: a("empty")},
@@ -356,6 +397,12 @@ func predictCases() []tcase {
 		{name: "predict-shard-ok", args: pr("--out", "out", "--shard", "1/3", "{fix}/data/test/images"), code: 0},
 		{name: "predict-skips-existing", setup: files("pred/0005_mask.png", "out/good_mask.png"), args: pr("--out", "out", good), code: 0, names: a("skipped 1")},
 		{name: "predict-threshold-not-number", args: pr("--out", "out", "--threshold", "half", good), code: 2, names: a("half")},
+		{name: "predict-instances-foreign-image-table", setup: predicted(func(t *testing.T, dir string) {
+			writeFile(filepath.Join(dir, "out/good_objects.csv"), garbage(200, 7))
+		}, "--instances"), args: pr("--out", "out", "--instances", good), code: 1, names: a("out/good_objects.csv", "not an objects table")},
+		{name: "predict-instances-image-table-header-only", setup: predicted(func(t *testing.T, dir string) {
+			writeFile(filepath.Join(dir, "out/good_objects.csv"), []byte("image,page,class\n"))
+		}, "--instances"), args: pr("--out", "out", "--instances", good), code: 1, names: a("out/good_objects.csv", "header")},
 	}...)
 	return cs
 }
@@ -390,6 +437,8 @@ func evalCases() []tcase {
 			names: a("truncdata.safetensors")},
 		{name: "eval-data-bad-image", setup: withPairs(replaceWith("images", "trunc.png")), args: ev("--data", "pairs"), code: 1,
 			names: a("images/0005.png"), want: outs},
+		{name: "eval-data-planar-tiff", setup: withPairs(replaceWith("images", "planar.tif")), args: ev("--data", "pairs"), code: 1,
+			names: a("images/0005.png", "page 1: planar configuration 2"), want: outs},
 		{name: "eval-data-mask-wrong-size", setup: withPairs(replaceWith("masks", "mask64.png")), args: ev("--data", "pairs"), code: 1,
 			names: a("masks/0005.png"), want: outs},
 		{name: "eval-pred-folder-bad-pair", setup: func(t *testing.T, dir string) {
@@ -406,6 +455,20 @@ func evalCases() []tcase {
 		{name: "eval-merge-empty-folder", setup: mkdir("empty"), args: evp("--merge", "empty"), code: 1, names: a("empty")},
 		{name: "eval-merge-garbage-shard", setup: files("img/garbage.png", "sh/eval.shard-0-of-1.json"), args: evp("--merge", "sh"), code: 1,
 			names: a("eval.shard-0-of-1.json")},
+		{name: "eval-shard-instances-report-ok", args: evp("--pred", predDir, "--gt", gtDir, "--shard", "0/1", "--instances", "--report", "rep"), code: 0,
+			want: a("out/eval.shard-0-of-1.json", "rep/shard-0-of-1/part.json")},
+		{name: "eval-merge-instances-without-objects", setup: evalShards(), args: evp("--merge", "sh", "--instances"), code: 1,
+			names: a("sh/eval.shard-0-of-1.json", "without --instances")},
+		{name: "eval-merge-report-without-parts", setup: evalShards(), args: evp("--merge", "sh", "--report", "rep"), code: 1,
+			names: a("sh/eval.shard-0-of-1.json", "without --report")},
+		{name: "eval-merge-report-part-missing", setup: evalShards("--report", "rep"), args: evp("--merge", "sh", "--report", "other"), code: 1,
+			names: a("other/shard-0-of-1")},
+		{name: "eval-merge-report-part-damaged", setup: evalShards("--report", "rep"), args: evp("--merge", "sh", "--report", "rep"), code: 1,
+			names: a("rep/shard-0-of-1/part.json")},
+		{name: "eval-merge-objects-damaged", setup: evalShards("--instances"), args: evp("--merge", "sh"), code: 1,
+			names: a("sh/eval.shard-0-of-1.json", "object score")},
+		{name: "eval-merge-instances-report-ok", setup: evalShards("--instances", "--report", "rep"), args: evp("--merge", "sh", "--report", "rep", "--instances"), code: 0,
+			want: a("out/eval.csv", "out/eval.json", "rep/index.html")},
 		{name: "eval-out-read-only", setup: readOnly("ro"), args: cat(a("eval", "-q", "--out", "ro", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("folder ro")},
 		{name: "eval-out-full-disk", setup: full("full"), args: cat(a("eval", "-q", "--out", "full", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("full/eval")},
 		{name: "eval-out-is-file", setup: files("img/text.png", "outfile"), args: cat(a("eval", "-q", "--out", "outfile", "--pred", predDir, "--gt", gtDir)), code: 1, names: a("outfile")},
@@ -431,6 +494,11 @@ func otherCases() []tcase {
 		{name: "serve-sigterm-with-data", args: a("serve", "--listen", "127.0.0.1:0", "--data", pairs, "--model", model), term: sigterm{seen: "serving", after: time.Second}, code: 0, names: a("serving")},
 		{name: "serve-model-missing", args: a("serve", "--listen", "127.0.0.1:0", "--model", "{dir}/nope.safetensors"), code: 1, names: a("{dir}/nope.safetensors")},
 		{name: "serve-model-truncated", args: a("serve", "--listen", "127.0.0.1:0", "--model", "{fix}/models/trunchdr.safetensors"), code: 1, names: a("trunchdr.safetensors")},
+		{name: "serve-ensemble-sigterm", args: a("serve", "--listen", "127.0.0.1:0", "--model", model+",{fix}/m/model.last.safetensors"), term: sigterm{seen: "serving"}, code: 0,
+			names: a("serving", "model.last.safetensors")},
+		{name: "serve-ensemble-one-missing", args: a("serve", "--listen", "127.0.0.1:0", "--model", model+",{dir}/nope.safetensors"), code: 1, names: a("{dir}/nope.safetensors")},
+		{name: "serve-ensemble-twice", args: a("serve", "--listen", "127.0.0.1:0", "--model", model+","+model), code: 2, names: a("twice")},
+		{name: "serve-ensemble-empty-folder", setup: mkdir("models"), args: a("serve", "--listen", "127.0.0.1:0", "--model", "models"), code: 1, names: a("models")},
 		{name: "serve-data-missing", args: a("serve", "--listen", "127.0.0.1:0", "--data", "{dir}/nope"), code: 1, names: a("{dir}/nope")},
 		{name: "serve-data-file", args: a("serve", "--listen", "127.0.0.1:0", "--data", good), code: 1, names: a(good)},
 		{name: "serve-data-empty", setup: mkdir("empty"), args: a("serve", "--listen", "127.0.0.1:0", "--data", "empty"), code: 1, names: a("empty")},
@@ -447,6 +515,8 @@ func otherCases() []tcase {
 		{name: "doctor-file", args: a("doctor", good), code: 1, names: a(good)},
 		{name: "doctor-mask-wrong-size", setup: withData(replaceWith("train/masks", "mask64.png")), args: a("doctor", "data"), code: 1, names: a("masks/0000.png")},
 		{name: "doctor-image-truncated", setup: withData(replaceWith("train/images", "trunc.png")), args: a("doctor", "data"), code: 1, names: a("images/0000.png")},
+		{name: "doctor-image-planar-tiff", setup: withData(replaceWith("train/images", "planar.tif")), args: a("doctor", "data"), code: 1,
+			names: a("images/0000.png", "page 1: planar configuration 2")},
 		{name: "doctor-image-symlink-loop", setup: withData(loopFor("train/images")), args: a("doctor", "data"), code: 1, names: a("images/0000.png")},
 		{name: "doctor-mask-fifo", setup: withData(fifoFor("train/masks")), args: a("doctor", "data"), code: 1, names: a("masks/0000.png")},
 		{name: "doctor-bad-mask-values", args: a("doctor", data, "--mask-values", "x"), code: 2, names: a("mask-values")},

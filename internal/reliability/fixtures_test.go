@@ -27,7 +27,8 @@ import (
 //
 //	data/       train/ (8 pairs), val/ (2), test/ (2): sample_data images and masks
 //	pairs/      images/ and masks/, 3 pairs (a flat data set)
-//	img/        good.png good2.png rgb.png gray16.png small.png stack.tif and damaged images
+//	img/        good.png good2.png rgb.png gray16.png small.png stack.tif, planar.tif (planes
+//	            stored apart, unsupported) and damaged images
 //	m/model.safetensors   a tiny model trained for one epoch on data/ (its .last, .state,
 //	            .log.csv and .curves.png beside it), m/model.onnx its export
 //	models/     damaged model files
@@ -133,6 +134,10 @@ func makeFixtures(dir string) error {
 		}
 		return nil
 	}); err != nil {
+		return err
+	}
+	// A TIFF with its colour planes stored apart, as tifffile writes it (see tiffstack's testdata).
+	if err := copyFile(filepath.Join(moduleRoot, "tiffstack/testdata/planar.tif"), filepath.Join(img, "planar.tif")); err != nil {
 		return err
 	}
 	sb, err := os.ReadFile(stack)

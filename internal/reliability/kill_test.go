@@ -40,7 +40,8 @@ var trainKillPoints = []string{
 
 // TestKillTraining kills a training with SIGKILL at each of trainKillPoints, checks that
 // every model file left loads, and that --resume (or, before the first checkpoint, a fresh
-// start) ends with the tensors of an uninterrupted run, bit for bit.
+// start) ends with the tensors of an uninterrupted run, bit for bit, and with none of the
+// killed run's temporary files left.
 func TestKillTraining(t *testing.T) {
 	fix := fixtures(t)
 	ref := t.TempDir()
@@ -50,7 +51,7 @@ func TestKillTraining(t *testing.T) {
 	outputs := []string{"model.safetensors", "model.last.safetensors", "model.state.safetensors"}
 	var staleTemps atomicCount
 	t.Cleanup(func() {
-		t.Logf("kill tests of training: %d temporary files left by kill -9 (and cleaned by no one)", staleTemps.n.Load())
+		t.Logf("kill tests of training: %d temporary files left by kill -9, each removed by the rerun", staleTemps.n.Load())
 	})
 	for _, point := range trainKillPoints {
 		t.Run(point, func(t *testing.T) {
@@ -81,6 +82,11 @@ func TestKillTraining(t *testing.T) {
 					t.Errorf("after the kill at %s and %s: %v", point, strings.Join(args[len(args)-1:], ""), err)
 				}
 			}
+			for f := range listFiles(dir) {
+				if isTemp(f) {
+					t.Errorf("after the kill at %s and a rerun: %s, a temporary file of the killed run, is still there", point, f)
+				}
+			}
 			refLog, _ := os.ReadFile(filepath.Join(ref, "model.log.csv"))
 			log, err := os.ReadFile(filepath.Join(dir, "model.log.csv"))
 			if err != nil || bytes.Count(log, []byte("\n")) != bytes.Count(refLog, []byte("\n")) {
@@ -99,18 +105,38 @@ var predictKillPoints = []string{"write-begin:1", "write-rename:1", "write-done:
 // left are whole and that running the same command again completes the set, each output
 // identical to an uninterrupted run's.
 func TestKillPredict(t *testing.T) {
+	killPredict(t, "--overlay", predictKillPoints, 16)
+}
+
+// instancesKillPoints are the places a prediction of 8 images with --instances is killed:
+// inside the writes of the first and middle images' files (a mask, a label image and an
+// image's objects table each), the rename of one's table, and the writes of the run's
+// objects table, gathered from the images' at the end.
+var instancesKillPoints = []string{"write-rename:1", "write-done:4", "write-rename:11", "write-rename:0003_objects.csv:1",
+	"write-begin:objects.csv:1", "write-rename:objects.csv:1"}
+
+// TestKillPredictInstances is TestKillPredict with --instances: a run killed anywhere and run
+// again skips the images whose outputs exist and writes objects.csv, the same bytes as an
+// uninterrupted run's, every object once.
+func TestKillPredictInstances(t *testing.T) {
+	killPredict(t, "--instances", instancesKillPoints, 25)
+}
+
+// killPredict kills a prediction with the flag at each of points; the uninterrupted run
+// writes files files.
+func killPredict(t *testing.T, flag string, points []string, files int) {
 	fix := fixtures(t)
-	args := a("predict", "-q", "--model", filepath.Join(fix, "m/model.safetensors"), "--overlay", "--out", "out",
+	args := a("predict", "-q", "--model", filepath.Join(fix, "m/model.safetensors"), flag, "--out", "out",
 		filepath.Join(fix, "data/train/images"))
 	ref := t.TempDir()
 	if r := runBin(ref, nil, time.Minute, args...); r.code != 0 {
 		t.Fatalf("the uninterrupted run: exit %d\n%s", r.code, r.out)
 	}
 	want := listFiles(filepath.Join(ref, "out"))
-	if len(want) != 16 {
-		t.Fatalf("the uninterrupted run wrote %d files, want 16 (a mask and an overlay for 8 images)", len(want))
+	if len(want) != files {
+		t.Fatalf("the uninterrupted run wrote %d files, want %d for 8 images with %s", len(want), files, flag)
 	}
-	for _, point := range predictKillPoints {
+	for _, point := range points {
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()

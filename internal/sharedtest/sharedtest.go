@@ -1,6 +1,8 @@
 // Package sharedtest finds the project's shared test material (../shared beside the module
 // root: real data sets, PyTorch reference fixtures and models) for tests, and skips a test
-// with a message that says so where it is absent.
+// with a message that says so where it is absent. It holds, too, the checks that the tests
+// of several packages make on what a run left on disk (SameTree) and on what must not
+// block (Returns).
 package sharedtest
 
 import (

@@ -111,46 +111,17 @@ func logNumbers(t *testing.T, log string) (shardI, held, predicted, skipped int)
 	return
 }
 
-// sameTree fails unless the two folders hold the same files with the same bytes.
-func sameTree(t *testing.T, want, got string) {
-	t.Helper()
-	read := func(dir string) map[string][]byte {
-		files := map[string][]byte{}
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			rel, _ := filepath.Rel(dir, p)
-			files[rel] = b
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return files
-	}
-	a, b := read(want), read(got)
-	for name, wb := range a {
-		if gb, ok := b[name]; !ok || !bytes.Equal(wb, gb) {
-			t.Errorf("%s: missing from %s or not the bytes of %s", name, got, want)
-		}
-	}
-	for name := range b {
-		if _, ok := a[name]; !ok {
-			t.Errorf("%s: in %s, not in %s", name, got, want)
-		}
-	}
-}
-
 // TestSlurm runs predict and eval as job arrays on a real Slurm cluster (one node will do,
 // as .ci/slurm-up.sh starts) over the ISBI and DSB test sets with the sample model:
 //
-//   - predict as 4 tasks, one of them killed (SIGKILL) mid-way and the array submitted
-//     again: in the end the outputs are those of one process, byte for byte; the second run
-//     predicted only what the killed task had not written (the skip counts in the logs), left
-//     the files already written alone, and no temporary file is left;
-//   - eval as 4 tasks, then --merge: the same eval.json and eval.csv as one process;
+//   - predict --instances as 4 tasks, one of them killed (SIGKILL) mid-way and the array
+//     submitted again: in the end the outputs are those of one process, byte for byte; the
+//     second run predicted only what the killed task had not written (the skip counts in
+//     the logs), left the files already written alone, and no temporary file is left; the
+//     shards' objects tables hold one process's rows, and predict without a shard gathers
+//     its objects.csv;
+//   - eval --instances (and --report on ISBI) as 4 tasks, then --merge: the same
+//     eval.json, eval.csv and report as one process;
 //   - folds: a 3-fold training as an array, --time 1m a fold, each model recording its fold
 //     and the held-out images partitioning train/; then the ensemble of the three predicts
 //     and evaluates as an array (eval merged) and as one process, byte for byte the same.
@@ -163,7 +134,7 @@ func TestSlurm(t *testing.T) {
 	t.Run("predict", func(t *testing.T) {
 		inputs := []string{filepath.Join(isbi, "images"), filepath.Join(dsb, "images")}
 		// --tta makes each task take a few seconds, so that one can be killed mid-way.
-		flags := []string{"-q", "--overlay", "--tta"}
+		flags := []string{"-q", "--overlay", "--tta", "--instances"}
 		one := filepath.Join(r.dir, "predict-one")
 		r.segment(t, append(append([]string{"predict", "--out", one}, inputs...), flags...)...)
 
@@ -180,7 +151,7 @@ func TestSlurm(t *testing.T) {
 		out := filepath.Join(r.dir, "predict-array")
 		outputs := func(k int) []string {
 			stem := filepath.Join(out, strings.TrimSuffix(filepath.Base(files[k]), filepath.Ext(files[k])))
-			return []string{stem + "_mask.png", stem + "_overlay.png"}
+			return []string{stem + "_mask.png", stem + "_overlay.png", stem + "_instances.png", stem + "_objects.csv"}
 		}
 		done := func() (n int, stats map[string]os.FileInfo) {
 			stats = map[string]os.FileInfo{}
@@ -272,20 +243,51 @@ func TestSlurm(t *testing.T) {
 		if temps, _ := filepath.Glob(filepath.Join(out, ".*")); len(temps) > 0 {
 			t.Errorf("temporary files left: %v", temps)
 		}
-		sameTree(t, one, out)
+		// The shards' objects tables hold each object once; the same predict without a
+		// shard predicts nothing and gathers objects.csv, the bytes of one process's.
+		want, _ := os.ReadFile(filepath.Join(one, "objects.csv"))
+		rows := 0
+		for i := range 4 {
+			b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("objects.shard-%d-of-4.csv", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows += bytes.Count(b, []byte("\n")) - 1
+		}
+		if n := bytes.Count(want, []byte("\n")) - 1; rows != n || n < 1 {
+			t.Errorf("the shards' objects tables hold %d rows, one process's objects.csv %d", rows, n)
+		}
+		if log := r.segment(t, append(append([]string{"predict", "--out", out}, inputs...), flags...)...); !strings.Contains(log, "skipped") {
+			t.Errorf("gathering objects.csv predicted again: %s", log)
+		}
+		sharedtest.SameTree(t, one, out, "objects.shard-")
 	})
 
 	t.Run("eval", func(t *testing.T) {
 		var lines []string
+		// Both sets score objects; ISBI's six slices make the report too (DSB's pictures
+		// would add seconds to a test that must stay short).
+		report := map[string]string{"isbi": filepath.Join(r.dir, "eval-report-isbi")}
 		for _, set := range []struct{ name, dir string }{{"isbi", isbi}, {"dsb", dsb}} {
 			one := filepath.Join(r.dir, "eval-one-"+set.name)
-			r.segment(t, "eval", "--data", set.dir, "--out", one, "-q")
-			lines = append(lines, fmt.Sprintf("%s eval --data %s --out %s -q", r.bin, set.dir, filepath.Join(r.dir, "eval-shards-"+set.name)))
+			args, flags := []string{"eval", "--data", set.dir, "--out", one, "-q", "--instances"}, "--instances"
+			if dir := report[set.name]; dir != "" {
+				args, flags = append(args, "--report", filepath.Join(one, "report")), flags+" --report "+dir
+			}
+			r.segment(t, args...)
+			lines = append(lines, fmt.Sprintf("%s eval --data %s --out %s -q %s", r.bin, set.dir, filepath.Join(r.dir, "eval-shards-"+set.name), flags))
 		}
 		r.run(t, "eval", 4, r.script(lines...), 5*time.Minute)
 		for _, set := range []string{"isbi", "dsb"} {
 			merged := filepath.Join(r.dir, "eval-merged-"+set)
-			r.segment(t, "eval", "--merge", filepath.Join(r.dir, "eval-shards-"+set), "--out", merged, "-q")
+			args := []string{"eval", "--merge", filepath.Join(r.dir, "eval-shards-"+set), "--out", merged, "-q", "--instances"}
+			if dir := report[set]; dir != "" {
+				args = append(args, "--report", dir)
+			}
+			r.segment(t, args...)
+			if dir := report[set]; dir != "" {
+				sharedtest.SameTree(t, filepath.Join(r.dir, "eval-one-"+set, "report"), dir, "shard-")
+			}
 			for _, f := range []string{"eval.json", "eval.csv"} {
 				a, _ := os.ReadFile(filepath.Join(r.dir, "eval-one-"+set, f))
 				b, _ := os.ReadFile(filepath.Join(merged, f))
@@ -346,7 +348,7 @@ func TestSlurm(t *testing.T) {
 		r.run(t, "ensemble", 2, r.script(
 			fmt.Sprintf("%s predict --model %s --out %s -q %s", r.bin, models, arr, filepath.Join(val, "images")),
 			fmt.Sprintf("%s eval --model %s --data %s --out %s -q", r.bin, models, val, evalShards)), 5*time.Minute)
-		sameTree(t, one, arr)
+		sharedtest.SameTree(t, one, arr)
 		merged := filepath.Join(r.dir, "ensemble-eval-merged")
 		r.segment(t, "eval", "--merge", evalShards, "--out", merged, "-q")
 		for _, f := range []string{"eval.json", "eval.csv"} {
