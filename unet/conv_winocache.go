@@ -61,11 +61,14 @@ type winoKey struct {
 type winoEntry[T float] struct{ w, u []T }
 
 // winoSlot is one entry of the cache (a *winoEntry of the weights' type), its size in
-// floats and the lookup count when it was last used.
+// floats, the lookup count when it was last used, the calls reading its transform now, and
+// whether one of them is writing it (then nobody else reads it).
 type winoSlot struct {
-	e    any
-	size int
-	used uint64
+	e       any
+	size    int
+	used    uint64
+	users   int
+	filling bool
 }
 
 // winoCache holds the transforms; floats counts the floats of their weights and
@@ -84,6 +87,13 @@ var winoCache = struct {
 // in a cycle longer than the cache holds, drop each entry just before it is needed.
 var winoCacheFloats, winoCacheIdle = 1 << 24, uint64(256)
 
+// The cache's memory is made once per entry and kept: when the weights change in place (a
+// training step), their entry is transformed again into the same memory, and a transform
+// that gets no entry is made in memory borrowed from the scratch free list, as the direct
+// path's buffers are. Making a fresh transform at every step instead left the old ones to
+// the garbage collector, which let the heap grow to twice what a step holds: a base-64
+// training step's peak memory doubled.
+
 // winoFiltersFor gives the transformed filters of the convolution with weights w [co, C, 3,
 // 3], or with flip, of its input gradient (a convolution from co to C channels with w
 // flipped and transposed), and done, to call when the GEMMs are over.
@@ -93,52 +103,90 @@ func winoFiltersFor[T float](algo convAlgo, co, c int, w []T, flip bool) (winoFi
 		return winoFilter[T]{u: f.u, perm: flip2, trans: false}, done
 	}
 	key := winoKey{w: uintptr(unsafe.Pointer(&w[0])), n: len(w), co: co, algo: algo, flip: flip}
+	a := algo.wino().a
+	size := len(w) + a*a*len(w)/9
+	fill := func(u []T) {
+		if !flip {
+			winoFilters(algo, co, c, w, u)
+			return
+		}
+		wf := borrow[T](len(w))
+		flipTranspose(co, c, w, wf)
+		winoFilters(algo, c, co, wf, u)
+		release(wf)
+	}
+
 	winoCache.Lock()
 	winoCache.lookups++
 	now := winoCache.lookups
+	s := winoCache.m[key]
 	var e *winoEntry[T]
-	if s, ok := winoCache.m[key]; ok {
-		e, _ = s.e.(*winoEntry[T])
-		s.used = now
+	if s != nil && !s.filling {
+		if e, _ = s.e.(*winoEntry[T]); e != nil {
+			s.users++
+			s.used = now
+		}
 	}
 	winoCache.Unlock()
-	if e != nil && sameBits(e.w, w) {
-		return winoFilter[T]{u: e.u, trans: true}, func() {}
+	if e != nil {
+		done := func() {
+			winoCache.Lock()
+			s.users--
+			winoCache.Unlock()
+		}
+		if sameBits(e.w, w) {
+			return winoFilter[T]{u: e.u, trans: true}, done
+		}
+		// The weights changed in place: transform them again into the entry's memory,
+		// unless another call is reading it.
+		winoCache.Lock()
+		mine := s.users == 1
+		s.filling = mine
+		winoCache.Unlock()
+		if mine {
+			fill(e.u)
+			copy(e.w, w)
+			winoCache.Lock()
+			s.filling = false
+			winoCache.Unlock()
+			return winoFilter[T]{u: e.u, trans: true}, done
+		}
+		done()
 	}
-	a := algo.wino().a
-	size := len(w) + a*a*len(w)/9
-	keep := size <= winoCacheFloats
-	var u []T
-	if flip {
-		wf := borrow[T](len(w))
-		flipTranspose(co, c, w, wf)
-		u = winoFilters(algo, c, co, wf, keep)
-		release(wf)
-	} else {
-		u = winoFilters(algo, co, c, w, keep)
-	}
-	if !keep {
-		return winoFilter[T]{u: u, trans: true}, func() { release(u) }
-	}
+
 	winoCache.Lock()
-	defer winoCache.Unlock()
-	if old, ok := winoCache.m[key]; ok {
-		delete(winoCache.m, key)
-		winoCache.floats -= old.size
-	}
-	if winoCache.floats+size > winoCacheFloats {
-		for k, s := range winoCache.m {
-			if now-min(now, s.used) >= winoCacheIdle {
+	if s == nil && size <= winoCacheFloats && winoCache.floats+size > winoCacheFloats {
+		for k, o := range winoCache.m {
+			if o.users == 0 && now-min(now, o.used) >= winoCacheIdle {
 				delete(winoCache.m, k)
-				winoCache.floats -= s.size
+				winoCache.floats -= o.size
 			}
 		}
 	}
-	if winoCache.floats+size <= winoCacheFloats {
-		winoCache.m[key] = &winoSlot{e: &winoEntry[T]{w: append([]T(nil), w...), u: u}, size: size, used: now}
-		winoCache.floats += size
+	if s != nil || winoCache.floats+size > winoCacheFloats {
+		// No room, or the entry is busy with other weights' bits: a transform for
+		// this call alone.
+		winoCache.Unlock()
+		u := borrow[T](a * a * len(w) / 9)
+		fill(u)
+		return winoFilter[T]{u: u, trans: true}, func() { release(u) }
 	}
-	return winoFilter[T]{u: u, trans: true}, func() {}
+	// Room is taken before the memory is made, so that calls side by side never hold
+	// more than the bound between them.
+	s = &winoSlot{size: size, used: now, users: 1, filling: true}
+	winoCache.m[key] = s
+	winoCache.floats += size
+	winoCache.Unlock()
+	e = &winoEntry[T]{w: append([]T(nil), w...), u: make([]T, a*a*len(w)/9)}
+	fill(e.u)
+	winoCache.Lock()
+	s.e, s.filling = e, false
+	winoCache.Unlock()
+	return winoFilter[T]{u: e.u, trans: true}, func() {
+		winoCache.Lock()
+		s.users--
+		winoCache.Unlock()
+	}
 }
 
 // flipTranspose writes w [co, C, 3, 3] flipped in space with its channel axes swapped into

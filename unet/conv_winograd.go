@@ -45,9 +45,12 @@ func parseConvMode(s string) (string, error) {
 
 // winogradFor chooses the algorithm of the convolution of n images of geometry g into co
 // channels. The choice changes the floats, so it depends on the shape alone, never on
-// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto (while autoWinograd is on) takes F(2x2) on layers
-// of at least autoMinChannels channels in and out and autoMinTiles tiles in the batch, and
-// F(4x4) nowhere. The rule is from BenchmarkConv3x3 on the 2-core development machine, run
+// timing. Winograd applies to 3x3 stride-1 pad-1 convolutions; auto (while autoWinograd is
+// on) takes F(2x2) on layers of at least autoMinChannels channels in and out and
+// autoMinTiles tiles in the batch whose transformed filters (16 C co floats) are at most
+// 1/autoFilterShare of the layer's input and output together, and F(4x4) nowhere.
+//
+// The speed thresholds are from BenchmarkConv3x3 on the 2-core development machine, run
 // while it was heavily shared (2026-11-28, ratios to the direct path noisy by about 30%):
 // with fewer channels the transforms, which cost per channel, outweigh the products saved
 // (ratios 1.1 to 4 below 128 channels), and with fewer tiles each of the 16 GEMMs is too
@@ -56,6 +59,16 @@ func parseConvMode(s string) (string, error) {
 // about 1 with it made at every pass (a training step's forward; its input gradient reads
 // the same transform). F(4x4) was slower than F(2x2) at every shape: its transforms are
 // twice as costly and its 36 GEMMs are narrower.
+//
+// The filters' share is for memory: the direct path needs nothing beside a layer's
+// activations and weights but a few megabytes of bands, while Winograd keeps the
+// transformed filters (16/9 of the weights, plus a copy of the weights, in the cache), so
+// on deep layers, whose weights are large and activations small, it would add far more
+// than the 10% of peak memory it may. Without the share, inference's peak memory was 17 to
+// 48% above the direct path's (segment bench's shapes: base 64 386 MiB against 261); with
+// it, it takes the layers of 128 channels at 128x128 (base 64) and 64x64 (base 32, batch 2)
+// and none of base 16, and the peak memory of inference is 2 to 7% above the direct
+// path's, that of a training step 0 to 2% (segment bench --steps 2, 2026-11-29).
 func winogradFor(g convGeom, co, n int) convAlgo {
 	if g.K != 3 || g.S != 1 || g.P != 1 {
 		return algoDirect
@@ -69,22 +82,19 @@ func winogradFor(g convGeom, co, n int) convAlgo {
 		return algoDirect
 	}
 	tiles := n * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	if autoWinograd && g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles {
+	fits := 16*g.C*co*autoFilterShare <= n*(g.C+co)*g.H*g.W
+	if autoWinograd && g.C >= autoMinChannels && co >= autoMinChannels && tiles >= autoMinTiles && fits {
 		return algoWino2
 	}
 	return algoDirect
 }
 
-// autoMinChannels and autoMinTiles are auto's thresholds (see winogradFor).
-var autoMinChannels, autoMinTiles = 128, 256
+// autoMinChannels, autoMinTiles and autoFilterShare are auto's thresholds (see
+// winogradFor).
+var autoMinChannels, autoMinTiles, autoFilterShare = 128, 256, 4
 
-// autoWinograd turns auto's rule on. It is off, so that auto is the direct path
-// everywhere: measured on the idle machine (segment bench, 2026-11-29), the rule made the
-// base-32 and base-64 steps about 10% faster, but it doubled the peak memory of a base-64
-// training step (1980 MiB against 958 with the direct path; base 32: 775 against 542),
-// since Winograd's buffers are allocated per call, outside the memory plan that the direct
-// path's scratch lives in. Until they are planned, SEGMENT_CONV=winograd opts in.
-var autoWinograd = false
+// autoWinograd turns auto's rule on (the direct path everywhere when off).
+var autoWinograd = true
 
 // wino is one Winograd algorithm F(m x m, 3 x 3): its transform matrices, with Bt and At
 // as lists of their non-zero entries per row, since most of theirs are zero.
@@ -167,19 +177,13 @@ func (algo convAlgo) wino() *wino {
 	return wino2
 }
 
-// winoFilters transforms the weights w [co, C, 3, 3] into u [a*a][C][co] (borrowed, to be
-// released, unless keep), u_xi = (G w G^T)_xi, in float64 before rounding once, since G's coefficients (1/6,
-// 1/24) are not exact. Each u_xi is stored transposed, which the GEMM packs with plain
-// copies.
-func winoFilters[T float](algo convAlgo, co, c int, w []T, keep bool) []T {
+// winoFilters transforms the weights w [co, C, 3, 3] into u [a*a][C][co], u_xi = (G w
+// G^T)_xi, in float64 before rounding once, since G's coefficients (1/6, 1/24) are not
+// exact. Each u_xi is stored transposed, which the GEMM packs with plain copies.
+func winoFilters[T float](algo convAlgo, co, c int, w, u []T) {
 	wn := algo.wino()
 	a := wn.a
-	var u []T
-	if keep {
-		u = make([]T, a*a*co*c)
-	} else {
-		u = borrow[T](a * a * co * c)
-	}
+	u = u[:a*a*co*c]
 	// Blocks of 16 output channels: the reads of w run along 16 of its rows and the writes
 	// along a cache line of each of the a*a matrices.
 	const ob = 16
@@ -221,7 +225,6 @@ func winoFilters[T float](algo convAlgo, co, c int, w []T, keep bool) []T {
 			}
 		}
 	})
-	return u
 }
 
 // winoGeom is the tiling of a convolution: th x tw tiles of m x m outputs per image, and
@@ -248,8 +251,12 @@ var winoGeneric = false
 
 // winoBandFloats is what a band's transformed input and output aim at, and minWinoTiles
 // the fewest tiles a band has (or all of an image's): each of a band's GEMMs packs its
-// a*a transformed filters again, which fewer tiles would not pay for.
-var winoBandFloats, minWinoTiles = 1 << 20, 256
+// a*a transformed filters again, which fewer tiles would not pay for. Bands run side by
+// side, one per core, each with its own transformed input and output, so they are also
+// what Winograd needs beside the direct path's bands: at 256 tiles and 1 << 20 floats, a
+// 256 to 128 channel layer's bands took 6 MiB per core, and inference's peak memory was
+// 10% above the direct path's at base 32; at 128 tiles, 3%.
+var winoBandFloats, minWinoTiles = 1 << 18, 128
 
 // planWino cuts the convolution of n images into bands of whole tile rows.
 func planWino(g convGeom, wg winoGeom, n, co int) bandPlan {
@@ -421,6 +428,8 @@ func winoInput2[T float](wg winoGeom, g convGeom, xc, v []T, ld, ty0, ty1 int, t
 	for ty := ty0; ty < ty1; ty++ {
 		r0, r1, r2, r3 := row(2*ty-1), row(2*ty), row(2*ty+1), row(2*ty+2)
 		u0, u1, u2, u3 := t0[1:][:g.W], t1[1:][:g.W], t2[1:][:g.W], t3[1:][:g.W]
+		// Cut to u0's length, so that the loop indexes them without bounds checks.
+		r0, r1, r2, r3 = r0[:len(u0)], r1[:len(u0)], r2[:len(u0)], r3[:len(u0)]
 		for k := range u0 {
 			u0[k] = r0[k] - r2[k]
 			u1[k] = r1[k] + r2[k]
@@ -451,24 +460,28 @@ func winoOutput2[T float](wg winoGeom, g convGeom, mo []T, ld int, yo []T, ty0, 
 	y0, y1 := tmp[:2*tw], tmp[2*tw:4*tw]
 	for ty := ty0; ty < ty1; ty++ {
 		base := (ty - ty0) * tw
-		var m [16][]T
-		for xi := range m {
-			m[xi] = mo[xi*ld+base:][:tw]
-		}
-		for tx := 0; tx < tw; tx++ {
+		// One slice per position, each cut to the same length, so that the loop below
+		// indexes them all without bounds checks.
+		row := func(xi int) []T { return mo[xi*ld+base:][:tw] }
+		m0, m1, m2, m3 := row(0), row(1), row(2), row(3)
+		m4, m5, m6, m7 := row(4), row(5), row(6), row(7)
+		m8, m9, m10, m11 := row(8), row(9), row(10), row(11)
+		m12, m13, m14, m15 := row(12), row(13), row(14), row(15)
+		for tx := range m0 {
 			// s[p][j] = sum_q At[j][q] M[p][q], then y[i][j] = sum_p At[i][p] s[p][j].
-			s00 := m[0][tx] + m[1][tx] + m[2][tx]
-			s01 := m[1][tx] - m[2][tx] - m[3][tx]
-			s10 := m[4][tx] + m[5][tx] + m[6][tx]
-			s11 := m[5][tx] - m[6][tx] - m[7][tx]
-			s20 := m[8][tx] + m[9][tx] + m[10][tx]
-			s21 := m[9][tx] - m[10][tx] - m[11][tx]
-			s30 := m[12][tx] + m[13][tx] + m[14][tx]
-			s31 := m[13][tx] - m[14][tx] - m[15][tx]
-			y0[2*tx] = s00 + s10 + s20
-			y0[2*tx+1] = s01 + s11 + s21
-			y1[2*tx] = s10 - s20 - s30
-			y1[2*tx+1] = s11 - s21 - s31
+			s00 := m0[tx] + m1[tx] + m2[tx]
+			s01 := m1[tx] - m2[tx] - m3[tx]
+			s10 := m4[tx] + m5[tx] + m6[tx]
+			s11 := m5[tx] - m6[tx] - m7[tx]
+			s20 := m8[tx] + m9[tx] + m10[tx]
+			s21 := m9[tx] - m10[tx] - m11[tx]
+			s30 := m12[tx] + m13[tx] + m14[tx]
+			s31 := m13[tx] - m14[tx] - m15[tx]
+			o0, o1 := y0[2*tx:][:2], y1[2*tx:][:2]
+			o0[0] = s00 + s10 + s20
+			o0[1] = s01 + s11 + s21
+			o1[0] = s10 - s20 - s30
+			o1[1] = s11 - s21 - s31
 		}
 		oy := 2 * ty
 		copy(yo[oy*g.OW:][:g.OW], y0)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 )
@@ -265,32 +266,40 @@ func TestConvMode(t *testing.T) {
 	}
 	g3, g1, gs := newConvGeom(64, 32, 32, 3, 1, 1), newConvGeom(64, 32, 32, 1, 1, 0), newConvGeom(64, 32, 32, 3, 2, 1)
 	for _, tc := range []struct {
-		mode string
-		g    convGeom
-		want convAlgo
+		mode  string
+		g     convGeom
+		n     int
+		share int // autoFilterShare; 0 leaves memory out of the choice
+		want  convAlgo
 	}{
-		{"direct", g3, algoDirect}, {"winograd", g3, algoWino2}, {"winograd4", g3, algoWino4},
-		{"winograd", g1, algoDirect}, {"winograd", gs, algoDirect}, {"winograd4", gs, algoDirect},
-		{"auto", g3, algoDirect}, {"auto", newConvGeom(128, 32, 32, 3, 1, 1), algoWino2},
-		{"auto", newConvGeom(128, 31, 31, 3, 1, 1), algoWino2}, {"auto", newConvGeom(128, 30, 30, 3, 1, 1), algoDirect},
-		{"auto", gs, algoDirect},
+		{"direct", g3, 1, 4, algoDirect}, {"winograd", g3, 1, 4, algoWino2}, {"winograd4", g3, 1, 4, algoWino4},
+		{"winograd", g1, 1, 4, algoDirect}, {"winograd", gs, 1, 4, algoDirect}, {"winograd4", gs, 1, 4, algoDirect},
+		{"auto", g3, 1, 0, algoDirect}, {"auto", gs, 1, 0, algoDirect},
+		// The tiles: 16x16 of them on a side of 31, 15x15 on 30.
+		{"auto", newConvGeom(128, 32, 32, 3, 1, 1), 1, 0, algoWino2},
+		{"auto", newConvGeom(128, 31, 31, 3, 1, 1), 1, 0, algoWino2}, {"auto", newConvGeom(128, 30, 30, 3, 1, 1), 1, 0, algoDirect},
+		// The filters' share: 16*128*128 floats against a quarter of 2*128*64*64 (equal),
+		// 2*128*63*63 or two images of 32x32.
+		{"auto", newConvGeom(128, 64, 64, 3, 1, 1), 1, 4, algoWino2}, {"auto", newConvGeom(128, 63, 63, 3, 1, 1), 1, 4, algoDirect},
+		{"auto", newConvGeom(128, 32, 32, 3, 1, 1), 2, 4, algoDirect}, {"auto", newConvGeom(128, 32, 32, 3, 1, 1), 4, 4, algoWino2},
 	} {
 		m, err := parseConvMode(tc.mode)
 		if err != nil {
 			t.Fatal(err)
 		}
 		withConvMode(m, func() {
-			autoWinograd = true
-			defer func() { autoWinograd = false }()
-			if got := winogradFor(tc.g, 128, 1); got != tc.want {
-				t.Errorf("SEGMENT_CONV=%s on %+v: %v, want %v", tc.mode, tc.g, got, tc.want)
+			defer func(s int) { autoFilterShare = s }(autoFilterShare)
+			autoFilterShare = tc.share
+			if got := winogradFor(tc.g, 128, tc.n); got != tc.want {
+				t.Errorf("SEGMENT_CONV=%s on %+v, %d images, filters' share %d: %v, want %v", tc.mode, tc.g, tc.n, tc.share, got, tc.want)
 			}
 		})
 	}
-	// While auto's rule is off (its buffers double a training step's memory), auto is the
-	// direct path on every shape, the largest included.
-	if got := winogradFor(newConvGeom(512, 64, 64, 3, 1, 1), 512, 8); got != algoDirect {
-		t.Errorf("auto with its rule off on a 512-channel layer: %v, want the direct path", got)
+	// With auto's rule off, auto is the direct path on every shape, the largest included.
+	defer func(a bool) { autoWinograd = a }(autoWinograd)
+	autoWinograd = false
+	if got := winogradFor(newConvGeom(128, 256, 256, 3, 1, 1), 128, 8); got != algoDirect {
+		t.Errorf("auto with its rule off on a 128-channel layer: %v, want the direct path", got)
 	}
 }
 
@@ -397,5 +406,302 @@ func TestWinogradCacheBound(t *testing.T) {
 	get(w2)
 	if has(w1) || !has(w2) {
 		t.Fatalf("after w1 went unused for %d lookups: cached w1 %v, w2 %v; want w2 alone", winoCacheIdle, has(w1), has(w2))
+	}
+}
+
+// allocated is the bytes the process allocated while f ran.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// leastPerStep runs step three times to warm up, then four times more, and gives the
+// fewest bytes one of those four allocated: the scratch free list may still trade a buffer
+// for a larger one in the first steps, while what a step leaves to the garbage collector
+// at every run shows in each.
+func leastPerStep(step func()) uint64 {
+	for range 3 {
+		step()
+	}
+	least := uint64(math.MaxUint64)
+	for range 4 {
+		least = min(least, allocated(step))
+	}
+	return least
+}
+
+// TestWinogradCacheRefillsInPlace changes the weights in place as an optimiser step does:
+// the next lookup must transform them again into the entry's own memory, allocating next to
+// nothing, and give what a fresh transform gives. While a call still reads an entry, a
+// lookup with other bits must leave that memory alone and get a transform of its own.
+func TestWinogradCacheRefillsInPlace(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	winoCacheFloats = 1 << 24
+	resetWinoCache()
+	const c, co = 64, 48
+	_, w, _, _ := randConv(41, 1, c, 1, 1, co)
+	fresh := func() []float32 {
+		u := make([]float32, 16*c*co)
+		winoFilters(algoWino2, co, c, w, u)
+		return u
+	}
+	f1, done := winoFiltersFor(algoWino2, co, c, w, false)
+	done()
+	w[5] = math.Nextafter32(w[5], 2)
+	var f2 winoFilter[float32]
+	var done2 func()
+	bytes := allocated(func() { f2, done2 = winoFiltersFor(algoWino2, co, c, w, false) })
+	if &f2.u[0] != &f1.u[0] {
+		t.Errorf("after the weights changed in place, the transform is in new memory, not the entry's")
+	}
+	if limit := uint64(len(f2.u)) * 4 / 16; bytes > limit {
+		t.Errorf("transforming changed weights again allocated %d bytes, want at most %d (the transform is %d)", bytes, limit, len(f2.u)*4)
+	}
+	want2 := fresh()
+	if !slices.Equal(f2.u, want2) {
+		t.Fatalf("the transform made again in place differs from a fresh one")
+	}
+	// f2 is still being read: other bits must not overwrite it.
+	w[9] = math.Nextafter32(w[9], -2)
+	f3, done3 := winoFiltersFor(algoWino2, co, c, w, false)
+	if &f3.u[0] == &f2.u[0] {
+		t.Errorf("a transform still in use was overwritten by a lookup with other weights")
+	}
+	if !slices.Equal(f2.u, want2) {
+		t.Errorf("the transform in use changed under its reader")
+	}
+	if !slices.Equal(f3.u[:16*c*co], fresh()) {
+		t.Errorf("the transform made beside the busy entry differs from a fresh one")
+	}
+	done3()
+	done2()
+}
+
+// TestWinogradStepAllocates runs the convolutions of a training step again and again with
+// the weights changed in place between steps (forward and input gradient by F(2x2), with
+// the transform kept in the cache and, with no room there, made in borrowed memory): after
+// a warm-up step nothing the size of a transform may be allocated. Allocating the
+// transforms afresh at every step left them to the garbage collector, and the heap grew to
+// twice what a step holds.
+func TestWinogradStepAllocates(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	const n, c, h, w, co = 1, 32, 16, 16, 64
+	g := newConvGeom(c, h, w, 3, 1, 1)
+	x, wt, _, _ := randConv(43, n, c, h, w, co)
+	dy, _, _, _ := randConv(44, n, co, h, w, 1)
+	y, dx := make([]float32, n*co*h*w), make([]float32, n*c*h*w)
+	transform := 16 * c * co * 4
+	for _, size := range []int{1 << 24, 0} {
+		winoCacheFloats = size
+		resetWinoCache()
+		withConvMode("winograd", func() {
+			step := func() {
+				convForward(g, co, n, x, wt, y, nil)
+				convData(g, co, n, dy, wt, dx, nil)
+				wt[size%7] = math.Nextafter32(wt[size%7], 1)
+			}
+			if per := leastPerStep(step); per > uint64(transform)/8 {
+				t.Errorf("cache of %d floats: a step allocated %d bytes, want at most %d (a transform is %d)", size, per, transform/8, transform)
+			}
+		})
+	}
+}
+
+// TestWinogradTrainStepMemory trains a small U-Net by F(2x2) wherever it applies and by the
+// direct path, changing every weight in place between steps as the optimiser does: once
+// warm, a Winograd step may allocate at most a quarter of its layers' transforms more
+// than a direct step (what it does allocate more is closures, a few kilobytes). Transforms left to the garbage collector at every step doubled a
+// base-64 step's peak memory.
+func TestWinogradTrainStepMemory(t *testing.T) {
+	defer func(f int) { winoCacheFloats = f }(winoCacheFloats)
+	cfg := DefaultConfig()
+	cfg.BaseChannels, cfg.Depth = 16, 2
+	const n, h, w = 2, 16, 16
+	x := randInput(n * h * w)
+	target := make([]float32, len(x))
+	for i, v := range x {
+		if v > 0.5 {
+			target[i] = 1
+		}
+	}
+	var transforms int // floats of the transforms of the 3x3 layers
+	for _, p := range cfg.Params() {
+		if p.Kind == Weight && len(p.Shape) == 4 && p.Shape[2] == 3 {
+			transforms += p.Shape[0] * p.Shape[1] * 16
+		}
+	}
+	perStep := func(mode string) uint64 {
+		var bytes uint64
+		withConvMode(mode, func() {
+			resetWinoCache()
+			m, err := New(cfg, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net, err := NewTrainNet(m, n, h, w, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			step := func() {
+				if _, err := net.Step(x, target); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range cfg.Params() {
+					if d := m.Data(p.Name); len(d) > 0 {
+						d[0] = math.Nextafter32(d[0], 1)
+					}
+				}
+			}
+			bytes = leastPerStep(step)
+		})
+		return bytes
+	}
+	for _, size := range []int{1 << 24, 0} {
+		winoCacheFloats = size
+		direct, wino := perStep("direct"), perStep("winograd")
+		t.Logf("cache of %d floats: a step allocates %d bytes by the direct path, %d by Winograd; the transforms are %d", size, direct, wino, transforms*4)
+		if limit := direct + uint64(transforms)*4/4; wino > limit {
+			t.Errorf("cache of %d floats: a Winograd step allocates %d bytes, a direct one %d; want at most %d (the transforms are %d)", size, wino, direct, limit, transforms*4)
+		}
+	}
+}
+
+// TestWinogradCacheConcurrent looks up the transforms of two weight tensors from several
+// goroutines at once, in a cache with room for one: every lookup must give the transform
+// of its weights, whether from an entry, while another call fills it, or of its own.
+func TestWinogradCacheConcurrent(t *testing.T) {
+	defer func(f int, i uint64) { winoCacheFloats, winoCacheIdle = f, i }(winoCacheFloats, winoCacheIdle)
+	const c, co = 16, 24
+	_, w1, _, _ := randConv(51, 1, c, 1, 1, co)
+	_, w2, _, _ := randConv(52, 1, c, 1, 1, co)
+	winoCacheFloats, winoCacheIdle = len(w1)*25/9, 2
+	resetWinoCache()
+	want := map[*float32][]float32{}
+	for _, w := range [][]float32{w1, w2} {
+		u := make([]float32, 16*c*co)
+		winoFilters(algoWino2, co, c, w, u)
+		want[&w[0]] = u
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				w := w1
+				if (g+i)%3 == 0 {
+					w = w2
+				}
+				f, done := winoFiltersFor(algoWino2, co, c, w, false)
+				ok := slices.Equal(f.u[:16*c*co], want[&w[0]])
+				done()
+				if !ok {
+					errs <- fmt.Sprintf("goroutine %d, lookup %d: wrong transform", g, i)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	winoCache.Lock()
+	defer winoCache.Unlock()
+	for k, s := range winoCache.m {
+		if s.users != 0 || s.filling {
+			t.Errorf("entry %+v: %d readers and filling %v after every call is done", k, s.users, s.filling)
+		}
+	}
+}
+
+// BenchmarkWinogradTransforms times F(2x2)'s input and output transforms of one image
+// alone, on one core, on shapes auto's rule takes:
+// go test ./unet -run '^$' -bench WinogradTransforms -benchtime 50x -cpu 1
+func BenchmarkWinogradTransforms(b *testing.B) {
+	for _, sh := range []struct{ c, s int }{{128, 64}, {256, 32}, {512, 16}} {
+		g := newConvGeom(sh.c, sh.s, sh.s, 3, 1, 1)
+		wg := newWinoGeom(algoWino2, g)
+		nt := wg.th * wg.tw
+		x, _, _, _ := randConv(1, 1, sh.c, sh.s, sh.s, 1)
+		v := make([]float32, 16*sh.c*nt)
+		y := make([]float32, sh.c*sh.s*sh.s)
+		tmp := make([]float32, wg.tmp())
+		b.Run(fmt.Sprintf("input_c%d_%dx%d", sh.c, sh.s, sh.s), func(b *testing.B) {
+			for range b.N {
+				for c := 0; c < sh.c; c++ {
+					winoInput2(wg, g, x[c*sh.s*sh.s:][:sh.s*sh.s], v[c*nt:], sh.c*nt, 0, wg.th, tmp)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("output_c%d_%dx%d", sh.c, sh.s, sh.s), func(b *testing.B) {
+			for range b.N {
+				for o := 0; o < sh.c; o++ {
+					winoOutput2(wg, g, v[o*nt:], sh.c*nt, y[o*sh.s*sh.s:][:sh.s*sh.s], 0, wg.th, sh.s, tmp)
+				}
+			}
+		})
+	}
+}
+
+// TestWinogradInferenceMemory adds up what Winograd holds beside the direct path at
+// inference on segment bench's shapes, as auto chooses it: the cache's entries of the
+// layers it takes (the transform and a copy of the weights: 25 C co floats) and the
+// amount by which its largest bands, one per core, exceed the direct path's largest (the
+// scratch free list keeps the largest ever borrowed). It must stay within a tenth of the
+// weights and the planned activations, what the direct path's inference holds; taking
+// deep layers or wider bands would not.
+func TestWinogradInferenceMemory(t *testing.T) {
+	for _, s := range benchShapes[:3] {
+		cfg := DefaultConfig()
+		cfg.BaseChannels = s.base
+		m, err := New(cfg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := NewInferNet(m, s.batch, s.size, s.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.Close()
+		var weights int64
+		for _, p := range cfg.Params() {
+			weights += int64(len(m.Data(p.Name))) * 4
+		}
+		var cache, bands, direct int64
+		var taken []string
+		for _, l := range benchLayers(s.base, s.size) {
+			c, co, side := l[0], l[1], l[2]
+			g := newConvGeom(c, side, side, 3, 1, 1)
+			p := g.plan(s.batch)
+			if paddedConv[float32](g) {
+				p = g.planPadded(s.batch, co)
+			}
+			direct = max(direct, int64(p.scratch*p.workers)*4)
+			if winogradFor(g, co, s.batch) == algoDirect {
+				continue
+			}
+			n := int64(1)
+			if c == co && side > s.size>>4 {
+				n = 2 // the encoder's second convolution and the decoder's
+			}
+			taken = append(taken, fmt.Sprintf("%dx %d->%d at %d", n, c, co, side))
+			cache += n * 25 * int64(c*co) * 4
+			p = planWino(g, newWinoGeom(algoWino2, g), s.batch, co)
+			bands = max(bands, int64(p.scratch*p.workers)*4)
+		}
+		bands = max(0, bands-direct)
+		budget := (weights + net.plan.Shared) / 10
+		t.Logf("base %d %dx%d batch %d: Winograd on %v: cache %.1f MiB, bands %.1f MiB more; a tenth of weights and activations %.1f MiB",
+			s.base, s.size, s.size, s.batch, taken, float64(cache)/(1<<20), float64(bands)/(1<<20), float64(budget)/(1<<20))
+		if cache+bands > budget {
+			t.Errorf("base %d %dx%d batch %d: Winograd holds %d bytes beside the direct path, more than a tenth (%d) of the weights and activations", s.base, s.size, s.size, s.batch, cache+bands, budget)
+		}
 	}
 }
