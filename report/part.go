@@ -98,14 +98,10 @@ func CreatePart(dir, part, title string, classes []Class) (*Writer, error) {
 // into place, replacing an older one. It returns the part's token, which [ReadPart] gives
 // back: the caller records it beside its own results of the part.
 func (w *Writer) FinishPart(t *Training) (token string, err error) {
-	w.mu.Lock()
-	if w.done || w.part == "" {
-		w.mu.Unlock()
+	rows, ok := w.end(w.part != "")
+	if !ok {
 		return "", fmt.Errorf("report: %s: FinishPart of a Writer that is done or not a part", w.dir)
 	}
-	w.done = true
-	rows := w.rows
-	w.mu.Unlock()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(w.tmp)

@@ -291,19 +291,27 @@ func readImage(path string) (image.Image, error) {
 	return img, nil
 }
 
+// end marks the Writer done and returns its rows, when it may end (allowed, and not done
+// already): Finish and FinishPart each end a Writer once, and only once.
+func (w *Writer) end(allowed bool) (rows []row, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done || !allowed {
+		return nil, false
+	}
+	w.done = true
+	return w.rows, true
+}
+
 // Finish writes the page, with the summary and the training (nil for none), and moves the
 // report into place, replacing what was at its folder. Call it once every Add has
 // returned: an Add still running would be left out. After Finish the Writer is done,
 // whether it succeeded or not.
 func (w *Writer) Finish(s metrics.Summary, t *Training) (err error) {
-	w.mu.Lock()
-	if w.done {
-		w.mu.Unlock()
+	rows, ok := w.end(true)
+	if !ok {
 		return fmt.Errorf("report: %s: Finish after Finish or Abort", w.dir)
 	}
-	w.done = true
-	rows := w.rows
-	w.mu.Unlock()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(w.tmp)
