@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"image"
+	"image/color"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,5 +82,64 @@ func TestTrainDownsample(t *testing.T) {
 	code, stdout, errOut = runCmd("eval", "--model", model, "--data", "../../sample_data/val", "--out", filepath.Join(dir, "eval"), "-q")
 	if code != 0 || !strings.Contains(stdout, "Dice") {
 		t.Fatalf("eval: exit %d: %s %s", code, stdout, errOut)
+	}
+}
+
+// TestTrainPlansDownsample trains without a --downsample flag on a set the plan halves
+// (400x400 colour images of three wide classes) and on one it does not (the same with a
+// thin class over 5% of the pixels): the model file records the plan's factor, and a
+// --downsample flag overrides it.
+func TestTrainPlansDownsample(t *testing.T) {
+	dir := t.TempDir()
+	for _, set := range []string{"wide", "thin"} {
+		for _, sub := range []string{"images", "masks"} {
+			if err := os.MkdirAll(filepath.Join(dir, set, sub), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 3 {
+			img, mask := image.NewRGBA(image.Rect(0, 0, 400, 400)), image.NewGray(image.Rect(0, 0, 400, 400))
+			for y := range 400 {
+				for x := range 400 {
+					c := uint8(0) // three bands of 133 pixels
+					switch {
+					case set == "thin" && x%10 < 2:
+						c = 3 // lines 2 pixels wide: 20% of the pixels
+					case y >= 266:
+						c = 2
+					case y >= 133:
+						c = 1
+					}
+					mask.SetGray(x, y, color.Gray{c})
+					img.Set(x, y, color.RGBA{80 * c, uint8(x + i), uint8(y), 255})
+				}
+			}
+			name := fmt.Sprintf("%d.png", i)
+			for sub, m := range map[string]image.Image{"images": img, "masks": mask} {
+				if err := os.WriteFile(filepath.Join(dir, set, sub, name), pngBytes(t, m), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for _, c := range []struct {
+		set   string
+		flags []string
+		want  int
+	}{{"wide", nil, 2}, {"thin", nil, 1}, {"wide", []string{"--downsample", "1"}, 1}, {"thin", []string{"--downsample", "3"}, 3}} {
+		out := filepath.Join(dir, "models", fmt.Sprintf("%s%v.safetensors", c.set, c.flags))
+		args := append([]string{"train", "--data", filepath.Join(dir, c.set), "--epochs", "1", "--depth", "2", "--base", "4",
+			"--batch", "2", "--crop", "32", "--out", out, "-q"}, c.flags...)
+		code, stdout, errOut := runCmd(args...)
+		if code != 0 {
+			t.Fatalf("segment %v: exit %d: %s", args, code, errOut)
+		}
+		_, meta, err := weights.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := meta.Downsample(); f != c.want {
+			t.Errorf("%s %v: the model's downsample is %d, want %d\n%s", c.set, c.flags, f, c.want, stdout)
+		}
 	}
 }
