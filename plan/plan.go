@@ -157,7 +157,7 @@ func Make(f *Fingerprint, b Budget) (*Plan, error) {
 		batchWhy += fmt.Sprintf(", cut to fit %d MiB", b.Memory>>20)
 	}
 
-	why("depth", p.Depth, "the %d-pixel median short side%s keeps a bottleneck of %d pixels", short, shrunkText(p.Downsample), short>>p.Depth)
+	why("depth", p.Depth, "the %d-pixel median short side%s keeps a bottleneck of %d pixels", short, shrunkNote(p.Downsample), short>>p.Depth)
 	why("base", p.Base, "%s", baseWhy)
 	why("batch", p.Batch, "%s", batchWhy)
 	why("crop", p.Crop, "%s", cropWhy)
@@ -213,6 +213,14 @@ func shrunkText(f int) string {
 		return ""
 	}
 	return fmt.Sprintf(", shrunk %d times", f)
+}
+
+// shrunkNote marks a side as that of the shrunk images, in parentheses.
+func shrunkNote(f int) string {
+	if f <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (shrunk %d times)", f)
 }
 
 // thinShare gives the share of the pixels held by the classes whose half-width is under
