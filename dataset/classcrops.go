@@ -53,7 +53,7 @@ func classDrawWeights(pixels []int64) []float64 {
 // binary task only the foreground is a centre, as nnU-Net centres on foreground classes:
 // centring on the background would be a uniform crop spent. Every class of a multi-class
 // task is a class of interest (CamVid's first class, sky, is one of them).
-func (d *Dataset) indexClasses(pairs []Pair, workers int) ([]classIndex, error) {
+func (d *Dataset) indexClasses(pairs []Pair, workers, downsample int) ([]classIndex, error) {
 	out := make([]classIndex, len(pairs))
 	nc := len(d.Classes.Values)
 	first := int32(0)
@@ -63,7 +63,7 @@ func (d *Dataset) indexClasses(pairs []Pair, workers int) ([]classIndex, error) 
 	errs := make([]error, len(pairs))
 	perImage := make([][]int, len(pairs))
 	parallel.For(len(pairs), workers, func(i int) {
-		s, err := d.Load(pairs[i])
+		s, err := d.loadShrunk(pairs[i], downsample)
 		if err != nil {
 			errs[i] = err
 			return
@@ -164,13 +164,13 @@ func clampOffset(x0, n, out int) int {
 // crops (LoaderOptions.ClassCrops): what tells whether a rare class is seen. It draws n
 // crops as a Loader does, from the same seed, cycling over the pairs in order, and reads
 // the crop's window in the mask (before augmentation, which moves it little).
-func (d *Dataset) CropCoverage(pairs []Pair, crop int, share float64, n int, seed uint64) ([]float64, error) {
+func (d *Dataset) CropCoverage(pairs []Pair, crop int, share float64, downsample, n int, seed uint64) ([]float64, error) {
 	nc := len(d.Classes.Values)
 	cover := make([]float64, nc)
 	if len(pairs) == 0 || n <= 0 || crop <= 0 {
 		return cover, nil
 	}
-	index, err := d.indexClasses(pairs, 0)
+	index, err := d.indexClasses(pairs, 0, downsample)
 	if err != nil {
 		return nil, err
 	}
@@ -179,15 +179,14 @@ func (d *Dataset) CropCoverage(pairs []Pair, crop int, share float64, n int, see
 	in := make([]bool, nc)
 	for k := range n {
 		i := k % len(pairs)
-		p := pairs[i]
-		s, err := d.Load(p)
+		s, err := d.loadShrunk(pairs[i], downsample)
 		if err != nil {
 			return nil, err
 		}
-		x0, y0 := cropAt(r, &index[i], share, p.Width, p.Height, crop, crop)
+		x0, y0 := cropAt(r, &index[i], share, s.W, s.H, crop, crop)
 		clear(in)
-		for y := max(y0, 0); y < min(y0+crop, p.Height); y++ {
-			for _, c := range s.Mask[y*p.Width+max(x0, 0) : y*p.Width+min(x0+crop, p.Width)] {
+		for y := max(y0, 0); y < min(y0+crop, s.H); y++ {
+			for _, c := range s.Mask[y*s.W+max(x0, 0) : y*s.W+min(x0+crop, s.W)] {
 				if c >= 0 && int(c) < nc {
 					in[c] = true
 				}

@@ -133,7 +133,7 @@ func TestClassCropsRareClass(t *testing.T) {
 		if got := hit / n; math.Abs(got-want) > 0.041 {
 			t.Errorf("class crops %g: class 2 in %.4f of the crops, want %.4f", share, got, want)
 		}
-		cover, err := d.CropCoverage(d.Train, crop, share, 2400, 5)
+		cover, err := d.CropCoverage(d.Train, crop, share, 1, 2400, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,6 +215,59 @@ func TestClassCropsCentred(t *testing.T) {
 	}
 }
 
+// TestClassCropsShrunk: with the images shrunk twice, class crops are centred on the
+// class in the shrunk image. The foreground is a 2x2 block on even coordinates, which
+// shrinks to the one pixel (x/2, y/2), and every crop of 16 of the 32x32 shrunk images
+// has it at its centre; CropCoverage, which reads the same shrunk masks, finds it in every
+// crop.
+func TestClassCropsShrunk(t *testing.T) {
+	dir := t.TempDir()
+	for i, at := range []image.Point{{30, 30}, {20, 42}} {
+		img, mask := image.NewGray(image.Rect(0, 0, 64, 64)), image.NewGray(image.Rect(0, 0, 64, 64))
+		for _, d := range []image.Point{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+			mask.SetGray(at.X+d.X, at.Y+d.Y, color.Gray{255})
+		}
+		name := string(rune('a'+i)) + ".png"
+		writeFile(t, filepath.Join(dir, "images", name), pngBytes(t, img))
+		writeFile(t, filepath.Join(dir, "masks", name), pngBytes(t, mask))
+	}
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const crop = 16
+	l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 2, Crop: crop, Shuffle: true, Epochs: 5, Seed: 1, ClassCrops: 1, Downsample: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range collect(t, l) {
+		for k := range b.N {
+			m := b.Targets[k*crop*crop : (k+1)*crop*crop]
+			if at, n := slices.Index(m, 1), countOf(m, 1); at != crop/2*crop+crop/2 || n != 1 {
+				t.Fatalf("%s: %d foreground pixels, the first at (%d, %d) of the crop; want 1 at (%d, %d)", b.Names[k], n, at%crop, at/crop, crop/2, crop/2)
+			}
+		}
+	}
+	cover, err := d.CropCoverage(d.Train, crop, 1, 2, 50, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cover[1] != 1 {
+		t.Fatalf("the foreground is in %.2f of the shrunk class crops, want all", cover[1])
+	}
+}
+
+// countOf counts the elements of m equal to v.
+func countOf(m []int32, v int32) int {
+	n := 0
+	for _, u := range m {
+		if u == v {
+			n++
+		}
+	}
+	return n
+}
+
 // TestClassIndexBounded: a class of up to maxClassPositions pixels keeps them all, a larger
 // one the pixels at ceil(m n / maxClassPositions), m = 0, 1, ...: evenly spread, bounded.
 func TestClassIndexBounded(t *testing.T) {
@@ -224,7 +277,7 @@ func TestClassIndexBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	index, err := d.indexClasses(d.Train, 2)
+	index, err := d.indexClasses(d.Train, 2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

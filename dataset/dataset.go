@@ -239,6 +239,18 @@ func (d *Dataset) Load(p Pair) (*augment.Sample, error) {
 	return s, nil
 }
 
+// loadShrunk is Load, shrunk by the factor f (augment.Shrink) when it is above 1: what
+// training crops and class positions are taken from. The shrunk sample is made again on
+// every call rather than cached, since it costs little beside a training step and the
+// cache keeps the full-size sample that validation scores.
+func (d *Dataset) loadShrunk(p Pair, f int) (*augment.Sample, error) {
+	s, err := d.Load(p)
+	if err != nil || f <= 1 {
+		return s, err
+	}
+	return augment.Shrink(s, f), nil
+}
+
 // ClassPixels counts the mask pixels of each class in pairs (from the counts made when the
 // data set was opened), and the ignored ones: what class weights are made from.
 func (d *Dataset) ClassPixels(pairs []Pair) (perClass []int64, ignored int64) {

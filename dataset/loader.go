@@ -33,11 +33,15 @@ type LoaderOptions struct {
 	// image smaller than the crop is mirror-padded to it). 0 takes whole images, and
 	// batches only images of the same size together.
 	Crop int
-	// ClassCrops is the share of crops centred on a pixel of a class drawn uniformly from
-	// the classes present in the image (the foreground, for a binary task), so that rare
-	// classes are seen (see DefaultClassCrops); the others are anywhere. 0 draws every crop
-	// anywhere. It needs Crop.
+	// ClassCrops is the share of crops centred on a pixel of a class drawn from the classes
+	// present in the image (the foreground, for a binary task), weighted by rarity, so that
+	// rare classes are seen (see DefaultClassCrops); the others are anywhere. 0 draws every
+	// crop anywhere. It needs Crop.
 	ClassCrops float64
+	// Downsample shrinks every image and mask by this integer factor (augment.Shrink)
+	// before it is cropped: a model then learns at a coarser resolution, seeing f*f times
+	// the scene in a crop of the same cost. 0 and 1 keep the images as they are.
+	Downsample int
 	// Augment transforms every sample; nil leaves them as they are.
 	Augment *augment.Pipeline
 	// Shuffle draws a new order of the pairs every epoch.
@@ -95,6 +99,8 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 		return nil, fileError(d.Dir, fmt.Errorf("%w: class crops %g is not a share in [0, 1]", ErrBadOptions, o.ClassCrops))
 	case o.ClassCrops > 0 && o.Crop == 0:
 		return nil, fileError(d.Dir, fmt.Errorf("%w: class crops need a crop size", ErrBadOptions))
+	case o.Downsample < 0 || o.Downsample > augment.MaxShrink:
+		return nil, fileError(d.Dir, fmt.Errorf("%w: downsample %d is not a factor from 1 to %d", ErrBadOptions, o.Downsample, augment.MaxShrink))
 	}
 	o.BatchSize = max(o.BatchSize, 1)
 	if o.Workers == 0 {
@@ -106,7 +112,7 @@ func (d *Dataset) NewLoader(pairs []Pair, o LoaderOptions) (*Loader, error) {
 	l := &Loader{d: d, pairs: pairs, o: o, out: make(chan *Batch)}
 	if o.ClassCrops > 0 {
 		var err error
-		if l.index, err = d.indexClasses(pairs, o.Workers); err != nil {
+		if l.index, err = d.indexClasses(pairs, o.Workers, o.Downsample); err != nil {
 			return nil, err
 		}
 	}
@@ -230,7 +236,7 @@ func (l *Loader) plan(epoch int) [][]int {
 	} else {
 		at := map[size]int{}
 		for _, i := range order {
-			s := size{l.pairs[i].Width, l.pairs[i].Height}
+			s := size{l.pairs[i].Width, l.pairs[i].Height} // shrinking keeps equal sizes equal
 			g, ok := at[s]
 			if !ok {
 				g = len(groups)
@@ -264,7 +270,8 @@ func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 	if l.o.Crop > 0 {
 		b.W, b.H = l.o.Crop, l.o.Crop
 	} else {
-		b.W, b.H = first.Width, first.Height
+		f := max(l.o.Downsample, 1)
+		b.W, b.H = augment.ShrunkSize(first.Width, f), augment.ShrunkSize(first.Height, f)
 	}
 	plane := b.H * b.W
 	b.Inputs = make([]float32, b.N*b.C*plane)
@@ -273,7 +280,7 @@ func (l *Loader) build(epoch, step int, idx []int) (*Batch, error) {
 	r := rand.New(rand.NewPCG(l.o.Seed^0x6c6f6164, uint64(epoch)<<32|uint64(step)))
 	for k, i := range idx {
 		p := l.pairs[i]
-		src, err := l.d.Load(p)
+		src, err := l.d.loadShrunk(p, l.o.Downsample)
 		if err != nil {
 			return nil, err
 		}

@@ -105,6 +105,42 @@ func sizedSet(t *testing.T, dir string, sizes ...image.Point) {
 	}
 }
 
+// TestLoaderDownsample: whole images shrunk by 2 come in batches of the shrunk size, the
+// 31x21 ones rounded up (16x11), and each sample is augment.Shrink of the image.
+func TestLoaderDownsample(t *testing.T) {
+	dir := t.TempDir()
+	sizedSet(t, dir, image.Pt(31, 21), image.Pt(16, 16), image.Pt(31, 21))
+	d, err := Open(dir, Options{ValFraction: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.NewLoader(d.Train, LoaderOptions{BatchSize: 1, Epochs: 1, Downsample: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := collect(t, l)
+	if len(bs) != 3 {
+		t.Fatalf("%d batches, want 3", len(bs))
+	}
+	for _, b := range bs {
+		i := slices.IndexFunc(d.Train, func(p Pair) bool { return p.Name == b.Names[0] })
+		s, err := d.Load(d.Train[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := augment.Shrink(s, 2)
+		if b.W != want.W || b.H != want.H || b.W != (d.Train[i].Width+1)/2 {
+			t.Fatalf("%s: batch of %dx%d, want %dx%d", b.Names[0], b.W, b.H, want.W, want.H)
+		}
+		if !slices.Equal(b.Inputs, want.Image) || !slices.Equal(b.Targets, want.Mask) {
+			t.Fatalf("%s: the batch differs from the shrunk image and mask", b.Names[0])
+		}
+	}
+	if _, err := d.NewLoader(d.Train, LoaderOptions{Downsample: augment.MaxShrink + 1}); err == nil {
+		t.Fatal("a factor of 9 was taken")
+	}
+}
+
 func TestLoaderWholeImages(t *testing.T) {
 	dir := t.TempDir()
 	sizedSet(t, dir, image.Pt(30, 20), image.Pt(16, 16), image.Pt(30, 20), image.Pt(16, 16), image.Pt(30, 20))

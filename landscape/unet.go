@@ -20,13 +20,14 @@ type Crops struct {
 
 // LoadCrops cuts n crops of side crop from the training pairs of d, as training cuts them
 // (mirror-padded where an image is smaller), at places drawn with seed, without
-// augmentation: the same seed gives the same crops, so that the landscapes of several models
-// are taken on the same samples.
-func LoadCrops(d *dataset.Dataset, n, crop int, seed uint64) (*Crops, error) {
+// augmentation, from the images shrunk by the factor downsample (1 or 0 for none): the same
+// seed gives the same crops, so that the landscapes of several models are taken on the same
+// samples.
+func LoadCrops(d *dataset.Dataset, n, crop, downsample int, seed uint64) (*Crops, error) {
 	if len(d.Train) == 0 {
 		return nil, fmt.Errorf("%s: no training pairs to take crops from", d.Dir)
 	}
-	l, err := d.NewLoader(d.Train, dataset.LoaderOptions{BatchSize: 1, Crop: crop, Shuffle: true, Seed: seed, Workers: 1})
+	l, err := d.NewLoader(d.Train, dataset.LoaderOptions{BatchSize: 1, Crop: crop, Shuffle: true, Seed: seed, Workers: 1, Downsample: downsample})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +157,9 @@ type DataOptions struct {
 	Seed        uint64  // the crops' places, and which training pairs are held out
 	ValSplit    float64 // the held-out share of train, as training's (its pairs give no crops)
 	Loss        string  // the registry's loss; empty for the model's default
+	// Downsample shrinks the images before they are cropped, as the model's training did
+	// (weights.Meta.Downsample), so that the loss is taken on what the model learned from.
+	Downsample int
 }
 
 // ForModel is the Problem of model m on crops of the training pairs of the data set at
@@ -176,7 +180,7 @@ func ForModel(m *unet.Model, classes dataset.Classes, dir string, o DataOptions)
 	if err != nil {
 		return nil, err
 	}
-	c, err := LoadCrops(d, o.Crops, o.Crop, o.Seed)
+	c, err := LoadCrops(d, o.Crops, o.Crop, o.Downsample, o.Seed)
 	if err != nil {
 		return nil, err
 	}

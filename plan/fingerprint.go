@@ -40,6 +40,12 @@ type Fingerprint struct {
 	// up to maxObjectImages images; NaN for a class never seen. Weighing by pixels keeps
 	// the specks of a noisy mask from passing for the objects.
 	ObjectArea []float64
+	// HalfWidth is each class's typical half-width: the median, over the class's pixels
+	// in the same images, of the chessboard distance to the nearest pixel of another
+	// class (1 on the class's edge; the image's border is no edge); NaN for a class never
+	// seen. It tells thin structures (membranes, poles: 1 or 2) from wide ones: what
+	// shrinking the images would cost.
+	HalfWidth []float64
 	// IntensityMin, IntensityMax and IntensityMean are the training images' pixel values
 	// on the 0-1 scale images are read to (1/255, or 1/65535 for 16-bit).
 	IntensityMin, IntensityMax, IntensityMean float64
@@ -53,7 +59,7 @@ func Measure(ds *dataset.Dataset) (*Fingerprint, error) {
 	}
 	nc := len(ds.Classes.Values)
 	f := &Fingerprint{Dir: ds.Dir, Images: len(pairs), Channels: ds.Channels, Classes: ds.Classes,
-		Share: make([]float64, nc), ImagesWith: make([]int, nc), ObjectArea: make([]float64, nc),
+		Share: make([]float64, nc), ImagesWith: make([]int, nc), ObjectArea: make([]float64, nc), HalfWidth: make([]float64, nc),
 		MinSide: math.MaxInt, IntensityMin: math.Inf(1), IntensityMax: math.Inf(-1)}
 	ws, hs := make([]int, len(pairs)), make([]int, len(pairs))
 	for i, p := range pairs {
@@ -71,6 +77,10 @@ func Measure(ds *dataset.Dataset) (*Fingerprint, error) {
 		f.Share[c] = float64(n) / float64(max(total, 1))
 	}
 	areas := make([][]float64, nc)
+	widths := make([][]int64, nc) // per class, pixels by half-width (capped at maxHalfWidth)
+	for c := range widths {
+		widths[c] = make([]int64, maxHalfWidth+1)
+	}
 	step := max(1, (len(pairs)+maxObjectImages-1)/maxObjectImages)
 	var sum, count float64
 	for i, p := range pairs {
@@ -99,12 +109,14 @@ func Measure(ds *dataset.Dataset) (*Fingerprint, error) {
 			if err := objectAreas(s.Mask, p.Width, p.Height, in, areas); err != nil {
 				return nil, fmt.Errorf("%s: %w", p.Mask, err)
 			}
+			halfWidths(s.Mask, p.Width, p.Height, widths)
 		}
 	}
 	f.IntensityMean = sum / max(count, 1)
 	for c := range areas {
 		f.ObjectArea[c] = math.NaN()
 		f.ObjectArea[c] = pixelMedian(areas[c])
+		f.HalfWidth[c] = histMedian(widths[c])
 	}
 	return f, nil
 }
@@ -132,6 +144,76 @@ func objectAreas(mask []int32, w, h int, present []bool, areas [][]float64) erro
 		}
 	}
 	return nil
+}
+
+// maxHalfWidth caps the half-widths counted: beyond it a class is wide whatever its
+// exact width, and the cap bounds the histograms.
+const maxHalfWidth = 255
+
+// halfWidths adds, for every pixel of a class (ignored pixels left out), its chessboard
+// distance to the nearest pixel of another label into widths[class]. It is the two-pass
+// chamfer transform (Rosenfeld and Pfaltz) with every pixel of another label a source:
+// exact for the chessboard distance, since for a pixel of label A the sources are all
+// the pixels not of A, and passing on a distance through a source never shortens it.
+func halfWidths(mask []int32, w, h int, widths [][]int64) {
+	const far = math.MaxInt32
+	d := make([]int32, len(mask))
+	for i := range d {
+		d[i] = far
+	}
+	relax := func(i, x, y, dx, dy int) {
+		nx, ny := x+dx, y+dy
+		if nx < 0 || nx >= w || ny < 0 || ny >= h {
+			return
+		}
+		j := ny*w + nx
+		if mask[j] != mask[i] {
+			d[i] = 1
+		} else if d[j] != far && d[j]+1 < d[i] {
+			d[i] = d[j] + 1
+		}
+	}
+	for y := range h {
+		for x := range w {
+			i := y*w + x
+			relax(i, x, y, -1, -1)
+			relax(i, x, y, 0, -1)
+			relax(i, x, y, 1, -1)
+			relax(i, x, y, -1, 0)
+		}
+	}
+	for y := h - 1; y >= 0; y-- {
+		for x := w - 1; x >= 0; x-- {
+			i := y*w + x
+			relax(i, x, y, 1, 1)
+			relax(i, x, y, 0, 1)
+			relax(i, x, y, -1, 1)
+			relax(i, x, y, 1, 0)
+		}
+	}
+	for i, c := range mask {
+		if c >= 0 && int(c) < len(widths) {
+			widths[c][min(d[i], maxHalfWidth)]++ // far (one class fills the image) counts as wide
+		}
+	}
+}
+
+// histMedian is the median of values counted by value (hist[v] values equal to v); NaN
+// when there are none.
+func histMedian(hist []int64) float64 {
+	var total, sum int64
+	for _, n := range hist {
+		total += n
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	for v, n := range hist {
+		if sum += n; 2*sum >= total {
+			return float64(v)
+		}
+	}
+	return float64(len(hist) - 1)
 }
 
 // pixelMedian is the area of the component holding the median pixel: the smallest area
@@ -179,13 +261,16 @@ func (f *Fingerprint) Write(w io.Writer) error {
 	fmt.Fprintf(w, "  sizes      median %dx%d, sides %d to %d\n", f.MedianW, f.MedianH, f.MinSide, f.MaxSide)
 	fmt.Fprintf(w, "  intensity  %.3f to %.3f, mean %.3f (0-1 scale)\n", f.IntensityMin, f.IntensityMax, f.IntensityMean)
 	fmt.Fprintf(w, "  classes    %s\n", f.Classes)
-	fmt.Fprintf(w, "  %-12s %8s %8s %14s\n", "class", "pixels", "images", "typical object")
+	fmt.Fprintf(w, "  %-12s %8s %8s %14s %10s\n", "class", "pixels", "images", "typical object", "half-width")
 	for c := range f.Share {
-		area := "-"
+		area, half := "-", "-"
 		if !math.IsNaN(f.ObjectArea[c]) {
 			area = fmt.Sprintf("%.0f px", f.ObjectArea[c])
 		}
-		_, err := fmt.Fprintf(w, "  %-12s %7.2f%% %8d %14s\n", f.Classes.Name(c), 100*f.Share[c], f.ImagesWith[c], area)
+		if !math.IsNaN(f.HalfWidth[c]) {
+			half = fmt.Sprintf("%.0f px", f.HalfWidth[c])
+		}
+		_, err := fmt.Fprintf(w, "  %-12s %7.2f%% %8d %14s %10s\n", f.Classes.Name(c), 100*f.Share[c], f.ImagesWith[c], area, half)
 		if err != nil {
 			return err
 		}

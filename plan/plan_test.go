@@ -6,8 +6,10 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +32,8 @@ func planOf(t *testing.T, dir string, o dataset.Options, b Budget) (*Fingerprint
 }
 
 // TestPlanShared requires the plans of the shared data sets to be the hand-picked flags
-// their published figures were trained with, and the imbalance options on CamVid only.
+// their published figures were trained with, and the imbalance options and halved images
+// on CamVid only (ISBI's membranes are thin; DSB's images are no larger than a crop).
 func TestPlanShared(t *testing.T) {
 	eleven := 11
 	for _, c := range []struct {
@@ -39,10 +42,11 @@ func TestPlanShared(t *testing.T) {
 		crop, batch, depth, base int
 		augment, weights, loss   string
 		classCrops               float64
+		downsample               int
 	}{
-		{"isbi2012-em-membranes", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0},
-		{"dsb2018-nuclei-256", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0},
-		{"camvid-segnet-subset", dataset.Options{Ignore: &eleven}, 192, 4, 4, 16, "light", "auto", "ce+dice-per-class", 0.33},
+		{"isbi2012-em-membranes", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0, 1},
+		{"dsb2018-nuclei-256", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0, 1},
+		{"camvid-segnet-subset", dataset.Options{Ignore: &eleven}, 192, 4, 4, 16, "light", "auto", "ce+dice-per-class", 0.33, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, p, err := planOf(t, sharedtest.Path(t, "data/"+c.name), c.opts, Budget{Time: 15 * 60e9})
@@ -50,12 +54,12 @@ func TestPlanShared(t *testing.T) {
 				t.Fatal(err)
 			}
 			if p.Crop != c.crop || p.Batch != c.batch || p.Depth != c.depth || p.Base != c.base || p.Augment != c.augment ||
-				p.ClassWeights != c.weights || p.Loss != c.loss || p.ClassCrops != c.classCrops {
-				t.Errorf("plan %+v, want crop %d batch %d depth %d base %d augment %s weights %s loss %s class crops %g",
-					*p, c.crop, c.batch, c.depth, c.base, c.augment, c.weights, c.loss, c.classCrops)
+				p.ClassWeights != c.weights || p.Loss != c.loss || p.ClassCrops != c.classCrops || p.Downsample != c.downsample {
+				t.Errorf("plan %+v, want crop %d batch %d depth %d base %d augment %s weights %s loss %s class crops %g downsample %d",
+					*p, c.crop, c.batch, c.depth, c.base, c.augment, c.weights, c.loss, c.classCrops, c.downsample)
 			}
-			if len(p.Reasons) != 8 {
-				t.Errorf("%d reasons, want one for each of the 8 choices", len(p.Reasons))
+			if len(p.Reasons) != 9 {
+				t.Errorf("%d reasons, want one for each of the 9 choices", len(p.Reasons))
 			}
 			var buf bytes.Buffer
 			if err := p.Write(&buf); err != nil {
@@ -211,6 +215,12 @@ func TestFingerprintByHand(t *testing.T) {
 	if f.IntensityMax != 1 || f.IntensityMin != 0 || math.Abs(f.IntensityMean-1.0/900) > 1e-9 {
 		t.Errorf("intensity %g to %g, mean %g", f.IntensityMin, f.IntensityMax, f.IntensityMean)
 	}
+	// Half-widths of class 1: a square of 3 at the corner (the border is no edge) has
+	// distances 3, 2 (3 pixels) and 1 (5); the other 3x3 eight 1s and a 2; the 5x5 sixteen
+	// 1s, eight 2s and a 3. 29 of the 43 pixels are at 1: the median is 1.
+	if f.HalfWidth[1] != 1 {
+		t.Errorf("half-width of class 1: %g, want 1", f.HalfWidth[1])
+	}
 	if c, s := f.Rarest(); c != 1 || s != f.Share[1] {
 		t.Errorf("rarest %d at %g", c, s)
 	}
@@ -221,5 +231,107 @@ func TestFingerprintByHand(t *testing.T) {
 	}
 	if p.Batch != 1 || p.Crop != 1<<p.Depth {
 		t.Errorf("with 1 byte: batch %d crop %d, want 1 and %d", p.Batch, p.Crop, 1<<p.Depth)
+	}
+}
+
+// TestHalfWidthsBruteForce checks halfWidths on random masks of three classes and an
+// ignored value, blocky so that classes have width, against the chessboard distance to the
+// nearest pixel of another label found by trying every pixel.
+func TestHalfWidthsBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 20 {
+		w, h := 5+r.IntN(30), 5+r.IntN(30)
+		mask := make([]int32, w*h)
+		block := 1 + r.IntN(5)
+		labels := make([]int32, (w/block+1)*(h/block+1))
+		for i := range labels {
+			labels[i] = int32(r.IntN(4)) - 1 // -1 is an ignored pixel
+		}
+		for y := range h {
+			for x := range w {
+				mask[y*w+x] = labels[(y/block)*(w/block+1)+x/block]
+			}
+		}
+		got := make([][]int64, 3)
+		want := make([][]int64, 3)
+		for c := range got {
+			got[c], want[c] = make([]int64, maxHalfWidth+1), make([]int64, maxHalfWidth+1)
+		}
+		halfWidths(mask, w, h, got)
+		for i, c := range mask {
+			if c < 0 {
+				continue
+			}
+			d := maxHalfWidth
+			for j, o := range mask {
+				if o != c {
+					d = min(d, max(abs(i%w-j%w), abs(i/w-j/w)))
+				}
+			}
+			want[c][d]++
+		}
+		for c := range got {
+			if !slices.Equal(got[c], want[c]) {
+				t.Fatalf("trial %d (%dx%d, blocks of %d), class %d: counts by half-width differ from brute force", trial, w, h, block, c)
+			}
+		}
+	}
+}
+
+func abs(x int) int { return max(x, -x) }
+
+// TestPlanDownsample checks the resolution rule on fingerprints made up to sit on each
+// side of its thresholds: images at least four crops in area with wide classes are
+// halved (and the crop and depth are planned on the halved size); a crop's worth of
+// image, thin classes at 5% of the pixels, or images too small to halve are not.
+func TestPlanDownsample(t *testing.T) {
+	classes := dataset.Classes{Values: []int{0, 1, 2}}
+	fp := func(w, h int, thinShare float64) *Fingerprint {
+		return &Fingerprint{Dir: "set", Images: 10, MinSide: min(w, h), MedianW: w, MedianH: h, MaxSide: max(w, h), Channels: 3,
+			Classes: classes, Share: []float64{0.5 - thinShare, 0.5, thinShare}, ImagesWith: []int{10, 10, 10},
+			ObjectArea: []float64{1000, 1000, 50}, HalfWidth: []float64{20, 10, 3}}
+	}
+	// Several classes plan batch 4 and a crop of 192 at full size: four crops are 147,456
+	// pixels.
+	for _, c := range []struct {
+		name      string
+		f         *Fingerprint
+		want      int
+		crop, dep int
+		why       string
+	}{
+		{"halved", fp(384, 384, 0.049), 2, 192, 4, "halved"},
+		{"one pixel short of four crops", fp(384, 383, 0.01), 1, 192, 4, "full resolution"},
+		{"thin classes at 5%", fp(480, 360, 0.05), 1, 192, 4, "thin classes (class 2: half-width under 4 pixels) hold 5.0%"},
+		{"wide, large", fp(1000, 1000, 0), 2, 192, 4, "no class is thin"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Make(c.f, Budget{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Downsample != c.want || p.Crop != c.crop || p.Depth != c.dep {
+				t.Errorf("downsample %d crop %d depth %d, want %d %d %d", p.Downsample, p.Crop, p.Depth, c.want, c.crop, c.dep)
+			}
+			if r := p.Reasons[0]; r.Flag != "downsample" || !strings.Contains(r.Why, c.why) {
+				t.Errorf("first reason %+v, want downsample saying %q", r, c.why)
+			}
+		})
+	}
+	// Halved, the crop and depth follow the halved image: 4000x60 becomes 2000x30, whose
+	// short side keeps depth 2 (a bottleneck of 7), so the crop rounds to a multiple of 4.
+	// 20000x14 would halve to a 7-pixel side, too small for any U-Net.
+	p, err := Make(fp(4000, 60, 0), Budget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Downsample != 2 || p.Depth != 2 || p.Crop != 184 {
+		t.Errorf("4000x60: downsample %d depth %d crop %d, want 2, 2 and 184", p.Downsample, p.Depth, p.Crop)
+	}
+	if p, err = Make(fp(20000, 14, 0), Budget{}); err != nil {
+		t.Fatal(err)
+	}
+	if p.Downsample != 1 || !strings.Contains(p.Reasons[0].Why, "too small") {
+		t.Errorf("20000x14: downsample %d (%s), want 1 as too small to halve", p.Downsample, p.Reasons[0].Why)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -48,6 +49,12 @@ type Options struct {
 	// and tiles, and how many graphs of shapes run before a Predictor keeps; 0 means
 	// DefaultMemory.
 	Memory int64
+	// Downsample is the factor the model's training shrank its images by (the model
+	// file's, weights.Meta.Downsample): each image is shrunk alike (augment.ShrinkPlanes)
+	// before the network sees it, and the probabilities are scaled back to the image's
+	// size bilinearly before the classes are decided. 0 and 1 take images as they are.
+	// Tile and Memory apply to the shrunk image.
+	Downsample int
 }
 
 // withDefaults fills in the defaults and checks the values.
@@ -63,7 +70,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("threshold %g: want a probability in (0, 1)", o.Threshold)
 	case o.Memory < 0:
 		return o, fmt.Errorf("memory %d: want a positive number of bytes", o.Memory)
+	case o.Downsample < 0 || o.Downsample > augment.MaxShrink:
+		return o, fmt.Errorf("downsample %d: want a factor from 1 to %d", o.Downsample, augment.MaxShrink)
 	}
+	o.Downsample = max(o.Downsample, 1)
 	if o.Overlap == 0 {
 		o.Overlap = DefaultOverlap
 	}

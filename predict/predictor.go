@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/unet"
 )
 
@@ -78,8 +79,12 @@ func NewEnsemble(models []*unet.Model, o Options) (*Predictor, error) {
 // Options gives the options in use, defaults filled in.
 func (p *Predictor) Options() Options { return p.opts }
 
-// Plan says how an image of w x h is cut into tiles (for an ensemble, by its first model).
-func (p *Predictor) Plan(w, h int) Plan { return plan(p.model.Config, p.opts, w, h) }
+// Plan says how an image of w x h is cut into tiles (for an ensemble, by its first model),
+// after it is shrunk by Options.Downsample.
+func (p *Predictor) Plan(w, h int) Plan {
+	f := p.opts.Downsample
+	return plan(p.model.Config, p.opts, augment.ShrunkSize(w, f), augment.ShrunkSize(h, f))
+}
 
 // Close releases the network graphs and the buffers.
 func (p *Predictor) Close() {
@@ -135,6 +140,21 @@ func Decide[T Label](b Band, dst []T) {
 // by band, from the top of the image to the bottom. It stops at the first error of src, the
 // network or emit, or when ctx is cancelled.
 func (p *Predictor) Predict(ctx context.Context, src Source, emit func(Band) error) error {
+	if f := p.opts.Downsample; f > 1 {
+		if err := checkSource(src); err != nil {
+			return err
+		}
+		up := newUpsampler(src.Width, src.Height, f, emit)
+		if err := p.predictAt(ctx, shrinkSource(src, f), up.band); err != nil {
+			return err
+		}
+		return up.finish()
+	}
+	return p.predictAt(ctx, src, emit)
+}
+
+// predictAt is Predict of src as it is, at the network's own resolution.
+func (p *Predictor) predictAt(ctx context.Context, src Source, emit func(Band) error) error {
 	if len(p.models) > 1 {
 		return p.predictEnsemble(ctx, src, emit)
 	}
@@ -181,8 +201,8 @@ func (p *Predictor) newPass(m int, src Source) (*pass, error) {
 	if src.Channels != cfg.InChannels {
 		return nil, fmt.Errorf("image has %d channels, the model takes %d", src.Channels, cfg.InChannels)
 	}
-	if src.Width < 1 || src.Height < 1 {
-		return nil, fmt.Errorf("image is %dx%d", src.Width, src.Height)
+	if err := checkSource(src); err != nil {
+		return nil, err
 	}
 	W, H := src.Width, src.Height
 	C, K := cfg.InChannels, cfg.Classes
@@ -203,6 +223,14 @@ func (p *Predictor) newPass(m int, src Source) (*pass, error) {
 	s.cols = make([]int, tw)
 	s.rowOf = make([]int, th)
 	return s, nil
+}
+
+// checkSource refuses an image without pixels.
+func checkSource(src Source) error {
+	if src.Width < 1 || src.Height < 1 {
+		return fmt.Errorf("image is %dx%d", src.Width, src.Height)
+	}
+	return nil
 }
 
 // next runs rows of tiles until some rows are finished and gives them as a band; ok is

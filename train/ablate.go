@@ -285,7 +285,7 @@ func variantLandscape(r *Result, o Options, lo LandscapeOptions) (*landscape.Res
 	if lo.Data.Crops == 0 {
 		lo.Data.Crops = 4
 	}
-	lo.Data.ValSplit, lo.Data.Loss = o.ValSplit, o.Loss
+	lo.Data.ValSplit, lo.Data.Loss, lo.Data.Downsample = o.ValSplit, o.Loss, o.Downsample
 	p, err := landscape.ForModel(r.Model, r.Classes, o.Data, lo.Data)
 	if err != nil {
 		return nil, err

@@ -75,6 +75,7 @@ type runKey struct {
 	// Added later: omitted when off, so that older checkpoints still match.
 	ClassCrops   float64   `json:"class_crops,omitempty"`
 	ClassWeights []float64 `json:"class_weights,omitempty"`
+	Downsample   int       `json:"downsample,omitempty"` // 0 when off
 	Seed         uint64    `json:"seed"`
 	// Fold is the held-out fold: resuming fold 1 from fold 0's checkpoint would mix them.
 	Fold dataset.Fold `json:"fold,omitzero"`
@@ -210,8 +211,13 @@ func (l *Loop) meta() weights.Meta {
 	if o.Plan != nil {
 		rec["plan"] = o.Plan
 	}
+	pp := map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"}
+	if f := o.Downsample; f > 1 {
+		rec["downsample"] = f
+		pp["downsample"] = f // what predict reads (weights.Meta.Downsample)
+	}
 	tr, _ := json.Marshal(rec)
-	pre, _ := json.Marshal(map[string]any{"scale": "1/255 (1/65535 for 16-bit)", "channels": l.Model.Config.InChannels, "pad": "reflect to a multiple of 2^depth, crop back"})
+	pre, _ := json.Marshal(pp)
 	return weights.Meta{Preprocess: pre, Train: tr, Classes: l.Data.Classes, Fold: l.foldRecord()}
 }
 

@@ -36,6 +36,12 @@ type Options struct {
 	// AutoClassWeights) or one weight per class, comma-separated (see ClassWeights).
 	ClassWeights string
 
+	// Downsample trains on the images and masks shrunk by this integer factor (1 to
+	// augment.MaxShrink; 0 and 1 keep them): the model file records it, and prediction
+	// shrinks each image alike and scales the probabilities back to the image's size. It
+	// buys a crop f*f times the scene at the same cost, for data whose objects are large.
+	Downsample int
+
 	// Plan is the plan the run follows (see package plan), as JSON, stored in the model
 	// file's training record; nil for none.
 	Plan json.RawMessage
@@ -141,6 +147,8 @@ func (o Options) check() error {
 		return fmt.Errorf("learning rate %g must be positive", o.LR)
 	case !(o.ClassCrops >= 0 && o.ClassCrops <= 1):
 		return fmt.Errorf("class crops %g is not a share in [0, 1]", o.ClassCrops)
+	case o.Downsample < 0 || o.Downsample > augment.MaxShrink:
+		return fmt.Errorf("downsample %d is not a factor from 1 to %d", o.Downsample, augment.MaxShrink)
 	}
 	if _, err := augment.Preset(o.Augment); err != nil {
 		return err

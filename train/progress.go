@@ -21,13 +21,13 @@ func progressHook() Hook {
 		Start: func(l *Loop) error {
 			o, ds := l.Options, l.Data
 			bar = newBar(o, l.TotalSteps)
-			fmt.Fprintf(o.Log, "training on %s: %d train / %d val images, %s; %d steps of %d per epoch, crops %dx%d\n",
-				o.Data, len(ds.Train), len(ds.Val), ds.Classes, l.StepsPerEpoch, l.Batch, l.Crop, l.Crop)
+			fmt.Fprintf(o.Log, "training on %s: %d train / %d val images, %s; %d steps of %d per epoch, crops %dx%d%s\n",
+				o.Data, len(ds.Train), len(ds.Val), ds.Classes, l.StepsPerEpoch, l.Batch, l.Crop, l.Crop, shrunkText(o.Downsample))
 			fmt.Fprintf(o.Log, "model: %s, %d weights; loss %s, %s lr %g (%s)\n", l.Model.Config, l.Model.NumWeights(), o.Loss, o.Optimizer, o.LR, o.Schedule)
 			if ds.Classes.Binary() {
 				return nil
 			}
-			return printClassView(o.Log, ds, l.Crop, o.ClassCrops, l.ClassWeights, o.Seed)
+			return printClassView(o.Log, ds, l.Crop, o.ClassCrops, o.Downsample, l.ClassWeights, o.Seed)
 		},
 		AfterStep: func(l *Loop) error {
 			st := l.st
@@ -93,22 +93,30 @@ func newBar(o Options, totalSteps int) *progressbar.ProgressBar {
 // holding each class: a standard error of at most 1.6 points.
 const coverageCrops = 1000
 
+// shrunkText says, for the line on what a run trains, that its images are shrunk.
+func shrunkText(f int) string {
+	if f <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" of the images shrunk %d times", f)
+}
+
 // printClassView writes, for a multi-class run, a line per class: its share of the
 // training pixels, its loss weight, and the share of crops that hold it, with crops drawn
 // anywhere and with the run's class crops: whether a rare class is seen at all.
-func printClassView(w io.Writer, ds *dataset.Dataset, crop int, share float64, weights []float64, seed uint64) error {
+func printClassView(w io.Writer, ds *dataset.Dataset, crop int, share float64, downsample int, weights []float64, seed uint64) error {
 	pixels, _ := ds.ClassPixels(ds.Train)
 	var total int64
 	for _, n := range pixels {
 		total += n
 	}
-	uniform, err := ds.CropCoverage(ds.Train, crop, 0, coverageCrops, seed)
+	uniform, err := ds.CropCoverage(ds.Train, crop, 0, downsample, coverageCrops, seed)
 	if err != nil {
 		return err
 	}
 	with := uniform
 	if share > 0 {
-		if with, err = ds.CropCoverage(ds.Train, crop, share, coverageCrops, seed); err != nil {
+		if with, err = ds.CropCoverage(ds.Train, crop, share, downsample, coverageCrops, seed); err != nil {
 			return err
 		}
 	}

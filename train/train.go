@@ -89,11 +89,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	f := max(o.Downsample, 1)
+	if f == 1 {
+		o.Downsample = 0 // one spelling of "off", for the run's key
+	}
 	crop := o.Crop
 	if crop == 0 {
-		crop = defaultCrop(ds.Train, cfg.Multiple())
+		crop = defaultCrop(ds.Train, cfg.Multiple(), f)
 	} else {
-		warnCrop(o.Warn, crop, ds.Train)
+		warnCrop(o.Warn, crop, ds.Train, f)
 	}
 	batch := min(o.Batch, len(ds.Train))
 	aug, _ := augment.Preset(o.Augment)
@@ -118,7 +122,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	abs, _ := filepath.Abs(o.Data)
 	key := runKey{Data: abs, Config: cfg, Batch: batch, Crop: crop, Epochs: o.Epochs, Time: o.Time.Seconds(), LR: o.LR,
 		Optimizer: o.Optimizer, Decay: o.Decay, Schedule: o.Schedule, Loss: o.Loss, Augment: o.Augment, Seed: o.Seed,
-		ClassCrops: o.ClassCrops, ClassWeights: classWeights, Fold: o.Fold}
+		ClassCrops: o.ClassCrops, ClassWeights: classWeights, Downsample: o.Downsample, Fold: o.Fold}
 
 	var m *unet.Model
 	st := &state{Key: key, BestDice: metrics.Float(math.NaN())}
@@ -150,14 +154,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer net.Close()
 	loader, err := ds.NewLoader(ds.Train, dataset.LoaderOptions{
-		BatchSize: batch, Crop: crop, Augment: aug, Shuffle: true, DropLast: true, ClassCrops: o.ClassCrops,
+		BatchSize: batch, Crop: crop, Augment: aug, Shuffle: true, DropLast: true, ClassCrops: o.ClassCrops, Downsample: f,
 		Epochs: o.Epochs, Workers: o.Threads, Seed: runSeed(o.Seed, o.Fold), StartEpoch: st.Epoch, StartStep: st.Step,
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer loader.Close()
-	val := newValidator(ds, m)
+	val := newValidator(ds, m, f)
 	defer val.close()
 
 	var ps []Param
@@ -180,12 +184,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// warnCrop warns of a crop larger than every training image in both sides: the crops are
-// then mostly padding, and each step costs the crop's area however small the images.
-func warnCrop(w io.Writer, crop int, pairs []dataset.Pair) {
+// warnCrop warns of a crop larger than every training image (shrunk by f) in both sides:
+// the crops are then mostly padding, and each step costs the crop's area however small the
+// images.
+func warnCrop(w io.Writer, crop int, pairs []dataset.Pair, f int) {
 	wMax, hMax := 0, 0
 	for _, p := range pairs {
-		wMax, hMax = max(wMax, p.Width), max(hMax, p.Height)
+		wMax, hMax = max(wMax, augment.ShrunkSize(p.Width, f)), max(hMax, augment.ShrunkSize(p.Height, f))
 	}
 	if len(pairs) > 0 && crop > wMax && crop > hMax {
 		fmt.Fprintf(w, "segment train: warning: --crop %d is larger than every training image (the largest is %dx%d): the crops are mostly padding, and each step costs %.0f times the work of a crop of the image size\n",
@@ -193,11 +198,12 @@ func warnCrop(w io.Writer, crop int, pairs []dataset.Pair) {
 	}
 }
 
-// defaultCrop is the largest image side rounded up to a multiple of mul, at most 256.
-func defaultCrop(pairs []dataset.Pair, mul int) int {
+// defaultCrop is the largest image side (shrunk by f) rounded up to a multiple of mul, at
+// most 256.
+func defaultCrop(pairs []dataset.Pair, mul, f int) int {
 	side := 0
 	for _, p := range pairs {
-		side = max(side, p.Width, p.Height)
+		side = max(side, augment.ShrunkSize(p.Width, f), augment.ShrunkSize(p.Height, f))
 	}
 	side = (side + mul - 1) / mul * mul
 	return max(min(side, 256/mul*mul), mul)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/dataset"
+	"github.com/segment-dev/segment/metrics"
+	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -196,5 +200,64 @@ func TestRunSeedFolds(t *testing.T) {
 		if runSeed(7, dataset.Fold{Index: k, Count: 5}) != s || runSeed(8, dataset.Fold{Index: k, Count: 5}) == s {
 			t.Errorf("fold %d: its seed must follow --seed and nothing else", k)
 		}
+	}
+}
+
+// TestDownsample trains on the sample data shrunk twice and checks what the model file and
+// the run's key record, and that validation scored the full-size masks through a
+// Predictor that shrinks alike: the last epoch's validation Dice is what such a Predictor
+// gives the last model over the validation images, and not what one at full size gives.
+func TestDownsample(t *testing.T) {
+	dir := t.TempDir()
+	o := tiny(t, filepath.Join(dir, "m.safetensors"))
+	o.Downsample = 2
+	o.Epochs = 1
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, meta, err := weights.Load(res.Paths.Last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := meta.Downsample(); f != 2 || err != nil {
+		t.Fatalf("the model file's downsample: %d, %v; want 2", f, err)
+	}
+	if !strings.Contains(string(meta.Train), `"downsample":2`) {
+		t.Errorf("the train record %s has no downsample", meta.Train)
+	}
+	ds, err := dataset.Open(o.Data, dataset.Options{Seed: o.Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := func(f int) float64 {
+		p, err := predict.New(m, predict.Options{Downsample: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		acc, err := predict.NewAccumulator(ds.Classes, metrics.EmptyNaN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first error
+		err = p.Evaluate(context.Background(), ds, ds.Val, acc, func(_ int, err error) { first = cmp.Or(first, err) })
+		if err = cmp.Or(err, first); err != nil {
+			t.Fatal(err)
+		}
+		return float64(acc.Summary().ForegroundMean[metrics.Dice])
+	}
+	last := float64(res.History[len(res.History)-1].ValDice)
+	if shrunk, full := score(2), score(1); last != shrunk || shrunk == full {
+		t.Errorf("validation Dice %v; the model scores %v shrunk as trained, %v at full size", last, shrunk, full)
+	}
+	// Another factor is another run.
+	o.Resume, o.Downsample = true, 1
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "another run") {
+		t.Errorf("resuming at another factor: %v", err)
+	}
+	o.Resume, o.Downsample = false, augment.MaxShrink+1
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "downsample 9") {
+		t.Errorf("a factor of 9: %v", err)
 	}
 }

@@ -16,13 +16,14 @@ import (
 // Predictor keeps its graphs between epochs; they share the model's tensors, so each score
 // sees the weights and running statistics training has reached.
 type validator struct {
-	ds   *dataset.Dataset
-	m    *unet.Model
-	pred *predict.Predictor // made by the first score
+	ds         *dataset.Dataset
+	m          *unet.Model
+	downsample int                // as the run trains: scored at the images' own size, as eval scores
+	pred       *predict.Predictor // made by the first score
 }
 
-func newValidator(ds *dataset.Dataset, m *unet.Model) *validator {
-	return &validator{ds: ds, m: m}
+func newValidator(ds *dataset.Dataset, m *unet.Model, downsample int) *validator {
+	return &validator{ds: ds, m: m, downsample: downsample}
 }
 
 func (v *validator) close() {
@@ -40,7 +41,7 @@ func (v *validator) score() (dice, iou float64, perClass []metrics.Float, err er
 		return math.NaN(), math.NaN(), nil, nil
 	}
 	if v.pred == nil {
-		if v.pred, err = predict.New(v.m, predict.Options{}); err != nil {
+		if v.pred, err = predict.New(v.m, predict.Options{Downsample: v.downsample}); err != nil {
 			return 0, 0, nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/unet"
 	"gorgonia.org/tensor"
@@ -103,8 +104,30 @@ func (m Meta) maxValue() int {
 	return maxGrayValue
 }
 
+// Downsample gives the factor the model's images are shrunk by before the network sees
+// them (preprocess's "downsample", written by training with --downsample; see
+// augment.Shrink): 1 when Preprocess has none. A factor that is not a whole number from 1
+// to augment.MaxShrink is an error, since predicting at the wrong resolution would give
+// wrong masks without a word.
+func (m Meta) Downsample() (int, error) {
+	if len(m.Preprocess) == 0 {
+		return 1, nil
+	}
+	var p struct {
+		Downsample json.RawMessage `json:"downsample"`
+	}
+	if err := json.Unmarshal(m.Preprocess, &p); err != nil || p.Downsample == nil {
+		return 1, nil // not an object, or no factor: Validate's JSON check says the rest
+	}
+	f, err := strconv.Atoi(string(p.Downsample)) // a JSON integer, not a string or a fraction
+	if err != nil || f < 1 || f > augment.MaxShrink {
+		return 0, fmt.Errorf("preprocess downsample %s is not a factor from 1 to %d", p.Downsample, augment.MaxShrink)
+	}
+	return f, nil
+}
+
 // Validate reports the first thing that makes m unfit for a model of configuration cfg:
-// Preprocess or Train that are not JSON, mask values of the wrong length (2 for a binary
+// Preprocess or Train that are not JSON, a preprocess downsample that is not a factor, mask values of the wrong length (2 for a binary
 // model, Classes otherwise), out of 0..65535 (0..MaxMaskValue for colour masks) or
 // repeated, an ignore value out of range or equal to a class's value, or an Extra key that
 // Save writes itself.
@@ -114,6 +137,9 @@ func (m Meta) Validate(cfg unet.Config) error {
 	}
 	if len(m.Train) > 0 && !json.Valid(m.Train) {
 		return errors.New("train is not valid JSON")
+	}
+	if _, err := m.Downsample(); err != nil {
+		return err
 	}
 	mv := m.Classes.Values
 	if len(mv) > 0 {

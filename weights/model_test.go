@@ -387,6 +387,9 @@ func TestLoadRejects(t *testing.T) {
 		{"extra tensor", encodeFile(t, base, func(f *File) { f.Tensors["encoder.9.conv1.weight"] = NewFloat32([]int{1}, []float32{1}) }), "tensor encoder.9.conv1.weight is not part of"},
 		{"integer weights", encodeFile(t, base, func(f *File) { f.Tensors["head.bias"] = toDType(t, f.Tensors["head.bias"], I64) }), "tensor head.bias: dtype I64 does not convert to float32"},
 		{"preprocess not JSON", md("preprocess", "scale 1/255"), "preprocess is not valid JSON"},
+		{"downsample 0", md("preprocess", `{"downsample": 0}`), "preprocess downsample 0 is not a factor from 1 to 8"},
+		{"downsample 9", md("preprocess", `{"downsample": 9}`), "preprocess downsample 9 is not a factor"},
+		{"downsample 1.5", md("preprocess", `{"downsample": 1.5}`), "preprocess downsample 1.5 is not a factor"},
 		{"train not JSON", md("train", "{"), "train is not valid JSON"},
 		{"mask_values not JSON", md("mask_values", "[0,"), "mask_values"},
 		{"mask_values empty", md("mask_values", "[]"), "non-empty JSON list of integers"},
@@ -579,4 +582,30 @@ func setValue(t *testing.T, base []byte, name string, i int, v float32) []byte {
 		binary.LittleEndian.PutUint32(tn.Data[4*i:], math.Float32bits(v))
 		f.Tensors[name] = tn
 	})
+}
+
+// TestMetaDownsample checks the factor read from preprocess: 1 without one, the factor
+// written by training after a save and load, and an error for a string.
+func TestMetaDownsample(t *testing.T) {
+	for _, c := range []struct {
+		pre  string
+		want int
+		err  bool
+	}{{"", 1, false}, {`{"scale":"1/255"}`, 1, false}, {`[1,2]`, 1, false}, {`{"downsample":2}`, 2, false}, {`{"downsample":8}`, 8, false}, {`{"downsample":"2"}`, 0, true}} {
+		got, err := Meta{Preprocess: json.RawMessage(c.pre)}.Downsample()
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("preprocess %s: %d, %v; want %d, error %v", c.pre, got, err, c.want, c.err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, newModel(t, tinyConfig(), 2), Meta{Preprocess: json.RawMessage(`{"downsample":3}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, meta, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := meta.Downsample(); f != 3 || err != nil {
+		t.Fatalf("after a round trip: %d, %v; want 3", f, err)
+	}
 }

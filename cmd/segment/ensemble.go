@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
 )
@@ -51,6 +52,23 @@ func loadModels(spec string) (models []*unet.Model, meta weights.Meta, name stri
 	return models, metas[0], strings.Join(paths, ","), nil
 }
 
+// newPredictor makes the Predictor of models, as loadModels gave them with meta, with the
+// options of the command's flags, at the resolution the models were trained at (see
+// weights.Meta.Downsample): a model trained on shrunk images must see new images shrunk
+// alike, or its masks are wrong without a word.
+func newPredictor(models []*unet.Model, meta weights.Meta, o predict.Options) (*predict.Predictor, error) {
+	f, err := meta.Downsample()
+	if err != nil {
+		return nil, err
+	}
+	o.Downsample = f
+	p, err := predict.NewEnsemble(models, o)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return p, nil
+}
+
 // modelPaths lists the model files of a comma-separated list or a folder, refusing a file
 // listed twice (it would count double in the average).
 func modelPaths(spec string) ([]string, error) {
@@ -87,12 +105,15 @@ func modelPaths(spec string) ([]string, error) {
 
 // agree reports the first way in which the model at path (cfg, meta) differs from the
 // ensemble's first, at first, in what their masks depend on: input channels, classes, mask
-// values, colour masks and the ignored value. Depth, width and blocks may differ.
+// values, colour masks, the ignored value and the resolution (downsample). Depth, width
+// and blocks may differ.
 func agree(first string, fc unet.Config, fm weights.Meta, path string, cfg unet.Config, meta weights.Meta) error {
 	differ := func(what string, a, b any) error {
 		return fmt.Errorf("%s: %s %v, but %s %v: the models of an ensemble must agree", path, what, b, first, a)
 	}
 	fv, v := fm.ClassesFor(fc), meta.ClassesFor(cfg)
+	fd, _ := fm.Downsample() // weights.Load validated both
+	d, _ := meta.Downsample()
 	switch {
 	case cfg.InChannels != fc.InChannels:
 		return differ("input channels", fc.InChannels, cfg.InChannels)
@@ -104,6 +125,8 @@ func agree(first string, fc unet.Config, fm weights.Meta, path string, cfg unet.
 		return differ("colour masks", fv.Colour, v.Colour)
 	case (v.Ignore == nil) != (fv.Ignore == nil) || v.Ignore != nil && *v.Ignore != *fv.Ignore:
 		return differ("ignore value", ignoreText(fv.Ignore), ignoreText(v.Ignore))
+	case d != fd:
+		return differ("downsample", fd, d)
 	}
 	return nil
 }

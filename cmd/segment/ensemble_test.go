@@ -150,9 +150,9 @@ func readGray(t *testing.T, path string) []uint8 {
 	return g.Pix
 }
 
-// TestEnsembleMismatch checks that models which disagree on their mask values, classes or
-// input channels are refused with a message naming the file that differs, and that a file
-// listed twice is a usage error.
+// TestEnsembleMismatch checks that models which disagree on their mask values, classes,
+// input channels or resolution are refused with a message naming the file that differs,
+// and that a file listed twice is a usage error.
 func TestEnsembleMismatch(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
@@ -167,10 +167,19 @@ func TestEnsembleMismatch(t *testing.T) {
 	if err := weights.Save(c, m, weights.Meta{}); err != nil {
 		t.Fatal(err)
 	}
+	d := filepath.Join(dir, "d.safetensors") // a's weights, trained on images shrunk twice
+	m, _, err = weights.Load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := weights.Save(d, m, weights.Meta{Classes: dataset.Classes{Values: []int{0, 255}}, Preprocess: json.RawMessage(`{"downsample":2}`)}); err != nil {
+		t.Fatal(err)
+	}
 	img := "../../sample_data/val/images/0000.png"
 	for _, tc := range []struct{ models, want string }{
 		{a + "," + b, b + ": mask values [0 128], but " + a + " [0 255]"},
 		{a + "," + c, c + ": input channels 3, but " + a + " 1"},
+		{a + "," + d, d + ": downsample 2, but " + a + " 1"},
 	} {
 		for _, cmd := range [][]string{
 			{"predict", img, "--model", tc.models, "--out", filepath.Join(dir, "out"), "-q"},

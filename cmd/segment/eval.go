@@ -396,9 +396,9 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	p, err := predict.NewEnsemble(models, o)
+	p, err := newPredictor(models, meta, o)
 	if err != nil {
-		return "", nil, none, usagef("%v", err)
+		return "", nil, none, err
 	}
 	defer p.Close()
 	if err := rep.start(d.Classes, meta, &m.Config, "", pairNames(all)); err != nil {

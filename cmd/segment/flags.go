@@ -47,6 +47,7 @@ func (f *trainingFlags) register(fs *flag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
 	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
 	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
+	fs.IntVar(&o.Downsample, "downsample", 1, "train on the images shrunk by this factor, 1 to 8 (area average; masks by majority): each crop holds f*f times the scene at the same cost; the model file records it, and predict and eval shrink images alike and scale the masks back (train: the plan's when not given)")
 	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")
 	f.quiet = fs.Bool("q", false, "no progress bar")
 }
@@ -65,6 +66,8 @@ func (f *trainingFlags) check(fs *flag.FlagSet) error {
 		return usagef("--batch %d: want at least 1 image per step", o.Batch)
 	case o.Crop < 0:
 		return usagef("--crop %d: want 0 (automatic) or a side in pixels", o.Crop)
+	case o.Downsample < 1 || o.Downsample > augment.MaxShrink:
+		return usagef("--downsample %d: want a factor from 1 to %d", o.Downsample, augment.MaxShrink)
 	case o.Threads < 0 || (threadsSet && o.Threads < 1):
 		return usagef("--threads %d: want at least 1 (without the flag: all cores)", o.Threads)
 	}

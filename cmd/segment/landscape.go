@@ -73,6 +73,9 @@ func landscapeFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) 
 		if err != nil {
 			return err
 		}
+		if do.Downsample, err = meta.Downsample(); err != nil {
+			return err
+		}
 		p, err := landscape.ForModel(m, meta.ClassesFor(m.Config), *data, do)
 		if err != nil {
 			return usagef("%v", err)

@@ -20,10 +20,11 @@ func planCommand() *command {
 		short: "print the training plan train would derive from a data set",
 		long: `
 Plan fingerprints a data set folder (image sizes, channels, classes with their
-share of the pixels and typical object size, intensities) and prints the plan
-segment train follows when its flags do not say otherwise: crop, batch, depth,
-base channels, augmentation, class crops, class weights and loss, each with
-the reason for it. segment train --plan-only prints the same.`,
+share of the pixels, typical object size and half-width, intensities) and
+prints the plan segment train follows when its flags do not say otherwise:
+resolution (downsample), crop, batch, depth, base channels, augmentation, class
+crops, class weights and loss, each with the reason for it. segment train
+--plan-only prints the same.`,
 		flags: func(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error {
 			readData := dataSetFlags(fs)
 			budget := fs.Duration("time", 0, "the training time to plan for, e.g. 15m")
@@ -61,11 +62,14 @@ func planFor(dir string, o dataset.Options, t time.Duration) (*plan.Fingerprint,
 }
 
 // plannedFlags are the flags of segment train whose values a plan chooses.
-var plannedFlags = []string{"crop", "batch", "depth", "base", "augment", "class-crops", "class-weights", "loss"}
+var plannedFlags = []string{"downsample", "crop", "batch", "depth", "base", "augment", "class-crops", "class-weights", "loss"}
 
 // applyPlan sets the options that no flag set (set[name]) from the plan, and records the
 // plan, with what was overridden, in o.Plan for the model file.
 func applyPlan(p *plan.Plan, o *train.Options, set map[string]bool) {
+	if !set["downsample"] {
+		o.Downsample = p.Downsample
+	}
 	if !set["crop"] {
 		o.Crop = p.Crop
 	}

@@ -165,9 +165,9 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		for _, p := range problems {
 			tally.problem(p)
 		}
-		p, err := predict.NewEnsemble(models, o)
+		p, err := newPredictor(models, meta, o)
 		if err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		defer p.Close()
 		ctx, stop := interruptible()

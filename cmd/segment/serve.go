@@ -222,9 +222,9 @@ func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 	if c := m.Config.InChannels; c != 1 && c != 3 {
 		return nil, fmt.Errorf("%s takes %d input channels; serve reads images as 1 (gray) or 3 (RGB)", name, c)
 	}
-	p, err := predict.NewEnsemble(models, o.predict)
+	p, err := newPredictor(models, meta, o.predict)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, err
 	}
 	s := &server{o: o, modelName: name, cfg: m.Config, meta: meta, classes: meta.ClassesFor(m.Config), tmp: tmp,
 		tasks: make(chan func(*predict.Predictor), o.queue), quit: make(chan struct{}), stopped: make(chan struct{}), scored: make(chan struct{}), reports: map[string]string{}}
