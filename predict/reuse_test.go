@@ -62,8 +62,10 @@ func TestBuffersReused(t *testing.T) {
 			}
 		}
 		run()
-		kept := allocated(run)
-		renewed := allocated(func() { p.bands, p.mean = nil, nil; run() })
+		// The least of three runs: a garbage collection during a run can empty the scratch
+		// pools, and the run then allocates them again (CI saw 524 KB more once, under load).
+		kept := leastAllocated(run)
+		renewed := leastAllocated(func() { p.bands, p.mean = nil, nil; run() })
 		p.Close()
 		if renewed-kept < buffers*9/10 {
 			t.Errorf("%d models: a warm Predict of a %dx%d image allocates %d bytes, %d with its buffers made anew: want the %d bytes of the buffers saved",
@@ -81,6 +83,15 @@ func allocated(f func()) int64 {
 	f()
 	runtime.ReadMemStats(&after)
 	return int64(after.TotalAlloc - before.TotalAlloc)
+}
+
+// leastAllocated is the fewest bytes f allocates in three calls.
+func leastAllocated(f func()) int64 {
+	least := allocated(f)
+	for range 2 {
+		least = min(least, allocated(f))
+	}
+	return least
 }
 
 // BenchmarkPredictWarm: a Predictor that has run an image of this size before, as in a
