@@ -185,17 +185,28 @@ func TestClassCropsExact(t *testing.T) {
 	}
 }
 
-// TestClassCropsCentred: with every crop a class crop, a binary set whose foreground is
-// one pixel away from the edges gets it at the centre of every crop, (crop/2, crop/2).
-func TestClassCropsCentred(t *testing.T) {
-	dir := t.TempDir()
-	for i, at := range []image.Point{{30, 30}, {20, 41}} {
+// squareSet writes one black 64x64 image per point, whose binary mask is foreground in the
+// side x side square with its top left corner at the point.
+func squareSet(t *testing.T, dir string, side int, at ...image.Point) {
+	t.Helper()
+	for i, p := range at {
 		img, mask := image.NewGray(image.Rect(0, 0, 64, 64)), image.NewGray(image.Rect(0, 0, 64, 64))
-		mask.SetGray(at.X, at.Y, color.Gray{255})
+		for y := p.Y; y < p.Y+side; y++ {
+			for x := p.X; x < p.X+side; x++ {
+				mask.SetGray(x, y, color.Gray{255})
+			}
+		}
 		name := string(rune('a'+i)) + ".png"
 		writeFile(t, filepath.Join(dir, "images", name), pngBytes(t, img))
 		writeFile(t, filepath.Join(dir, "masks", name), pngBytes(t, mask))
 	}
+}
+
+// TestClassCropsCentred: with every crop a class crop, a binary set whose foreground is
+// one pixel away from the edges gets it at the centre of every crop, (crop/2, crop/2).
+func TestClassCropsCentred(t *testing.T) {
+	dir := t.TempDir()
+	squareSet(t, dir, 1, image.Point{30, 30}, image.Point{20, 41})
 	d, err := Open(dir, Options{ValFraction: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -222,15 +233,7 @@ func TestClassCropsCentred(t *testing.T) {
 // crop.
 func TestClassCropsShrunk(t *testing.T) {
 	dir := t.TempDir()
-	for i, at := range []image.Point{{30, 30}, {20, 42}} {
-		img, mask := image.NewGray(image.Rect(0, 0, 64, 64)), image.NewGray(image.Rect(0, 0, 64, 64))
-		for _, d := range []image.Point{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
-			mask.SetGray(at.X+d.X, at.Y+d.Y, color.Gray{255})
-		}
-		name := string(rune('a'+i)) + ".png"
-		writeFile(t, filepath.Join(dir, "images", name), pngBytes(t, img))
-		writeFile(t, filepath.Join(dir, "masks", name), pngBytes(t, mask))
-	}
+	squareSet(t, dir, 2, image.Point{30, 30}, image.Point{20, 42})
 	d, err := Open(dir, Options{ValFraction: -1})
 	if err != nil {
 		t.Fatal(err)
