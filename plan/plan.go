@@ -88,6 +88,9 @@ func Make(f *Fingerprint, b Budget) (*Plan, error) {
 	fullCrop := roundUp(int(math.Sqrt(float64(stepPixels/firstBatch(multiClass)))), 16)
 	thin, thinNames := f.thinShare(4)
 	dsWhy := fmt.Sprintf("a %d crop holds %.0f%% of the %dx%d median image", fullCrop, 100*float64(fullCrop*fullCrop)/float64(medW*medH), medW, medH)
+	if fullCrop*fullCrop >= medW*medH {
+		dsWhy = fmt.Sprintf("a %d crop holds the whole %dx%d median image", fullCrop, medW, medH)
+	}
 	switch {
 	case medW*medH < 4*fullCrop*fullCrop:
 		dsWhy += ": full resolution"
