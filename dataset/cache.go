@@ -21,7 +21,7 @@ type cache struct {
 
 type cacheEntry struct {
 	key  string
-	val  any // []float32 or []int32
+	val  any // []float32, []int32, or a shrunk *augment.Sample
 	size int64
 }
 

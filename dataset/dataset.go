@@ -240,15 +240,24 @@ func (d *Dataset) Load(p Pair) (*augment.Sample, error) {
 }
 
 // loadShrunk is Load, shrunk by the factor f (augment.Shrink) when it is above 1: what
-// training crops and class positions are taken from. The shrunk sample is made again on
-// every call rather than cached, since it costs little beside a training step and the
-// cache keeps the full-size sample that validation scores.
+// training crops and class positions are taken from. The shrunk sample is cached beside
+// the full-size one (which validation scores): made again for every crop, shrinking was a
+// twentieth of a CamVid training step.
 func (d *Dataset) loadShrunk(p Pair, f int) (*augment.Sample, error) {
-	s, err := d.Load(p)
-	if err != nil || f <= 1 {
-		return s, err
+	if f <= 1 {
+		return d.Load(p)
 	}
-	return augment.Shrink(s, f), nil
+	key := fmt.Sprintf("%s\x00shrunk %d", p.Image, f) // no path holds a NUL
+	if v, ok := d.cache.get(key); ok {
+		return v.(*augment.Sample), nil
+	}
+	s, err := d.Load(p)
+	if err != nil {
+		return nil, err
+	}
+	s = augment.Shrink(s, f)
+	d.cache.put(key, s, int64(4*(len(s.Image)+len(s.Mask))))
+	return s, nil
 }
 
 // ClassPixels counts the mask pixels of each class in pairs (from the counts made when the

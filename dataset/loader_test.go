@@ -136,6 +136,17 @@ func TestLoaderDownsample(t *testing.T) {
 			t.Fatalf("%s: the batch differs from the shrunk image and mask", b.Names[0])
 		}
 	}
+	// The shrunk sample is made once and kept, for each factor.
+	a, err := d.loadShrunk(d.Train[0], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := d.loadShrunk(d.Train[0], 2); b != a {
+		t.Error("the image was shrunk again for its second crop: the shrunk sample is not cached")
+	}
+	if b, _ := d.loadShrunk(d.Train[0], 3); b == a || b.W != augment.ShrunkSize(d.Train[0].Width, 3) {
+		t.Errorf("shrinking by 3 gave the sample shrunk by 2, or a %dx%d one", b.W, b.H)
+	}
 	if _, err := d.NewLoader(d.Train, LoaderOptions{Downsample: augment.MaxShrink + 1}); err == nil {
 		t.Fatal("a factor of 9 was taken")
 	}

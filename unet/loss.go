@@ -30,7 +30,7 @@ func BCEWithLogits(logits, target *G.Node) (*G.Node, error) {
 // CrossEntropy is the mean softmax cross-entropy of logits [N, C, H, W] against class
 // indices [N, H, W], as PyTorch's CrossEntropyLoss with ignore_index.
 func CrossEntropy(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossCE}, logits, target)
+	return G.ApplyOp(&lossOp{kind: lossCE, soft: softmaxFor(logits)}, logits, target)
 }
 
 // SoftDice is 1 minus the soft Dice coefficient (2 sum(p t) + 1) / (sum p + sum t + 1)
@@ -38,7 +38,7 @@ func CrossEntropy(logits, target *G.Node) (*G.Node, error) {
 // target; for several classes it is averaged over the classes. It rewards overlap whatever
 // the share of foreground, which cross-entropy alone does not.
 func SoftDice(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1}, logits, target)
+	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1, soft: softmaxFor(logits)}, logits, target)
 }
 
 // SoftDicePerClass is SoftDice averaged over the classes present in the batch's target
@@ -46,7 +46,7 @@ func SoftDice(logits, target *G.Node) (*G.Node, error) {
 // counts as much as a common one, and a class that is not there adds nothing, where
 // SoftDice would reward predicting none of it.
 func SoftDicePerClass(logits, target *G.Node) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1, present: true}, logits, target)
+	return G.ApplyOp(&lossOp{kind: lossDice, binary: logits.Shape()[1] == 1, present: true, soft: softmaxFor(logits)}, logits, target)
 }
 
 // WeightedBCEWithLogits is BCEWithLogits with each pixel weighed by the weight of its
@@ -61,7 +61,7 @@ func WeightedBCEWithLogits(w []float64) LossFunc {
 // being the weighted mean, as PyTorch's CrossEntropyLoss with weight and ignore_index.
 func WeightedCrossEntropy(w []float64) LossFunc {
 	return func(logits, target *G.Node) (*G.Node, error) {
-		return G.ApplyOp(&lossOp{kind: lossCE, weights: w}, logits, target)
+		return G.ApplyOp(&lossOp{kind: lossCE, weights: w, soft: softmaxFor(logits)}, logits, target)
 	}
 }
 
@@ -69,7 +69,7 @@ func WeightedCrossEntropy(w []float64) LossFunc {
 // probability of the true class: cross-entropy that gives easy pixels less weight (gamma 0
 // is plain cross-entropy).
 func Focal(logits, target *G.Node, gamma float64) (*G.Node, error) {
-	return G.ApplyOp(&lossOp{kind: lossFocal, binary: logits.Shape()[1] == 1, gamma: gamma}, logits, target)
+	return G.ApplyOp(&lossOp{kind: lossFocal, binary: logits.Shape()[1] == 1, gamma: gamma, soft: softmaxFor(logits)}, logits, target)
 }
 
 // Task is a set of the kinds of model a loss suits.

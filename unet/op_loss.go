@@ -39,6 +39,9 @@ type lossOp struct {
 	// only, so that a rare class counts as much as a common one when it is there, and an
 	// absent one not at all.
 	present bool
+	// soft, for more than one class, is the softmax that the loss ops on the same logits
+	// share (softmaxFor); nil computes it pixel by pixel.
+	soft *softmaxCache
 }
 
 func (op *lossOp) String() string {
@@ -205,6 +208,15 @@ func probs[T float](z []T, base, stride, c int, k int, p []float64) float64 {
 	return float64(z[base+k*stride]) - zmax - math.Log(se)
 }
 
+// pixelProbs is probs, read from the shared softmax sc when there is one (locked and
+// filled by softmaxOf).
+func pixelProbs[T float](sc *softmaxCache, z []T, base, stride, c, k int, p []float64) float64 {
+	if sc != nil {
+		return cachedProbs(sc, z, base, stride, k, p)
+	}
+	return probs(z, base, stride, c, k, p)
+}
+
 // backProbs turns the gradient g with respect to a pixel's probabilities into the gradient
 // with respect to its logits, written into out.
 func backProbs[T float](out []T, base, stride, c int, p, g []float64, scale float64) {
@@ -238,13 +250,21 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 		}
 		nc := max(c, 2) // classes, counting a binary background
 		parts := make([]lossPart, n)
+		sc := op.soft
+		if c == 1 {
+			sc = nil
+		}
+		if sc != nil {
+			softmaxOf(sc, z, n, c, hw)
+			defer sc.mu.Unlock()
+		}
 
 		if op.kind == lossDice {
 			// First pass: the overlap and the sums of every class.
 			err := eachImage(op, parts, nc, func(i int, part *lossPart, p, _ []float64) {
 				part.inter, part.sums, part.truth = make([]float64, nc), make([]float64, nc), make([]float64, nc)
 				part.count, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
-					probs(z, base, stride, c, k, p)
+					pixelProbs(sc, z, base, stride, c, k, p)
 					for j := range p {
 						part.sums[j] += p[j]
 					}
@@ -296,7 +316,7 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 			}
 			return eachImage(op, parts, nc, func(i int, part *lossPart, p, g []float64) {
 				_, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
-					probs(z, base, stride, c, k, p)
+					pixelProbs(sc, z, base, stride, c, k, p)
 					for j := range g {
 						g[j] = 0
 						if !in[j] {
@@ -317,13 +337,13 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 		err := eachImage(op, parts, nc, func(i int, part *lossPart, p, g []float64) {
 			part.count, part.err = pixels(i, c, hw, t, func(base, stride, k int) {
 				if op.weights == nil {
-					lossPixel(op, grad, z, out, base, stride, c, k, p, g, &part.total)
+					lossPixel(op, sc, grad, z, out, base, stride, c, k, p, g, &part.total)
 					return
 				}
 				wk := op.weights[k]
 				part.weight += wk
 				before := part.total
-				lossPixel(op, grad, z, out, base, stride, c, k, p, g, &part.total)
+				lossPixel(op, sc, grad, z, out, base, stride, c, k, p, g, &part.total)
 				if !grad {
 					part.total = before + wk*(part.total-before)
 					return
@@ -370,8 +390,8 @@ func lossDo[T float](op *lossOp, grad bool) kernel[T] {
 
 // lossPixel adds one pixel's loss to total, or (grad) writes its unscaled gradient with
 // respect to its logits into out, for the losses that need no sums over the batch first.
-func lossPixel[T float](op *lossOp, grad bool, z, out []T, base, stride, c, k int, p, g []float64, total *float64) {
-	logp := probs(z, base, stride, c, k, p)
+func lossPixel[T float](op *lossOp, sc *softmaxCache, grad bool, z, out []T, base, stride, c, k int, p, g []float64, total *float64) {
+	logp := pixelProbs(sc, z, base, stride, c, k, p)
 	pt := p[k]
 	switch op.kind {
 	case lossBCE, lossCE:

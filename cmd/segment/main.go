@@ -67,7 +67,10 @@ const (
 
 func main() {
 	watchInterrupts(os.Stderr)
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	stop := startProfile(os.Stderr)
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run is the whole program, apart from the process: it returns the exit status.
