@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/segment-dev/segment/dataset"
 	"github.com/segment-dev/segment/internal/sharedtest"
@@ -43,10 +45,11 @@ func TestPlanShared(t *testing.T) {
 		augment, weights, loss   string
 		classCrops               float64
 		downsample               int
+		lr                       float64
 	}{
-		{"isbi2012-em-membranes", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0, 1},
-		{"dsb2018-nuclei-256", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0, 1},
-		{"camvid-segnet-subset", dataset.Options{Ignore: &eleven}, 192, 4, 4, 16, "light", "auto", "ce+dice-per-class", 0.33, 2},
+		{"isbi2012-em-membranes", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0, 1, 1e-3},
+		{"dsb2018-nuclei-256", dataset.Options{}, 256, 2, 4, 16, "default", "none", "bce+dice", 0, 1, 1e-3},
+		{"camvid-segnet-subset", dataset.Options{Ignore: &eleven}, 192, 4, 4, 16, "light", "auto", "ce+dice-per-class", 0.33, 2, 3e-3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, p, err := planOf(t, sharedtest.Path(t, "data/"+c.name), c.opts, Budget{Time: 15 * 60e9})
@@ -58,8 +61,11 @@ func TestPlanShared(t *testing.T) {
 				t.Errorf("plan %+v, want crop %d batch %d depth %d base %d augment %s weights %s loss %s class crops %g downsample %d",
 					*p, c.crop, c.batch, c.depth, c.base, c.augment, c.weights, c.loss, c.classCrops, c.downsample)
 			}
-			if len(p.Reasons) != 9 {
-				t.Errorf("%d reasons, want one for each of the 9 choices", len(p.Reasons))
+			if len(p.Reasons) != 10 {
+				t.Errorf("%d reasons, want one for each of the 10 choices", len(p.Reasons))
+			}
+			if p.LR != c.lr {
+				t.Errorf("the 15-minute plan has learning rate %g, want %g", p.LR, c.lr)
 			}
 			var buf bytes.Buffer
 			if err := p.Write(&buf); err != nil {
@@ -333,5 +339,38 @@ func TestPlanDownsample(t *testing.T) {
 	}
 	if p.Downsample != 1 || !strings.Contains(p.Reasons[0].Why, "too small") {
 		t.Errorf("20000x14: downsample %d (%s), want 1 as too small to halve", p.Downsample, p.Reasons[0].Why)
+	}
+}
+
+// TestPlanLR: several classes in a run of minutes train at three times Adam's usual rate;
+// a binary task, or a run of an hour or more, at the usual 1e-3.
+func TestPlanLR(t *testing.T) {
+	several := func() *Fingerprint {
+		return &Fingerprint{Dir: "d", Images: 20, Channels: 3, MinSide: 300, MedianW: 400, MedianH: 300, MaxSide: 400,
+			Classes: dataset.Classes{Values: []int{0, 1, 2}}, Share: []float64{0.5, 0.3, 0.2}, ImagesWith: []int{20, 20, 20},
+			ObjectArea: []float64{1000, 1000, 1000}, HalfWidth: []float64{20, 20, 20}}
+	}
+	binary := several()
+	binary.Classes.Values, binary.Share, binary.ImagesWith = []int{0, 255}, []float64{0.7, 0.3}, []int{20, 20}
+	binary.ObjectArea, binary.HalfWidth = []float64{1000, 1000}, []float64{20, 20}
+	for _, c := range []struct {
+		name string
+		f    *Fingerprint
+		time time.Duration
+		want float64
+	}{
+		{"several classes, 15 minutes", several(), 15 * time.Minute, 3e-3},
+		{"several classes, no bound", several(), 0, 3e-3},
+		{"several classes, an hour", several(), time.Hour, 1e-3},
+		{"binary, 15 minutes", binary, 15 * time.Minute, 1e-3},
+	} {
+		p, err := Make(c.f, Budget{Time: c.time})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := p.Reasons[len(p.Reasons)-1]
+		if p.LR != c.want || last.Flag != "lr" || last.Value != fmt.Sprint(c.want) {
+			t.Errorf("%s: learning rate %g (reason %+v), want %g", c.name, p.LR, last, c.want)
+		}
 	}
 }

@@ -45,7 +45,7 @@ func (f *trainingFlags) register(fs *flag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.Model.BaseChannels, "base", def.BaseChannels, "channels of the first level, doubled at each level down")
 	fs.IntVar(&o.Batch, "batch", 4, "images per step")
 	fs.IntVar(&o.Crop, "crop", 0, "side of the random training crops, a multiple of 2^depth (default: the image size, at most 256)")
-	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate")
+	fs.Float64Var(&o.LR, "lr", 1e-3, "learning rate (train: the plan's when not given, 3e-3 for several classes in a run under an hour)")
 	fs.StringVar(&o.Augment, "augment", "default", "augmentation preset: default, light or none")
 	fs.IntVar(&o.Downsample, "downsample", 1, "train on the images shrunk by this factor, 1 to 8 (area average; masks by majority): each crop holds f*f times the scene at the same cost; the model file records it, and predict and eval shrink images alike and scale the masks back (train: the plan's when not given)")
 	fs.IntVar(&o.Threads, "threads", 0, "goroutines loading data (default: all cores)")

@@ -62,7 +62,7 @@ func planFor(dir string, o dataset.Options, t time.Duration) (*plan.Fingerprint,
 }
 
 // plannedFlags are the flags of segment train whose values a plan chooses.
-var plannedFlags = []string{"downsample", "crop", "batch", "depth", "base", "augment", "class-crops", "class-weights", "loss"}
+var plannedFlags = []string{"downsample", "crop", "batch", "depth", "base", "augment", "class-crops", "class-weights", "loss", "lr"}
 
 // applyPlan sets the options that no flag set (set[name]) from the plan, and records the
 // plan, with what was overridden, in o.Plan for the model file.
@@ -90,6 +90,9 @@ func applyPlan(p *plan.Plan, o *train.Options, set map[string]bool) {
 	}
 	if !set["class-weights"] {
 		o.ClassWeights = p.ClassWeights
+	}
+	if !set["lr"] {
+		o.LR = p.LR
 	}
 	if !set["loss"] {
 		o.Loss = p.Loss

@@ -40,11 +40,11 @@ func TestPlanCommand(t *testing.T) {
 // TestApplyPlan: the flags given keep their values, the plan sets the others, and the
 // record names the flags that overrode it.
 func TestApplyPlan(t *testing.T) {
-	p := &plan.Plan{Crop: 192, Batch: 4, Depth: 3, Base: 32, Augment: "light", ClassCrops: 0.33, ClassWeights: "auto", Loss: "ce+dice-per-class"}
+	p := &plan.Plan{Crop: 192, Batch: 4, Depth: 3, Base: 32, Augment: "light", ClassCrops: 0.33, ClassWeights: "auto", Loss: "ce+dice-per-class", LR: 3e-3}
 	o := train.Options{Crop: 64, Loss: "ce"}
 	applyPlan(p, &o, map[string]bool{"crop": true, "loss": true})
 	if o.Crop != 64 || o.Loss != "ce" || o.Batch != 4 || o.Model.Depth != 3 || o.Model.BaseChannels != 32 || o.Augment != "light" ||
-		o.ClassCrops != 0.33 || o.ClassWeights != "auto" {
+		o.ClassCrops != 0.33 || o.ClassWeights != "auto" || o.LR != 3e-3 {
 		t.Errorf("options after the plan: %+v", o)
 	}
 	var rec struct {
@@ -53,5 +53,9 @@ func TestApplyPlan(t *testing.T) {
 	}
 	if err := json.Unmarshal(o.Plan, &rec); err != nil || rec.Crop != 192 || !slices.Equal(rec.Overridden, []string{"crop", "loss"}) {
 		t.Errorf("recorded plan %s (%v)", o.Plan, err)
+	}
+	o = train.Options{LR: 0.05}
+	if applyPlan(p, &o, map[string]bool{"lr": true}); o.LR != 0.05 {
+		t.Errorf("--lr 0.05 gave a learning rate of %g after the plan", o.LR)
 	}
 }

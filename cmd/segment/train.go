@@ -41,8 +41,8 @@ first one's process id.
 
 Without flags for them, train plans the run from the data (see segment plan):
 it fingerprints the data set and chooses resolution (downsample), crop, batch,
-depth, base channels, augmentation, class crops, class weights and loss,
-printing each choice with its reason and storing the plan in the model file. A flag given overrides its
+depth, base channels, augmentation, class crops, class weights, loss and
+learning rate, printing each choice with its reason and storing the plan in the model file. A flag given overrides its
 part of the plan; --plan-only prints the plan and stops. For multi-class data
 it prints, per class, the share of crops that hold it, and after each epoch the
 validation Dice of each class (also in the CSV log, val_dice_0 on).
