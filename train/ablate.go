@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -47,6 +49,11 @@ type AblateOptions struct {
 	// non-convexity in the table. Every variant's landscape uses the same directions' seed,
 	// the same crops and the same treatment of batch norm (running statistics).
 	Landscape *LandscapeOptions
+	// Resume keeps every run that an earlier ablation into Dir finished with the same
+	// options (each run's model.ablation.json records them and its figures), and trains
+	// only the others: a stopped ablation continues where it stopped, and one with another
+	// budget or data trains again. A run stopped partway is trained again from its start.
+	Resume bool
 	// Log receives one line per variant as it finishes; nil discards them.
 	Log io.Writer
 }
@@ -146,7 +153,7 @@ type AblateResult struct {
 // Ablate trains every variant with the same seed, data and budget, one after another, and
 // writes the table (Markdown and CSV) and all variants' loss and validation curves in one
 // picture. The table is rewritten after every variant, so a stopped ablation keeps what it
-// finished. Cancelling ctx stops the variant in training (with its checkpoint) and returns
+// finished, and with Resume the same ablation continues from there. Cancelling ctx stops the variant in training (with its checkpoint) and returns
 // the rows done with ErrInterrupted.
 func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 	if a.Dir == "" {
@@ -216,31 +223,26 @@ func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 		var losses, steps, secs, firsts, lasts, ratios, inits, ncs []float64
 		for s := range seeds {
 			o := variant(v, s)
-			var grads []GradRecord
-			o.Hooks = append(o.Hooks[:len(o.Hooks):len(o.Hooks)], edgeGradsHook(o.GradLog, &grads))
-			r, err := Run(ctx, o)
+			rec, kept, err := a.run(ctx, o)
 			if err != nil {
 				return res, fmt.Errorf("variant %s, seed %d: %w", v.Name, o.Seed, err)
 			}
-			first, last, ratio, init := gradSummary(grads, r.Steps)
-			nc := math.NaN()
-			if a.Landscape != nil {
-				l, err := variantLandscape(r, o, *a.Landscape)
-				if err != nil {
-					return res, fmt.Errorf("variant %s, seed %d: landscape: %w", v.Name, o.Seed, err)
-				}
-				nc = l.NonConvexity
-				if s == 0 {
-					row.Landscape = l
-				}
+			if s == 0 {
+				row.Landscape = rec.Landscape.result()
 			}
-			row.Dices = append(row.Dices, r.BestDice)
-			losses, steps, secs = append(losses, r.LastLoss), append(steps, float64(r.Steps)), append(secs, r.Elapsed)
-			firsts, lasts, ratios, inits, ncs = append(firsts, first), append(lasts, last), append(ratios, ratio), append(inits, init), append(ncs, nc)
-			row.Weights, row.History = r.Model.NumWeights(), r.History
-			res.runs = append(res.runs, runLine(v, o, r, first, last, ratio, init, nc))
-			fmt.Fprintf(a.Log, "[%d/%d] %-26s seed %d  val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)%s\n",
-				i*seeds+s+1, len(vs)*seeds, v.Name, o.Seed, fmtScore(r.BestDice), r.LastLoss, r.Steps, r.Elapsed, ratio, init, ncText(nc))
+			row.Dices = append(row.Dices, float64(rec.BestDice))
+			losses, steps, secs = append(losses, float64(rec.LastLoss)), append(steps, float64(rec.Steps)), append(secs, float64(rec.Seconds))
+			firsts, lasts = append(firsts, float64(rec.FirstGrad)), append(lasts, float64(rec.LastGrad))
+			ratios, inits, ncs = append(ratios, float64(rec.GradRatio)), append(inits, float64(rec.InitRatio)), append(ncs, float64(rec.NonConvexity))
+			row.Weights, row.History = rec.Weights, rec.History
+			res.runs = append(res.runs, runLine(v, o, rec))
+			keptText := ""
+			if kept {
+				keptText = "  (kept from an earlier run)"
+			}
+			fmt.Fprintf(a.Log, "[%d/%d] %-26s seed %d  val Dice %s  loss %.4f  %5d steps in %3.0fs  grad first/last %.3g (at init %.3g)%s%s\n",
+				i*seeds+s+1, len(vs)*seeds, v.Name, o.Seed, fmtScore(float64(rec.BestDice)), float64(rec.LastLoss), rec.Steps, float64(rec.Seconds),
+				float64(rec.GradRatio), float64(rec.InitRatio), ncText(float64(rec.NonConvexity)), keptText)
 		}
 		mean := func(xs []float64) float64 { m, _ := meanStd(xs); return m }
 		row.BestDice, row.DiceStd = meanStd(row.Dices)
@@ -257,6 +259,43 @@ func Ablate(ctx context.Context, a AblateOptions) (*AblateResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// run gives the record of one run of an ablation: with Resume, the one a finished run of
+// the same options left (kept is then true); otherwise it trains the run, draws its
+// landscape and keeps the record. The record goes only after both, and the old one first,
+// so a run stopped partway is never taken for finished.
+func (a AblateOptions) run(ctx context.Context, o Options) (rec *runRecord, kept bool, err error) {
+	if a.Resume {
+		if rec, err = keptRun(o, a.Landscape); rec != nil || err != nil {
+			return rec, rec != nil, err
+		}
+	}
+	if err := os.Remove(recordPath(o.Out)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	key, err := runRecordKey(o, a.Landscape)
+	if err != nil {
+		return nil, false, err
+	}
+	var grads []GradRecord
+	o.Hooks = append(o.Hooks[:len(o.Hooks):len(o.Hooks)], edgeGradsHook(o.GradLog, &grads))
+	r, err := Run(ctx, o)
+	if err != nil {
+		return nil, false, err
+	}
+	first, last, ratio, init := gradSummary(grads, r.Steps)
+	rec = &runRecord{Key: key, BestDice: exactFloat(r.BestDice), LastLoss: exactFloat(r.LastLoss), Steps: r.Steps, Seconds: exactFloat(r.Elapsed),
+		Weights: r.Model.NumWeights(), FirstGrad: exactFloat(first), LastGrad: exactFloat(last), GradRatio: exactFloat(ratio), InitRatio: exactFloat(init),
+		NonConvexity: exactFloat(math.NaN()), History: r.History}
+	if a.Landscape != nil {
+		l, err := variantLandscape(r, o, *a.Landscape)
+		if err != nil {
+			return nil, false, fmt.Errorf("landscape: %w", err)
+		}
+		rec.NonConvexity, rec.Landscape = exactFloat(l.NonConvexity), keepLandscape(l)
+	}
+	return rec, false, writeRecord(o.Out, rec)
 }
 
 // compare fills every row's difference to the baseline's Dice and its interval, once the
@@ -309,9 +348,10 @@ func ncText(nc float64) string {
 }
 
 // runLine is one run's line of the CSV table.
-func runLine(v Variant, o Options, r *Result, first, last, ratio, init, nc float64) []string {
-	return []string{v.Name, strconv.FormatUint(o.Seed, 10), string(v.Skip), string(v.Norm), strconv.Itoa(v.Depth), string(blockOf(o.Model)), fmtG(r.BestDice), fmtG(r.LastLoss),
-		strconv.Itoa(r.Steps), fmtG(math.Round(r.Elapsed*10) / 10), strconv.Itoa(r.Model.NumWeights()), fmtG(first), fmtG(last), fmtG(ratio), fmtG(init), fmtG(nc)}
+func runLine(v Variant, o Options, r *runRecord) []string {
+	return []string{v.Name, strconv.FormatUint(o.Seed, 10), string(v.Skip), string(v.Norm), strconv.Itoa(v.Depth), string(blockOf(o.Model)),
+		fmtG(float64(r.BestDice)), fmtG(float64(r.LastLoss)), strconv.Itoa(r.Steps), fmtG(math.Round(float64(r.Seconds)*10) / 10), strconv.Itoa(r.Weights),
+		fmtG(float64(r.FirstGrad)), fmtG(float64(r.LastGrad)), fmtG(float64(r.GradRatio)), fmtG(float64(r.InitRatio)), fmtG(float64(r.NonConvexity))}
 }
 
 func blockOf(c unet.Config) unet.Block {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -119,5 +120,118 @@ func TestAblateSeedsBlocksLandscape(t *testing.T) {
 	}
 	if _, err := os.Stat(res.Landscapes); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAblateResume stops an ablation's reruns in several ways and requires --resume to keep
+// exactly the runs finished with the same options: all of them, with the same table and
+// pictures to the byte; all but one whose record is gone, trained again to the same Dice;
+// none when the learning rate or the landscape changed; a run stopped partway never; and
+// a damaged record named in the error.
+func TestAblateResume(t *testing.T) {
+	dir := t.TempDir()
+	o := tiny(t, "")
+	o.Epochs = 1
+	lo := &LandscapeOptions{Grid: landscape.Options{Points: 3, Seed: 1}, Data: landscape.DataOptions{Crops: 1}}
+	first, err := Ablate(context.Background(), AblateOptions{Train: o, Dir: dir, Seeds: 2, Landscape: lo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func() map[string]string {
+		m := map[string]string{}
+		for _, f := range []string{"ablation.md", "ablation.csv", "ablation_loss.png", "ablation_landscapes.png"} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[f] = string(b)
+		}
+		return m
+	}
+	before := files()
+
+	trained := 0
+	counted := o
+	counted.Hooks = []Hook{{Name: "count", Start: func(*Loop) error { trained++; return nil }}}
+	var log strings.Builder
+	again, err := Ablate(context.Background(), AblateOptions{Train: counted, Dir: dir, Seeds: 2, Landscape: lo, Resume: true, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trained != 0 || strings.Count(log.String(), "(kept from an earlier run)") != 12 {
+		t.Errorf("resumed a finished ablation: %d runs trained again; log:\n%s", trained, log.String())
+	}
+	same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+	for i, r := range again.Rows {
+		w := first.Rows[i]
+		if r.Name != w.Name || len(r.Dices) != 2 || r.Dices[0] != w.Dices[0] || r.Dices[1] != w.Dices[1] || !same(r.FinalLoss, w.FinalLoss) || r.Steps != w.Steps ||
+			r.Seconds != w.Seconds || r.Weights != w.Weights || !same(r.GradRatio, w.GradRatio) || !same(r.InitRatio, w.InitRatio) ||
+			!same(r.NonConvexity, w.NonConvexity) || !same(r.NonConvexityStd, w.NonConvexityStd) || len(r.History) != len(w.History) ||
+			r.History[0].Loss != w.History[0].Loss || r.Landscape == nil || r.Landscape.Loss[1][2] != w.Landscape.Loss[1][2] {
+			t.Errorf("kept row %s differs from the trained one:\n%+v\n%+v", r.Name, r, w)
+		}
+	}
+	for f, b := range files() {
+		if b != before[f] {
+			t.Errorf("%s differs after a resume that trained nothing", f)
+		}
+	}
+
+	// A run without its record (stopped during its landscape) is trained again, alone, to
+	// the same Dice: the same seed gives the same model.
+	if err := os.Remove(filepath.Join(dir, "add-nonorm-d2", "seed8", "model.ablation.json")); err != nil {
+		t.Fatal(err)
+	}
+	trained = 0
+	again, err = Ablate(context.Background(), AblateOptions{Train: counted, Dir: dir, Seeds: 2, Landscape: lo, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trained != 1 || again.Rows[3].Dices[1] != first.Rows[3].Dices[1] || again.Rows[3].NonConvexity != first.Rows[3].NonConvexity {
+		t.Errorf("one record gone: %d runs trained; Dice %v, want %v", trained, again.Rows[3].Dices, first.Rows[3].Dices)
+	}
+
+	// Other options make other runs: the first is trained again, and stopped partway
+	// (cancelled at its fifth step), it leaves no record that a later resume could keep.
+	firstRecord := filepath.Join(dir, "concat-batchnorm-d2", "seed7", "model.ablation.json")
+	kept, err := os.ReadFile(firstRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*Options, *LandscapeOptions){
+		"learning rate": func(o *Options, _ *LandscapeOptions) { o.LR *= 2 },
+		"landscape":     func(_ *Options, l *LandscapeOptions) { l.Grid.Points = 5 },
+	} {
+		if err := os.WriteFile(firstRecord, kept, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		c, l := counted, *lo
+		change(&c, &l)
+		trained = 0
+		c.Hooks = append(c.Hooks, Hook{Name: "cancel", BeforeStep: func(l *Loop) error {
+			if l.Steps() == 5 {
+				cancel()
+			}
+			return nil
+		}})
+		_, err := Ablate(ctx, AblateOptions{Train: c, Dir: dir, Seeds: 2, Landscape: &l, Resume: true})
+		cancel()
+		if !errors.Is(err, ErrInterrupted) || trained != 1 {
+			t.Errorf("%s changed: %v after %d runs, want the first run trained again and interrupted", name, err, trained)
+		}
+		if _, err := os.Stat(firstRecord); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s changed: the stopped run's record: %v, want none", name, err)
+		}
+	}
+
+	bad := filepath.Join(dir, "concat-nonorm-d2", "seed7", "model.ablation.json")
+	if err := os.WriteFile(bad, []byte("{\"run\": "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trained = 0
+	if _, err := Ablate(context.Background(), AblateOptions{Train: counted, Dir: dir, Seeds: 2, Landscape: lo, Resume: true}); err == nil ||
+		!strings.Contains(err.Error(), bad) || trained != 1 {
+		t.Errorf("damaged record: %v after %d runs, want an error naming %s after one run (the first, whose record the stopped runs took)", err, trained, bad)
 	}
 }

@@ -34,7 +34,10 @@ ablation.md and ablation.csv (per variant: best validation Dice, final loss,
 steps done, and the gradient norm of the first layer over that of the last,
 in the second half of the run and at initialisation) and ablation_loss.png
 (every variant's loss and validation Dice curves in one picture). It prints a
-line as each variant finishes. Ctrl-C stops; the table keeps the variants done.`,
+line as each variant finishes. Ctrl-C stops; the table keeps the variants done,
+and the same command with --resume continues: each finished run keeps its
+figures in model.ablation.json beside its model, and a run with the same
+options is not trained again.`,
 		flags: ablateFlags,
 	}
 }
@@ -52,6 +55,7 @@ func ablateFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 	block := fs.String("block", string(unet.BlockPlain), "block of every level of every variant: plain, residual or dense, or a comma-separated list of them")
 	setBlock := blockFlags(fs)
 	fs.IntVar(&a.Seeds, "seeds", 1, "runs of each variant, with seeds --seed, --seed+1, ...")
+	fs.BoolVar(&a.Resume, "resume", false, "keep the runs an earlier ablation into --out finished with the same options; train the rest")
 	withLandscape := fs.Bool("landscape", false, "draw each run's loss landscape after training")
 	var lo train.LandscapeOptions
 	fs.IntVar(&lo.Grid.Points, "landscape-points", 21, "landscape grid points on each side (odd)")

@@ -23,6 +23,18 @@ func TestAblateCommand(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// The same command with --resume keeps every finished run; without it, trains them.
+	args := []string{"ablate", "--data", "../../sample_data", "--out", dir, "--epochs", "1", "--depth", "2", "--base", "4", "--crop", "32", "--batch", "2", "-q"}
+	for _, resume := range []bool{true, false} {
+		a := args
+		if resume {
+			a = append(a[:len(a):len(a)], "--resume")
+		}
+		code, out, errOut := runCmd(a...)
+		if n := strings.Count(out, "(kept from an earlier run)"); code != exitOK || (n == 6) != resume || (n == 0) == resume {
+			t.Errorf("--resume %v: exit %d, %d runs kept: %s%s", resume, code, n, out, errOut)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		want string
