@@ -323,3 +323,25 @@ func BenchmarkApply(b *testing.B) {
 		})
 	}
 }
+
+// TestMirrors checks which mirror images each preset, and a few pipelines by hand, teach.
+func TestMirrors(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		p      *Pipeline
+		lr, tb bool
+	}{
+		{"default", Default(), true, true},
+		{"light", Light(), true, false},
+		{"none", None(), false, false},
+		{"nil", nil, false, false},
+		{"top-bottom alone", &Pipeline{Geometric: []Geometric{FlipV{P: 0.5}}}, false, true},
+		{"top-bottom and turns", &Pipeline{Geometric: []Geometric{FlipV{P: 0.5}, Rot90{P: 0.5}}}, true, true},
+		{"turns alone", &Pipeline{Geometric: []Geometric{Rot90{P: 0.5}}}, false, false},
+		{"never flipped", &Pipeline{Geometric: []Geometric{FlipH{P: 0}, Rot90{P: 0.5}}}, false, false},
+	} {
+		if lr, tb := c.p.Mirrors(); lr != c.lr || tb != c.tb {
+			t.Errorf("%s: mirrors left-right %v, top-bottom %v; want %v, %v", c.name, lr, tb, c.lr, c.tb)
+		}
+	}
+}

@@ -125,3 +125,26 @@ func Preset(name string) (*Pipeline, error) {
 	}
 	return nil, fmt.Errorf("augment: unknown preset %q (want %s)", name, strings.Join(Presets, ", "))
 }
+
+// Mirrors says which mirror images of an image the pipeline shows a model as the same
+// image: the left-right one, through FlipH (or FlipV with a 90-degree turn, which turned
+// by 180 degrees is the left-right mirror), and the top-bottom one, through FlipV (or
+// FlipH with a turn). Test-time augmentation may average a prediction over these and no
+// others: a street scene upside down is not a scene the model learned.
+func (p *Pipeline) Mirrors() (leftRight, topBottom bool) {
+	if p == nil {
+		return false, false
+	}
+	var h, v, turn bool
+	for _, g := range p.Geometric {
+		switch g := g.(type) {
+		case FlipH:
+			h = h || g.P > 0
+		case FlipV:
+			v = v || g.P > 0
+		case Rot90:
+			turn = turn || g.P > 0
+		}
+	}
+	return h || v && turn, v || h && turn
+}

@@ -24,7 +24,9 @@
 // validation during training, so that they cannot disagree.
 //
 // Test-time augmentation (Options.TTA) runs every tile as it is and flipped left-right,
-// top-bottom and both, and averages the four predictions, flipped back, in probability.
+// top-bottom and both (or only left-right, for a model whose training never turned its
+// images upside down: Options.Mirrors), and averages the predictions, flipped back, in
+// probability.
 //
 // # Layout
 //

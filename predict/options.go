@@ -40,8 +40,14 @@ type Options struct {
 	// Batch is the number of tiles run in one pass of the network; 0 means 1. On a CPU a
 	// larger batch gains little and costs its memory many times over.
 	Batch int
-	// TTA averages the predictions of the image flipped left-right, top-bottom and both.
+	// TTA averages the predictions of the image and of its mirror images (flipped back):
+	// those of Mirrors.
 	TTA bool
+	// Mirrors are the mirror images TTA averages over: the ones the model learned to see as
+	// the same image (augment.Pipeline.Mirrors of its training's augmentation), since a
+	// mirror it never saw (a street scene upside down) only adds errors. The zero value
+	// means both, and with them the two together: left-right, top-bottom and both.
+	Mirrors Mirrors
 	// Threshold is the foreground probability above which a pixel of a binary model is
 	// foreground; 0 means DefaultThreshold. Multi-class models take the most probable class.
 	Threshold float64
@@ -56,6 +62,9 @@ type Options struct {
 	// Tile and Memory apply to the shrunk image.
 	Downsample int
 }
+
+// Mirrors says which mirror images of an image test-time augmentation uses.
+type Mirrors struct{ LeftRight, TopBottom bool }
 
 // withDefaults fills in the defaults and checks the values.
 func (o Options) withDefaults() (Options, error) {

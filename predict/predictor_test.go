@@ -256,34 +256,45 @@ func TestBatchSameAsOne(t *testing.T) {
 	}
 }
 
-// TestTTA: with TTA the prediction is the mean of the four flipped images' predictions,
-// each flipped back, computed here the long way with whole.
+// TestTTA: with TTA the prediction is the mean of the flipped images' predictions, each
+// flipped back, computed here the long way with whole: the four of all mirrors, or, for a
+// model that learned the left-right mirror alone, the image and that mirror.
 func TestTTA(t *testing.T) {
 	const h, w = 24, 20
 	m := randomModel(t, 1, 2, 2, 4)
 	x := randomImage(1, h, w, 5)
-	want := make([]float32, 2*h*w)
-	for _, f := range flipsFor(true) {
-		fx := make([]float32, len(x))
-		flipPlanes(fx, x, 1, h, w, f)
-		pr := whole(t, m, fx, h, w)
-		back := make([]float32, len(pr))
-		flipPlanes(back, pr, 2, h, w, f)
-		for i, v := range back {
-			want[i] += v / 4
+	for _, c := range []struct {
+		mirrors Mirrors
+		flips   []flip
+	}{
+		{Mirrors{}, []flip{{}, {x: true}, {y: true}, {x: true, y: true}}},
+		{Mirrors{LeftRight: true, TopBottom: true}, []flip{{}, {x: true}, {y: true}, {x: true, y: true}}},
+		{Mirrors{LeftRight: true}, []flip{{}, {x: true}}},
+		{Mirrors{TopBottom: true}, []flip{{}, {y: true}}},
+	} {
+		want := make([]float32, 2*h*w)
+		for _, f := range c.flips {
+			fx := make([]float32, len(x))
+			flipPlanes(fx, x, 1, h, w, f)
+			pr := whole(t, m, fx, h, w)
+			back := make([]float32, len(pr))
+			flipPlanes(back, pr, 2, h, w, f)
+			for i, v := range back {
+				want[i] += v / float32(len(c.flips))
+			}
 		}
-	}
-	p, err := New(m, Options{TTA: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	got := predictAll(t, p, x, 1, h, w)
-	if d := maxDiff(got, want); d > 1e-6 {
-		t.Errorf("TTA differs from the mean of the flipped predictions by %g", d)
-	}
-	if d := maxDiff(got, whole(t, m, x, h, w)); d == 0 {
-		t.Error("TTA gave exactly the plain prediction: the flips did nothing")
+		p, err := New(m, Options{TTA: true, Mirrors: c.mirrors})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := predictAll(t, p, x, 1, h, w)
+		p.Close()
+		if d := maxDiff(got, want); d > 1e-6 {
+			t.Errorf("mirrors %+v: TTA differs from the mean of the flipped predictions by %g", c.mirrors, d)
+		}
+		if d := maxDiff(got, whole(t, m, x, h, w)); d == 0 {
+			t.Errorf("mirrors %+v: TTA gave exactly the plain prediction: the flips did nothing", c.mirrors)
+		}
 	}
 }
 

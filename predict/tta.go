@@ -6,14 +6,27 @@ import "math"
 // Each is its own inverse, so the same flip brings the prediction back.
 type flip struct{ x, y bool }
 
-// flipsFor lists the views of a tile that are run: the tile itself, and with TTA its three
-// mirror images, which are what a U-Net trained with random flips has learnt to be the
-// same image.
-func flipsFor(tta bool) []flip {
+// flipsFor lists the views of a tile that are run: the tile itself, and with TTA its
+// mirror images of m (the zero m: all three), which a U-Net trained with those flips has
+// learnt to be the same image.
+func flipsFor(tta bool, m Mirrors) []flip {
 	if !tta {
 		return []flip{{}}
 	}
-	return []flip{{}, {x: true}, {y: true}, {x: true, y: true}}
+	if m == (Mirrors{}) {
+		m = Mirrors{LeftRight: true, TopBottom: true}
+	}
+	fs := []flip{{}}
+	if m.LeftRight {
+		fs = append(fs, flip{x: true})
+	}
+	if m.TopBottom {
+		fs = append(fs, flip{y: true})
+	}
+	if m.LeftRight && m.TopBottom {
+		fs = append(fs, flip{x: true, y: true})
+	}
+	return fs
 }
 
 // flipPlanes writes planes h x w of src mirrored as f says into dst (not src itself).
@@ -46,7 +59,7 @@ func (p *Predictor) run(m int, x []float32, n, h, w int) ([]float32, error) {
 		return nil, err
 	}
 	cfg := p.models[m].Config
-	flips := flipsFor(p.opts.TTA)
+	flips := flipsFor(p.opts.TTA, p.opts.Mirrors)
 	clear(p.probs)
 	for _, f := range flips {
 		in := x

@@ -126,6 +126,19 @@ func (m Meta) Downsample() (int, error) {
 	return f, nil
 }
 
+// Augment is the name of the augmentation preset the model was trained with (the train
+// record's "augment", see augment.Preset), or "" where the file does not say: a model made
+// elsewhere, or before the record held it.
+func (m Meta) Augment() string {
+	var t struct {
+		Augment string `json:"augment"`
+	}
+	if json.Unmarshal(m.Train, &t) != nil {
+		return ""
+	}
+	return t.Augment
+}
+
 // Validate reports the first thing that makes m unfit for a model of configuration cfg:
 // Preprocess or Train that are not JSON, a preprocess downsample that is not a factor, mask values of the wrong length (2 for a binary
 // model, Classes otherwise), out of 0..65535 (0..MaxMaskValue for colour masks) or

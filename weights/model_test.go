@@ -609,3 +609,13 @@ func TestMetaDownsample(t *testing.T) {
 		t.Fatalf("after a round trip: %d, %v; want 3", f, err)
 	}
 }
+
+// TestMetaAugment checks the preset read from the train record: its name, or "" where the
+// record has none, is not an object or is absent.
+func TestMetaAugment(t *testing.T) {
+	for train, want := range map[string]string{`{"augment":"light","lr":0.003}`: "light", `{"epochs":3}`: "", `[1]`: "", ``: "", `{"augment":3}`: ""} {
+		if got := (Meta{Train: json.RawMessage(train)}).Augment(); got != want {
+			t.Errorf("train %s: %q, want %q", train, got, want)
+		}
+	}
+}

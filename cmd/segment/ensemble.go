@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/segment-dev/segment/augment"
 	"github.com/segment-dev/segment/predict"
 	"github.com/segment-dev/segment/unet"
 	"github.com/segment-dev/segment/weights"
@@ -21,52 +22,85 @@ const modelFlagUsage = "model file; several, comma-separated or a folder of .saf
 // Several models are an ensemble (predict.NewEnsemble), averaged in that order; they must
 // agree on everything that turns their probabilities into masks, and the first file that
 // does not is named. meta is the first model's, and name the files, comma-separated.
-func loadModels(spec string) (models []*unet.Model, meta weights.Meta, name string, err error) {
+func loadModels(spec string) (models []*unet.Model, metas []weights.Meta, name string, err error) {
 	// One model: no name, a file that exists (even with a comma in its name), or a name
 	// that is neither a list nor a folder, left to loadModel to report.
 	fi, statErr := os.Stat(spec)
 	if spec == "" || statErr == nil && !fi.IsDir() || statErr != nil && !strings.Contains(spec, ",") {
 		m, meta, name, err := loadModel(spec)
 		if err != nil {
-			return nil, weights.Meta{}, "", err
+			return nil, nil, "", err
 		}
-		return []*unet.Model{m}, meta, name, nil
+		return []*unet.Model{m}, []weights.Meta{meta}, name, nil
 	}
 	paths, err := modelPaths(spec)
 	if err != nil {
-		return nil, weights.Meta{}, "", err
+		return nil, nil, "", err
 	}
-	metas := make([]weights.Meta, len(paths))
+	metas = make([]weights.Meta, len(paths))
 	for i, p := range paths {
 		m, mt, err := weights.Load(p)
 		if err != nil {
-			return nil, weights.Meta{}, "", err
+			return nil, nil, "", err
 		}
 		if i > 0 {
 			if err := agree(paths[0], models[0].Config, metas[0], p, m.Config, mt); err != nil {
-				return nil, weights.Meta{}, "", err
+				return nil, nil, "", err
 			}
 		}
 		models, metas[i] = append(models, m), mt
 	}
-	return models, metas[0], strings.Join(paths, ","), nil
+	return models, metas, strings.Join(paths, ","), nil
 }
 
-// newPredictor makes the Predictor of models, as loadModels gave them with meta, with the
-// options of the command's flags, at the resolution the models were trained at (see
-// weights.Meta.Downsample): a model trained on shrunk images must see new images shrunk
-// alike, or its masks are wrong without a word.
-func newPredictor(models []*unet.Model, meta weights.Meta, o predict.Options) (*predict.Predictor, error) {
-	f, err := meta.Downsample()
+// newPredictor makes the Predictor of models, as loadModels gave them with their metas,
+// with the options of the command's flags, at the resolution the models were trained at
+// (see weights.Meta.Downsample): a model trained on shrunk images must see new images
+// shrunk alike, or its masks are wrong without a word. Test-time augmentation uses the
+// mirror images every model of the ensemble learned (see ttaMirrors).
+func newPredictor(models []*unet.Model, metas []weights.Meta, o predict.Options) (*predict.Predictor, error) {
+	f, err := metas[0].Downsample()
 	if err != nil {
 		return nil, err
 	}
 	o.Downsample = f
+	if o.TTA {
+		if o.Mirrors, err = ttaMirrors(metas); err != nil {
+			return nil, err
+		}
+	}
 	p, err := predict.NewEnsemble(models, o)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	return p, nil
+}
+
+// ttaMirrors gives the mirror images that every model learned to see as the same image,
+// from the augmentation preset its training record names (all of them where it names
+// none: a model made elsewhere, trained as it may have been). A model that learned none
+// (augment none) is refused: TTA would only show it images it never saw.
+func ttaMirrors(metas []weights.Meta) (predict.Mirrors, error) {
+	m := predict.Mirrors{LeftRight: true, TopBottom: true}
+	for i, meta := range metas {
+		pipe, err := augment.Preset(meta.Augment())
+		if meta.Augment() == "" || err != nil {
+			continue
+		}
+		lr, tb := pipe.Mirrors()
+		if !lr && !tb {
+			which := "the model"
+			if len(metas) > 1 {
+				which = fmt.Sprintf("model %d of the ensemble", i+1)
+			}
+			return m, usagef("--tta: %s was trained without mirror images (augment %s), so averaging over them would show it images it never learned; leave --tta out", which, meta.Augment())
+		}
+		m.LeftRight, m.TopBottom = m.LeftRight && lr, m.TopBottom && tb
+	}
+	if !m.LeftRight && !m.TopBottom {
+		return m, usagef("--tta: the models of the ensemble share no mirror image they were all trained with (one learned left-right mirrors, another top-bottom ones); leave --tta out")
+	}
+	return m, nil
 }
 
 // modelPaths lists the model files of a comma-separated list or a folder, refusing a file

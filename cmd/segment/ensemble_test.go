@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,5 +277,88 @@ func TestFoldFlagErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, "--fold") {
 			t.Errorf("segment %v: exit %d, %q; want 2 and a message about --fold", args, code, errOut)
 		}
+	}
+}
+
+// TestTTAMirrorsOfTraining runs predict --tta with a model whose training record says
+// augment light: its probabilities are the mean of the image's and its left-right mirror's
+// alone, computed here with two plain predictions, and not the four views a model of
+// unknown training gets; an ensemble of it and a model trained with all mirrors uses the
+// one both learned; and a model
+// trained without flips is refused --tta.
+func TestTTAMirrorsOfTraining(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name, train string) string {
+		path := filepath.Join(dir, name+".safetensors")
+		cfg := unet.Config{InChannels: 1, Classes: 1, Depth: 2, BaseChannels: 4, Skip: unet.SkipConcat, Norm: unet.NormBatch, Up: unet.UpTranspose}
+		m, err := unet.New(cfg, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := weights.Save(path, m, weights.Meta{Classes: dataset.Classes{Values: []int{0, 255}}, Train: json.RawMessage(train)}); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	light, unknown, none := save("light", `{"augment":"light"}`), save("unknown", ``), save("none", `{"augment":"none"}`)
+	deflt := save("default", `{"augment":"default"}`)
+
+	img := "../../sample_data/val/images/0000.png"
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _, err := image.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := src.Bounds()
+	mirrored := image.NewGray(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			mirrored.Set(b.Max.X-1-(x-b.Min.X), y, src.At(x, y))
+		}
+	}
+	mirror := filepath.Join(dir, "0000.png")
+	mf, err := os.Create(mirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(mf, mirrored); err != nil {
+		t.Fatal(err)
+	}
+	mf.Close()
+
+	probs := func(name, input, model string, tta bool) []uint16 {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		args := []string{"predict", input, "--model", model, "--out", out, "--probs", "-q"}
+		if tta {
+			args = append(args, "--tta")
+		}
+		if code, _, errOut := runCmd(args...); code != 0 {
+			t.Fatalf("segment %v: exit %d: %s", args, code, errOut)
+		}
+		return gray16(t, filepath.Join(out, "0000_probs.png"))
+	}
+	plain, flipped := probs("plain", img, light, false), probs("flipped", mirror, light, false)
+	tta, all, ensemble := probs("tta", img, light, true), probs("all", img, unknown, true), probs("ensemble", img, light+","+deflt, true)
+	w := b.Dx()
+	for i := range tta {
+		x, y := i%w, i/w
+		mean := (float64(plain[i]) + float64(flipped[y*w+w-1-x])) / 2
+		if d := float64(tta[i]) - mean; d > 1 || d < -1 {
+			t.Fatalf("pixel %d: --tta of the light model gave %d; the mean of the image's and its mirror's is %.1f", i, tta[i], mean)
+		}
+		if d := int(ensemble[i]) - int(tta[i]); d > 1 || d < -1 {
+			t.Fatalf("pixel %d: the ensemble of the light and the default model (the same weights) gave %d, the light model %d", i, ensemble[i], tta[i])
+		}
+	}
+	if slices.Equal(tta, all) {
+		t.Error("the light model's --tta equals the four views of the model of unknown training")
+	}
+	if code, _, errOut := runCmd("predict", img, "--model", none, "--out", filepath.Join(dir, "none"), "--tta", "-q"); code != exitUsage || !strings.Contains(errOut, "augment none") {
+		t.Errorf("--tta with a model trained without flips: exit %d, %s", code, errOut)
 	}
 }

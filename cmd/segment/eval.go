@@ -368,11 +368,12 @@ func evalFolder(dir string) (string, error) {
 // es picks the shard of the pairs.
 func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun, es *evalShard) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
-	models, meta, name, err := loadModels(modelPath)
+	models, metas, name, err := loadModels(modelPath)
 	if err != nil {
 		return "", nil, none, err
 	}
-	m := models[0] // an ensemble's models agree on all that is read of m here
+	meta := metas[0] // an ensemble's models agree on what is read of it, but for TTA's mirrors
+	m := models[0]   // an ensemble's models agree on all that is read of m here
 	if err := checkTile(o.Tile, models, "eval", t.errOut); err != nil {
 		return "", nil, none, err
 	}
@@ -396,7 +397,7 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err != nil {
 		return "", nil, none, err
 	}
-	p, err := newPredictor(models, meta, o)
+	p, err := newPredictor(models, metas, o)
 	if err != nil {
 		return "", nil, none, err
 	}
@@ -487,7 +488,7 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		if err != nil {
 			return nil, none, err
 		}
-		meta, cfg = mt, &ms[0].Config
+		meta, cfg = mt[0], &ms[0].Config
 		if len(mv) == 0 {
 			mv = meta.ClassesFor(*cfg).Values
 			if ign == nil {

@@ -151,7 +151,7 @@ type inferenceFlags struct {
 }
 
 func (f *inferenceFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.o.TTA, "tta", false, "average the predictions of the image flipped left-right, top-bottom and both (4 times the work)")
+	fs.BoolVar(&f.o.TTA, "tta", false, "average the predictions of the image flipped left-right, top-bottom and both (4 times the work; left-right alone, twice the work, for a model trained without top-bottom flips)")
 	fs.IntVar(&f.o.Tile, "tile", 0, "side of the square tiles, rounded up to a multiple of 2^depth (default: the whole image when it fits --mem, else 256)")
 	fs.Float64Var(&f.o.Overlap, "overlap", predict.DefaultOverlap, "share of a tile that its neighbours overlap, 0 to 0.9")
 	fs.IntVar(&f.o.Batch, "batch", 1, "tiles per pass of the network")

@@ -52,7 +52,8 @@ otherwise.
 Images of any size are predicted: an image that fits the memory budget (--mem)
 is run whole, a larger one in overlapping tiles (--tile, --overlap) blended with
 a Gaussian weight, so memory follows the tile and not the image. --tta averages
-the predictions of the image flipped left-right, top-bottom and both.
+the predictions of the image flipped left-right, top-bottom and both, or
+left-right alone for a model trained without top-bottom flips (augment light).
 
 A multi-page TIFF (a stack, 8 or 16 bit) has every page predicted, one page at a
 time: its outputs are multi-page TIFF files with a page per input page
@@ -140,10 +141,11 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		if err := ov.check(*overlay); err != nil {
 			return err
 		}
-		models, meta, name, err := loadModels(*model)
+		models, metas, name, err := loadModels(*model)
 		if err != nil {
 			return err
 		}
+		meta := metas[0] // an ensemble's models agree on what is read of it, but for TTA's mirrors
 		if err := checkTile(o.Tile, models, "predict", errOut); err != nil {
 			return err
 		}
@@ -165,7 +167,7 @@ func predictFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) er
 		for _, p := range problems {
 			tally.problem(p)
 		}
-		p, err := newPredictor(models, meta, o)
+		p, err := newPredictor(models, metas, o)
 		if err != nil {
 			return err
 		}

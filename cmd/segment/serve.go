@@ -208,11 +208,12 @@ const madeReport = "data-set"
 // newServer loads the model (or the ensemble), lists --data and --reports, and starts the
 // predicting goroutine and the scoring of --data (its problems are printed to errOut).
 func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
-	models, meta, name, err := loadModels(o.model)
+	models, metas, name, err := loadModels(o.model)
 	if err != nil {
 		return nil, err
 	}
-	m := models[0] // an ensemble's models agree on all that is read of m here
+	meta := metas[0] // an ensemble's models agree on what is read of it, but for TTA's mirrors
+	m := models[0]   // an ensemble's models agree on all that is read of m here
 	if err := checkTile(o.predict.Tile, models, "serve", errOut); err != nil {
 		return nil, err
 	}
@@ -222,7 +223,7 @@ func newServer(o serveOptions, tmp string, errOut io.Writer) (*server, error) {
 	if c := m.Config.InChannels; c != 1 && c != 3 {
 		return nil, fmt.Errorf("%s takes %d input channels; serve reads images as 1 (gray) or 3 (RGB)", name, c)
 	}
-	p, err := newPredictor(models, meta, o.predict)
+	p, err := newPredictor(models, metas, o.predict)
 	if err != nil {
 		return nil, err
 	}
