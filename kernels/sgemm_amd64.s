@@ -714,6 +714,120 @@ done:
 	VZEROUPPER
 	RET
 
+// func affineAVX2(n int, src *float32, dst *float32, a float32, b float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·affineAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         src+8(FP), SI
+	MOVQ         dst+16(FP), DI
+	MOVSS        a+24(FP), X0
+	MOVSS        b+28(FP), X1
+	VBROADCASTSS X0, Y0
+	VBROADCASTSS X1, Y1
+	VXORPS       Y2, Y2, Y2
+
+loop32:
+	CMPQ    CX, $0x20
+	JL      loop8
+	VMOVUPS (SI), Y3
+	VMOVUPS 32(SI), Y4
+	VMOVUPS 64(SI), Y5
+	VMOVUPS 96(SI), Y6
+	VMULPS  Y0, Y3, Y3
+	VMULPS  Y0, Y4, Y4
+	VMULPS  Y0, Y5, Y5
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y1, Y3, Y3
+	VADDPS  Y1, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y1, Y6, Y6
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y5, 64(DI)
+	VMOVUPS Y6, 96(DI)
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, CX
+	JMP     loop32
+
+loop8:
+	CMPQ    CX, $0x08
+	JL      done
+	VMOVUPS (SI), Y3
+	VMULPS  Y0, Y3, Y3
+	VADDPS  Y1, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, CX
+	JMP     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineReluAVX2(n int, src *float32, dst *float32, a float32, b float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·affineReluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         src+8(FP), SI
+	MOVQ         dst+16(FP), DI
+	MOVSS        a+24(FP), X0
+	MOVSS        b+28(FP), X1
+	VBROADCASTSS X0, Y0
+	VBROADCASTSS X1, Y1
+	VXORPS       Y2, Y2, Y2
+
+loop32:
+	CMPQ    CX, $0x20
+	JL      loop8
+	VMOVUPS (SI), Y3
+	VMOVUPS 32(SI), Y4
+	VMOVUPS 64(SI), Y5
+	VMOVUPS 96(SI), Y6
+	VMULPS  Y0, Y3, Y3
+	VMULPS  Y0, Y4, Y4
+	VMULPS  Y0, Y5, Y5
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y1, Y3, Y3
+	VADDPS  Y1, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y1, Y6, Y6
+	VMAXPS  Y3, Y2, Y3
+	VMAXPS  Y4, Y2, Y4
+	VMAXPS  Y5, Y2, Y5
+	VMAXPS  Y6, Y2, Y6
+	VADDPS  Y2, Y3, Y3
+	VADDPS  Y2, Y4, Y4
+	VADDPS  Y2, Y5, Y5
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y5, 64(DI)
+	VMOVUPS Y6, 96(DI)
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, CX
+	JMP     loop32
+
+loop8:
+	CMPQ    CX, $0x08
+	JL      done
+	VMOVUPS (SI), Y3
+	VMULPS  Y0, Y3, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, CX
+	JMP     loop8
+
+done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX512(n int)
 // Requires: AVX, AVX512F
 TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8

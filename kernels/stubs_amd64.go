@@ -53,6 +53,20 @@ func packPanels16AVX(rows int, panels int, src *float32, lds int, dst *float32, 
 //go:noescape
 func transpose8AVX(kb int, src *float32, lds int, dst *float32, ldd int)
 
+// affineAVX2 sets dst[i] = src[i]*a + b for i < n, a multiple of 8,
+// with the product rounded before the sum and Go's max (NaN stays NaN, -0
+// becomes +0). dst may be src. It needs AVX2.
+//
+//go:noescape
+func affineAVX2(n int, src *float32, dst *float32, a float32, b float32)
+
+// affineReluAVX2 sets dst[i] = max(src[i]*a + b, 0) for i < n, a multiple of 8,
+// with the product rounded before the sum and Go's max (NaN stays NaN, -0
+// becomes +0). dst may be src. It needs AVX2.
+//
+//go:noescape
+func affineReluAVX2(n int, src *float32, dst *float32, a float32, b float32)
+
 // fmaPeakAVX512 runs n*24 independent 512-bit FMAs, for BenchmarkPeak.
 //
 //go:noescape

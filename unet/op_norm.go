@@ -273,10 +273,7 @@ func normDo[T float](op *normOp) kernel[T] {
 			mean, inv := float64(st[set]), float64(st[sets+set])
 			g.blocks(set, func(off, ch int) {
 				a := float64(gamma[ch]) * inv
-				affine(out[off:off+g.hw], x[off:off+g.hw], T(a), T(float64(beta[ch])-mean*a))
-				if op.relu {
-					reluInPlace(out[off : off+g.hw])
-				}
+				affineRelu(out[off:off+g.hw], x[off:off+g.hw], T(a), T(float64(beta[ch])-mean*a), op.relu)
 			})
 		})
 		return nil

@@ -49,6 +49,8 @@ func main() {
 	packPanels("packPanels32AVX", 32)
 	packPanels("packPanels16AVX", 16)
 	transpose8("transpose8AVX")
+	affine("affineAVX2", false)
+	affine("affineReluAVX2", true)
 	fmaPeak("fmaPeakAVX512", 512)
 	fmaPeak("fmaPeakAVX2", 256)
 
@@ -455,6 +457,75 @@ func transpose8(name string) {
 	DECQ(n)
 	JMP(LabelRef("tail"))
 
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// affine writes the element-wise epilogue of a convolution:
+// dst[i] = src[i]*a + b, and with relu then max(dst[i], 0), for i < n, n a
+// multiple of 8. The product is rounded before the sum (VMULPS, VADDPS; no
+// FMA) and the maximum is Go's: VMAXPS returns its last source when either
+// is NaN or both are zeros, so with the value there a NaN stays NaN, and
+// adding +0 turns -0 into +0. The loop takes 32 floats at a time, then 8.
+//
+// Register plan: CX floats left, SI source, DI destination, Y0 a, Y1 b,
+// Y2 zero, Y3..Y6 the values in flight.
+func affine(name string, relu bool) {
+	TEXT(name, NOSPLIT, "func(n int, src, dst *float32, a, b float32)")
+	Pragma("noescape")
+	what := "src[i]*a + b"
+	if relu {
+		what = "max(src[i]*a + b, 0)"
+	}
+	Doc(
+		fmt.Sprintf("%s sets dst[i] = %s for i < n, a multiple of 8,", name, what),
+		"with the product rounded before the sum and Go's max (NaN stays NaN, -0",
+		"becomes +0). dst may be src. It needs AVX2.",
+	)
+	n := Load(Param("n"), RCX)
+	Load(Param("src"), RSI)
+	Load(Param("dst"), RDI)
+	Load(Param("a"), X0)
+	Load(Param("b"), X1)
+	VBROADCASTSS(X0, Y0)
+	VBROADCASTSS(X1, Y1)
+	VXORPS(Y2, Y2, Y2)
+	step := func(nv int) {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: RSI, Disp: 32 * v}, ymm(3+v))
+		}
+		for v := 0; v < nv; v++ {
+			VMULPS(Y0, ymm(3+v), ymm(3+v))
+		}
+		for v := 0; v < nv; v++ {
+			VADDPS(Y1, ymm(3+v), ymm(3+v))
+		}
+		if relu {
+			for v := 0; v < nv; v++ {
+				VMAXPS(ymm(3+v), Y2, ymm(3+v))
+			}
+			for v := 0; v < nv; v++ {
+				VADDPS(Y2, ymm(3+v), ymm(3+v))
+			}
+		}
+		for v := 0; v < nv; v++ {
+			VMOVUPS(ymm(3+v), Mem{Base: RDI, Disp: 32 * v})
+		}
+		ADDQ(U32(32*nv), RSI)
+		ADDQ(U32(32*nv), RDI)
+		SUBQ(U32(8*nv), n)
+	}
+	Label("loop32")
+	CMPQ(n, U8(32))
+	JL(LabelRef("loop8"))
+	step(4)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	CMPQ(n, U8(8))
+	JL(LabelRef("done"))
+	step(1)
+	JMP(LabelRef("loop8"))
 	Label("done")
 	VZEROUPPER()
 	RET()
