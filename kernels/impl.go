@@ -40,6 +40,10 @@ type impl struct {
 	kernel     kernelFunc     // full mr x nr tiles
 	packPanels packPanelsFunc // nil: packB copies in Go
 	transpose8 transpose8Func // nil: packT transposes in Go
+	// affine and affineRelu are Affine's loops over whole vectors; nil: all in Go.
+	affine, affineRelu affineFunc
+	// vec are the loops of vector.go over whole vectors; nil: all in Go.
+	vec vectorKernels
 }
 
 // impls lists the implementations this CPU can run, fastest first; the

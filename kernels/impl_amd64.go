@@ -11,12 +11,16 @@ var (
 	avx512Impl = &impl{
 		name: "avx512", mr: 8, nr: 32, kc: 256, mc: 8 * 32, nc: 2048,
 		kernel: sgemmKernel8x32AVX512, packPanels: packPanels32AVX, transpose8: transpose8AVX,
+		affine: affineAVX2, affineRelu: affineReluAVX2, vec: avx2Vector, // AVX-512F machines have AVX2
 	}
 	avx2Impl = &impl{
 		name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 2048,
 		kernel: sgemmKernel6x16AVX2, packPanels: packPanels16AVX, transpose8: transpose8AVX,
+		affine: affineAVX2, affineRelu: affineReluAVX2, vec: avx2Vector,
 	}
 )
+
+var avx2Vector = vectorKernels{sum64: sum64AVX2, sumSquares: sumSquaresAVX2, dotCentred: dotCentredAVX2, reluGrad: reluGradAVX2, axpbyc: axpbycAVX2}
 
 func archImpls() []*impl {
 	var ps []*impl

@@ -714,6 +714,362 @@ done:
 	VZEROUPPER
 	RET
 
+// func affineAVX2(n int, src *float32, dst *float32, a float32, b float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·affineAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         src+8(FP), SI
+	MOVQ         dst+16(FP), DI
+	MOVSS        a+24(FP), X0
+	MOVSS        b+28(FP), X1
+	VBROADCASTSS X0, Y0
+	VBROADCASTSS X1, Y1
+	VXORPS       Y2, Y2, Y2
+
+loop32:
+	CMPQ    CX, $0x20
+	JL      loop8
+	VMOVUPS (SI), Y3
+	VMOVUPS 32(SI), Y4
+	VMOVUPS 64(SI), Y5
+	VMOVUPS 96(SI), Y6
+	VMULPS  Y0, Y3, Y3
+	VMULPS  Y0, Y4, Y4
+	VMULPS  Y0, Y5, Y5
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y1, Y3, Y3
+	VADDPS  Y1, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y1, Y6, Y6
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y5, 64(DI)
+	VMOVUPS Y6, 96(DI)
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, CX
+	JMP     loop32
+
+loop8:
+	CMPQ    CX, $0x08
+	JL      done
+	VMOVUPS (SI), Y3
+	VMULPS  Y0, Y3, Y3
+	VADDPS  Y1, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, CX
+	JMP     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineReluAVX2(n int, src *float32, dst *float32, a float32, b float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·affineReluAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         src+8(FP), SI
+	MOVQ         dst+16(FP), DI
+	MOVSS        a+24(FP), X0
+	MOVSS        b+28(FP), X1
+	VBROADCASTSS X0, Y0
+	VBROADCASTSS X1, Y1
+	VXORPS       Y2, Y2, Y2
+
+loop32:
+	CMPQ    CX, $0x20
+	JL      loop8
+	VMOVUPS (SI), Y3
+	VMOVUPS 32(SI), Y4
+	VMOVUPS 64(SI), Y5
+	VMOVUPS 96(SI), Y6
+	VMULPS  Y0, Y3, Y3
+	VMULPS  Y0, Y4, Y4
+	VMULPS  Y0, Y5, Y5
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y1, Y3, Y3
+	VADDPS  Y1, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y1, Y6, Y6
+	VMAXPS  Y3, Y2, Y3
+	VMAXPS  Y4, Y2, Y4
+	VMAXPS  Y5, Y2, Y5
+	VMAXPS  Y6, Y2, Y6
+	VADDPS  Y2, Y3, Y3
+	VADDPS  Y2, Y4, Y4
+	VADDPS  Y2, Y5, Y5
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y5, 64(DI)
+	VMOVUPS Y6, 96(DI)
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, CX
+	JMP     loop32
+
+loop8:
+	CMPQ    CX, $0x08
+	JL      done
+	VMOVUPS (SI), Y3
+	VMULPS  Y0, Y3, Y3
+	VADDPS  Y1, Y3, Y3
+	VMAXPS  Y3, Y2, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, CX
+	JMP     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func sum64AVX2(n int, x *float32) float64
+// Requires: AVX, SSE2
+TEXT ·sum64AVX2(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), CX
+	MOVQ   x+8(FP), SI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+loop16:
+	CMPQ      CX, $0x10
+	JL        loop8
+	VCVTPS2PD (SI), Y5
+	VCVTPS2PD 16(SI), Y6
+	VCVTPS2PD 32(SI), Y7
+	VCVTPS2PD 48(SI), Y8
+	VADDPD    Y5, Y0, Y0
+	VADDPD    Y6, Y1, Y1
+	VADDPD    Y7, Y2, Y2
+	VADDPD    Y8, Y3, Y3
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x00000010, CX
+	JMP       loop16
+
+loop8:
+	CMPQ      CX, $0x08
+	JL        sum
+	VCVTPS2PD (SI), Y5
+	VCVTPS2PD 16(SI), Y6
+	VADDPD    Y5, Y0, Y0
+	VADDPD    Y6, Y1, Y1
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x00000008, CX
+	JMP       loop8
+
+sum:
+	// w = (Y0 + Y2) + (Y1 + Y3), then (w0 + w2) + (w1 + w3).
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX2(n int, x *float32, mean float64) float64
+// Requires: AVX, AVX2, SSE2
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ         n+0(FP), CX
+	MOVQ         x+8(FP), SI
+	MOVSD        mean+16(FP), X4
+	VBROADCASTSD X4, Y4
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop16:
+	CMPQ      CX, $0x10
+	JL        loop8
+	VCVTPS2PD (SI), Y5
+	VCVTPS2PD 16(SI), Y6
+	VCVTPS2PD 32(SI), Y7
+	VCVTPS2PD 48(SI), Y8
+	VSUBPD    Y4, Y5, Y5
+	VSUBPD    Y4, Y6, Y6
+	VSUBPD    Y4, Y7, Y7
+	VSUBPD    Y4, Y8, Y8
+	VMULPD    Y5, Y5, Y5
+	VMULPD    Y6, Y6, Y6
+	VMULPD    Y7, Y7, Y7
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y5, Y0, Y0
+	VADDPD    Y6, Y1, Y1
+	VADDPD    Y7, Y2, Y2
+	VADDPD    Y8, Y3, Y3
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x00000010, CX
+	JMP       loop16
+
+loop8:
+	CMPQ      CX, $0x08
+	JL        sum
+	VCVTPS2PD (SI), Y5
+	VCVTPS2PD 16(SI), Y6
+	VSUBPD    Y4, Y5, Y5
+	VSUBPD    Y4, Y6, Y6
+	VMULPD    Y5, Y5, Y5
+	VMULPD    Y6, Y6, Y6
+	VADDPD    Y5, Y0, Y0
+	VADDPD    Y6, Y1, Y1
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x00000008, CX
+	JMP       loop8
+
+sum:
+	// w = (Y0 + Y2) + (Y1 + Y3), then (w0 + w2) + (w1 + w3).
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotCentredAVX2(n int, d *float32, x *float32, mean float64) float64
+// Requires: AVX, AVX2, SSE2
+TEXT ·dotCentredAVX2(SB), NOSPLIT, $0-40
+	MOVQ         n+0(FP), CX
+	MOVQ         x+16(FP), SI
+	MOVQ         d+8(FP), DI
+	MOVSD        mean+24(FP), X4
+	VBROADCASTSD X4, Y4
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop16:
+	CMPQ      CX, $0x10
+	JL        loop8
+	VCVTPS2PD (SI), Y5
+	VCVTPS2PD 16(SI), Y6
+	VCVTPS2PD 32(SI), Y7
+	VCVTPS2PD 48(SI), Y8
+	VSUBPD    Y4, Y5, Y5
+	VSUBPD    Y4, Y6, Y6
+	VSUBPD    Y4, Y7, Y7
+	VSUBPD    Y4, Y8, Y8
+	VCVTPS2PD (DI), Y9
+	VCVTPS2PD 16(DI), Y10
+	VCVTPS2PD 32(DI), Y11
+	VCVTPS2PD 48(DI), Y12
+	VMULPD    Y9, Y5, Y5
+	VMULPD    Y10, Y6, Y6
+	VMULPD    Y11, Y7, Y7
+	VMULPD    Y12, Y8, Y8
+	VADDPD    Y5, Y0, Y0
+	VADDPD    Y6, Y1, Y1
+	VADDPD    Y7, Y2, Y2
+	VADDPD    Y8, Y3, Y3
+	ADDQ      $0x00000040, SI
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, CX
+	JMP       loop16
+
+loop8:
+	CMPQ      CX, $0x08
+	JL        sum
+	VCVTPS2PD (SI), Y5
+	VCVTPS2PD 16(SI), Y6
+	VSUBPD    Y4, Y5, Y5
+	VSUBPD    Y4, Y6, Y6
+	VCVTPS2PD (DI), Y9
+	VCVTPS2PD 16(DI), Y10
+	VMULPD    Y9, Y5, Y5
+	VMULPD    Y10, Y6, Y6
+	VADDPD    Y5, Y0, Y0
+	VADDPD    Y6, Y1, Y1
+	ADDQ      $0x00000020, SI
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000008, CX
+	JMP       loop8
+
+sum:
+	// w = (Y0 + Y2) + (Y1 + Y3), then (w0 + w2) + (w1 + w3).
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func reluGradAVX2(n int, dx *float32, y *float32, dy *float32)
+// Requires: AVX, AVX2
+TEXT ·reluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ  n+0(FP), CX
+	MOVQ  dx+8(FP), DX
+	MOVQ  y+16(FP), SI
+	MOVQ  dy+24(FP), DI
+	VPXOR Y0, Y0, Y0
+
+loop:
+	CMPQ     CX, $0x08
+	JL       done
+	VMOVDQU  (SI), Y1
+	VPCMPGTD Y0, Y1, Y1
+	VPAND    (DI), Y1, Y1
+	VMOVDQU  Y1, (DX)
+	ADDQ     $0x20, SI
+	ADDQ     $0x20, DI
+	ADDQ     $0x20, DX
+	SUBQ     $0x08, CX
+	JMP      loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func axpbycAVX2(n int, dst *float32, u *float32, v *float32, a float32, b float32, c float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·axpbycAVX2(SB), NOSPLIT, $0-44
+	MOVQ         n+0(FP), CX
+	MOVQ         dst+8(FP), DX
+	MOVQ         u+16(FP), SI
+	MOVQ         v+24(FP), DI
+	MOVSS        a+32(FP), X0
+	MOVSS        b+36(FP), X1
+	MOVSS        c+40(FP), X2
+	VBROADCASTSS X0, Y0
+	VBROADCASTSS X1, Y1
+	VBROADCASTSS X2, Y2
+
+loop:
+	CMPQ    CX, $0x08
+	JL      done
+	VMULPS  (SI), Y0, Y3
+	VMULPS  (DI), Y1, Y4
+	VADDPS  Y4, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (DX)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, DX
+	SUBQ    $0x08, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX512(n int)
 // Requires: AVX, AVX512F
 TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8

@@ -53,6 +53,50 @@ func packPanels16AVX(rows int, panels int, src *float32, lds int, dst *float32, 
 //go:noescape
 func transpose8AVX(kb int, src *float32, lds int, dst *float32, ldd int)
 
+// affineAVX2 sets dst[i] = src[i]*a + b for i < n, a multiple of 8,
+// with the product rounded before the sum and Go's max (NaN stays NaN, -0
+// becomes +0). dst may be src. It needs AVX2.
+//
+//go:noescape
+func affineAVX2(n int, src *float32, dst *float32, a float32, b float32)
+
+// affineReluAVX2 sets dst[i] = max(src[i]*a + b, 0) for i < n, a multiple of 8,
+// with the product rounded before the sum and Go's max (NaN stays NaN, -0
+// becomes +0). dst may be src. It needs AVX2.
+//
+//go:noescape
+func affineReluAVX2(n int, src *float32, dst *float32, a float32, b float32)
+
+// sum64AVX2 returns the sum of x[i] for i < n, a multiple of 8, in float64, in
+// the order of the Go twin (see reduce in internal/gen). It needs AVX2.
+//
+//go:noescape
+func sum64AVX2(n int, x *float32) float64
+
+// sumSquaresAVX2 returns the sum of (x[i]-mean)^2 for i < n, a multiple of 8, in float64, in
+// the order of the Go twin (see reduce in internal/gen). It needs AVX2.
+//
+//go:noescape
+func sumSquaresAVX2(n int, x *float32, mean float64) float64
+
+// dotCentredAVX2 returns the sum of d[i]*(x[i]-mean) for i < n, a multiple of 8, in float64, in
+// the order of the Go twin (see reduce in internal/gen). It needs AVX2.
+//
+//go:noescape
+func dotCentredAVX2(n int, d *float32, x *float32, mean float64) float64
+
+// reluGradAVX2 sets dx[i] = dy[i] where y[i], as an int32, is above 0, else
+// 0, for i < n, a multiple of 8. It needs AVX2.
+//
+//go:noescape
+func reluGradAVX2(n int, dx *float32, y *float32, dy *float32)
+
+// axpbycAVX2 sets dst[i] = (a*u[i] + b*v[i]) + c for i < n, a multiple of 8,
+// every product and sum rounded on its own. It needs AVX2.
+//
+//go:noescape
+func axpbycAVX2(n int, dst *float32, u *float32, v *float32, a float32, b float32, c float32)
+
 // fmaPeakAVX512 runs n*24 independent 512-bit FMAs, for BenchmarkPeak.
 //
 //go:noescape

@@ -109,29 +109,24 @@ type epilogue[T float] struct {
 }
 
 // apply runs the epilogue on channel ch's part of one band.
-func (e *epilogue[T]) apply(row []T, ch int) {
-	switch {
-	case e.scale != nil && e.relu:
-		a, b := e.scale[ch], e.shift[ch]
-		for i, v := range row {
-			row[i] = max(v*a+b, 0)
-		}
-	case e.scale != nil:
-		a, b := e.scale[ch], e.shift[ch]
-		for i, v := range row {
-			row[i] = v*a + b
-		}
-	default:
-		if e.shift != nil {
-			b := e.shift[ch]
-			for i := range row {
-				row[i] += b
-			}
-		}
-		if e.relu {
-			reluInPlace(row)
-		}
+func (e *epilogue[T]) apply(row []T, ch int) { e.applyTo(row, row, ch) }
+
+// applyTo writes the epilogue of channel ch's part of one band, src, into dst (which may
+// be src): one pass that reads src and writes dst, where a copy and then apply would pass
+// over the band twice.
+func (e *epilogue[T]) applyTo(dst, src []T, ch int) {
+	if e.scale == nil && e.shift == nil && !e.relu {
+		copy(dst, src)
+		return
 	}
+	a, b := T(1), T(0)
+	if e.scale != nil {
+		a = e.scale[ch]
+	}
+	if e.shift != nil {
+		b = e.shift[ch]
+	}
+	affineRelu(dst, src, a, b, e.relu)
 }
 
 // convForward computes the convolution y [n, co, OH*OW] of x [n, C, H, W] with w [co, C*K*K],

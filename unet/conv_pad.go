@@ -132,10 +132,11 @@ func convBandPadded(g convGeom, co int, xi, w, yi []float32, oy0, r int, xp, yp 
 	}
 	parallel.For(co, nwc, func(ch int) {
 		for t := 0; t < r; t++ {
-			dst := yi[ch*g.cols()+(oy0+t)*g.OW:][:g.OW]
-			copy(dst, yp[ch*pg.n+t*pg.PW:][:g.OW])
-			if ep != nil {
-				ep.apply(dst, ch)
+			dst, src := yi[ch*g.cols()+(oy0+t)*g.OW:][:g.OW], yp[ch*pg.n+t*pg.PW:][:g.OW]
+			if ep == nil {
+				copy(dst, src)
+			} else {
+				ep.applyTo(dst, src, ch)
 			}
 		}
 	})

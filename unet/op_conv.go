@@ -6,6 +6,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/segment-dev/segment/internal/parallel"
+	"github.com/segment-dev/segment/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -295,6 +296,9 @@ func channelSumDo[T float](out []T, in [][]T, s []tensor.Shape) error {
 // sum64 adds in float64 whatever the element type, so that long float32 sums keep their
 // digits, with four accumulators so the additions overlap.
 func sum64[T float](xs []T) float64 {
+	if x, ok := any(xs).([]float32); ok {
+		return kernels.Sum64(x)
+	}
 	var a, b, c, d float64
 	i := 0
 	for ; i+4 <= len(xs); i += 4 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/segment-dev/segment/internal/parallel"
+	"github.com/segment-dev/segment/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -113,6 +114,9 @@ func setStats[T float](g normGeom, x []T, set int) (mean, variance float64) {
 
 // sumSquares is the sum of (v - mean)^2, with four accumulators so the additions overlap.
 func sumSquares[T float](xs []T, mean float64) float64 {
+	if x, ok := any(xs).([]float32); ok {
+		return kernels.SumSquares(x, mean)
+	}
 	var a, b, c, d float64
 	i := 0
 	for ; i+4 <= len(xs); i += 4 {
@@ -273,10 +277,7 @@ func normDo[T float](op *normOp) kernel[T] {
 			mean, inv := float64(st[set]), float64(st[sets+set])
 			g.blocks(set, func(off, ch int) {
 				a := float64(gamma[ch]) * inv
-				affine(out[off:off+g.hw], x[off:off+g.hw], T(a), T(float64(beta[ch])-mean*a))
-				if op.relu {
-					reluInPlace(out[off : off+g.hw])
-				}
+				affineRelu(out[off:off+g.hw], x[off:off+g.hw], T(a), T(float64(beta[ch])-mean*a), op.relu)
 			})
 		})
 		return nil

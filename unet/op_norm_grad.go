@@ -6,6 +6,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/segment-dev/segment/internal/parallel"
+	"github.com/segment-dev/segment/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -111,6 +112,10 @@ func normGradDo[T float](op *normGradOp) kernel[T] {
 				c := -inv*sg + inv*inv*sgx*mean
 				dst, d, xs := out[off:off+g.hw], dy[off:off+g.hw], x[off:off+g.hw]
 				ta, tb, tc := T(a), T(b), T(c)
+				if dst32, ok := any(dst).([]float32); ok {
+					kernels.AXPBYC(dst32, any(d).([]float32), any(xs).([]float32), float32(ta), float32(tb), float32(tc))
+					return
+				}
 				for i := range dst {
 					dst[i] = ta*d[i] + tb*xs[i] + tc
 				}
@@ -122,6 +127,9 @@ func normGradDo[T float](op *normGradOp) kernel[T] {
 
 // dotCentred is the sum of d * (x - mean), in float64.
 func dotCentred[T float](d, x []T, mean float64) float64 {
+	if d32, ok := any(d).([]float32); ok {
+		return kernels.DotCentred(d32, any(x).([]float32), mean)
+	}
 	var a, b float64
 	i := 0
 	for ; i+2 <= len(d); i += 2 {

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -49,7 +50,7 @@ func bnInferDo[T float](op *bnInferOp) kernel[T] {
 			b := float64(beta[ch]) - float64(mean[ch])*a
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * h * w
-				affine(out[off:off+h*w], x[off:off+h*w], T(a), T(b))
+				affineRelu(out[off:off+h*w], x[off:off+h*w], T(a), T(b), false)
 			}
 		}
 		return nil
@@ -58,13 +59,22 @@ func bnInferDo[T float](op *bnInferOp) kernel[T] {
 
 // reluInPlace sets the negative elements of xs to 0.
 func reluInPlace[T float](xs []T) {
-	for i, v := range xs {
-		xs[i] = max(v, 0)
-	}
+	affineRelu(xs, xs, 1, 0, true)
 }
 
-func affine[T float](dst, src []T, a, b T) {
+// affineRelu sets dst[i] = src[i]*a + b, then with relu max(dst[i], 0): in float32
+// through kernels.Affine's vector loops, which give the bits of this plain loop.
+func affineRelu[T float](dst, src []T, a, b T, relu bool) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.Affine(d, any(src).([]float32), float32(a), float32(b), relu)
+		return
+	}
+	dst = dst[:len(src)]
 	for i, v := range src {
-		dst[i] = v*a + b
+		x := T(v*a) + b
+		if relu {
+			x = max(x, 0)
+		}
+		dst[i] = x
 	}
 }

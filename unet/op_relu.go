@@ -3,9 +3,9 @@ package unet
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/segment-dev/segment/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -100,14 +100,7 @@ func reluGrad[T float](dx, y, dy []T) {
 	}
 }
 
-func reluGrad32(dx, y, dy []float32) {
-	y, dy = y[:len(dx)], dy[:len(dx)]
-	for i, v := range y {
-		// As an int32, a float32 is positive exactly when y > 0, or when y is a NaN with a
-		// clear sign bit, where the pass has gone to NaN already. -0.0 is the most negative
-		// int32, which overflows -b; the second shift rules it out.
-		b := int32(math.Float32bits(v))
-		mask := uint32((-b)>>31) &^ uint32(b>>31)
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & mask)
-	}
-}
+// reluGrad32 is reluGrad in float32 by the sign of y as an int32 (kernels.ReLUGrad): a
+// NaN with a clear sign bit, where the pass has gone to NaN already, lets the gradient
+// through, and -0 does not, as the float64 test !(y > 0) would not.
+func reluGrad32(dx, y, dy []float32) { kernels.ReLUGrad(dx, y, dy) }

@@ -49,6 +49,13 @@ func main() {
 	packPanels("packPanels32AVX", 32)
 	packPanels("packPanels16AVX", 16)
 	transpose8("transpose8AVX")
+	affine("affineAVX2", false)
+	affine("affineReluAVX2", true)
+	reduce("sum64AVX2", "func(n int, x *float32) float64", "the sum of x[i]", 0)
+	reduce("sumSquaresAVX2", "func(n int, x *float32, mean float64) float64", "the sum of (x[i]-mean)^2", 1)
+	reduce("dotCentredAVX2", "func(n int, d, x *float32, mean float64) float64", "the sum of d[i]*(x[i]-mean)", 2)
+	reluGrad("reluGradAVX2")
+	axpbyc("axpbycAVX2")
 	fmaPeak("fmaPeakAVX512", 512)
 	fmaPeak("fmaPeakAVX2", 256)
 
@@ -455,6 +462,236 @@ func transpose8(name string) {
 	DECQ(n)
 	JMP(LabelRef("tail"))
 
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// affine writes the element-wise epilogue of a convolution:
+// dst[i] = src[i]*a + b, and with relu then max(dst[i], 0), for i < n, n a
+// multiple of 8. The product is rounded before the sum (VMULPS, VADDPS; no
+// FMA) and the maximum is Go's: VMAXPS returns its last source when either
+// is NaN or both are zeros, so with the value there a NaN stays NaN, and
+// adding +0 turns -0 into +0. The loop takes 32 floats at a time, then 8.
+//
+// Register plan: CX floats left, SI source, DI destination, Y0 a, Y1 b,
+// Y2 zero, Y3..Y6 the values in flight.
+func affine(name string, relu bool) {
+	TEXT(name, NOSPLIT, "func(n int, src, dst *float32, a, b float32)")
+	Pragma("noescape")
+	what := "src[i]*a + b"
+	if relu {
+		what = "max(src[i]*a + b, 0)"
+	}
+	Doc(
+		fmt.Sprintf("%s sets dst[i] = %s for i < n, a multiple of 8,", name, what),
+		"with the product rounded before the sum and Go's max (NaN stays NaN, -0",
+		"becomes +0). dst may be src. It needs AVX2.",
+	)
+	n := Load(Param("n"), RCX)
+	Load(Param("src"), RSI)
+	Load(Param("dst"), RDI)
+	Load(Param("a"), X0)
+	Load(Param("b"), X1)
+	VBROADCASTSS(X0, Y0)
+	VBROADCASTSS(X1, Y1)
+	VXORPS(Y2, Y2, Y2)
+	step := func(nv int) {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: RSI, Disp: 32 * v}, ymm(3+v))
+		}
+		for v := 0; v < nv; v++ {
+			VMULPS(Y0, ymm(3+v), ymm(3+v))
+		}
+		for v := 0; v < nv; v++ {
+			VADDPS(Y1, ymm(3+v), ymm(3+v))
+		}
+		if relu {
+			for v := 0; v < nv; v++ {
+				VMAXPS(ymm(3+v), Y2, ymm(3+v))
+			}
+			for v := 0; v < nv; v++ {
+				VADDPS(Y2, ymm(3+v), ymm(3+v))
+			}
+		}
+		for v := 0; v < nv; v++ {
+			VMOVUPS(ymm(3+v), Mem{Base: RDI, Disp: 32 * v})
+		}
+		ADDQ(U32(32*nv), RSI)
+		ADDQ(U32(32*nv), RDI)
+		SUBQ(U32(8*nv), n)
+	}
+	Label("loop32")
+	CMPQ(n, U8(32))
+	JL(LabelRef("loop8"))
+	step(4)
+	JMP(LabelRef("loop32"))
+	Label("loop8")
+	CMPQ(n, U8(8))
+	JL(LabelRef("done"))
+	step(1)
+	JMP(LabelRef("loop8"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// reduce writes a float64 reduction over n float32s, n a multiple of 8,
+// the normalisations' statistics: kind 0 sums x, 1 sums (x-mean)^2 and 2
+// sums d*(x-mean), each float converted to float64 first and every
+// operation rounded on its own (no FMA). It keeps 16 lanes in Y0..Y3
+// (lane l the elements i with i%16 == l), takes 16 floats at a time and
+// then 8 (into lanes 0..7), and sums the lanes in this order:
+// w[l] = (lane[l] + lane[l+8]) + (lane[l+4] + lane[l+12]) for l < 4, then
+// (w[0] + w[2]) + (w[1] + w[3]). The Go twin follows the same order, so the
+// two agree to the bit.
+//
+// Register plan: CX floats left, SI x, DI d, Y0..Y3 lanes, Y4 mean, Y5..Y12
+// values in flight.
+func reduce(name, sig, what string, kind int) {
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s returns %s for i < n, a multiple of 8, in float64, in", name, what),
+		"the order of the Go twin (see reduce in internal/gen). It needs AVX2.",
+	)
+	n := Load(Param("n"), RCX)
+	Load(Param("x"), RSI)
+	if kind == 2 {
+		Load(Param("d"), RDI)
+	}
+	if kind > 0 {
+		Load(Param("mean"), X4)
+		VBROADCASTSD(X4, Y4)
+	}
+	for i := 0; i < 4; i++ {
+		VXORPD(ymm(i), ymm(i), ymm(i))
+	}
+	step := func(nv int) {
+		for v := 0; v < nv; v++ {
+			VCVTPS2PD(Mem{Base: RSI, Disp: 16 * v}, ymm(5+v))
+		}
+		if kind > 0 {
+			for v := 0; v < nv; v++ {
+				VSUBPD(Y4, ymm(5+v), ymm(5+v))
+			}
+		}
+		switch kind {
+		case 1:
+			for v := 0; v < nv; v++ {
+				VMULPD(ymm(5+v), ymm(5+v), ymm(5+v))
+			}
+		case 2:
+			for v := 0; v < nv; v++ {
+				VCVTPS2PD(Mem{Base: RDI, Disp: 16 * v}, ymm(9+v))
+			}
+			for v := 0; v < nv; v++ {
+				VMULPD(ymm(9+v), ymm(5+v), ymm(5+v))
+			}
+		}
+		for v := 0; v < nv; v++ {
+			VADDPD(ymm(5+v), ymm(v), ymm(v))
+		}
+		ADDQ(U32(16*nv), RSI)
+		if kind == 2 {
+			ADDQ(U32(16*nv), RDI)
+		}
+		SUBQ(U32(4*nv), n)
+	}
+	Label("loop16")
+	CMPQ(n, U8(16))
+	JL(LabelRef("loop8"))
+	step(4)
+	JMP(LabelRef("loop16"))
+	Label("loop8")
+	CMPQ(n, U8(8))
+	JL(LabelRef("sum"))
+	step(2)
+	JMP(LabelRef("loop8"))
+	Label("sum")
+	Comment("w = (Y0 + Y2) + (Y1 + Y3), then (w0 + w2) + (w1 + w3).")
+	VADDPD(Y2, Y0, Y0)
+	VADDPD(Y3, Y1, Y1)
+	VADDPD(Y1, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPD(X1, X0, X0)
+	VPERMILPD(U8(1), X0, X1)
+	VADDSD(X1, X0, X0)
+	Store(X0, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// reluGrad writes ReLU's gradient, dx[i] = dy[i] where y[i] > 0 and 0
+// elsewhere, for i < n, a multiple of 8, by the sign of y as an int32: the
+// same test as the Go twin, which counts a NaN with a clear sign bit as
+// positive (the pass is already NaN) and -0 as not.
+//
+// Register plan: CX floats left, SI y, DI dy, DX dx, Y0 zero, Y1 the mask.
+func reluGrad(name string) {
+	TEXT(name, NOSPLIT, "func(n int, dx, y, dy *float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s sets dx[i] = dy[i] where y[i], as an int32, is above 0, else", name),
+		"0, for i < n, a multiple of 8. It needs AVX2.",
+	)
+	n := Load(Param("n"), RCX)
+	Load(Param("dx"), RDX)
+	Load(Param("y"), RSI)
+	Load(Param("dy"), RDI)
+	VPXOR(Y0, Y0, Y0)
+	Label("loop")
+	CMPQ(n, U8(8))
+	JL(LabelRef("done"))
+	VMOVDQU(Mem{Base: RSI}, Y1)
+	VPCMPGTD(Y0, Y1, Y1)
+	VPAND(Mem{Base: RDI}, Y1, Y1)
+	VMOVDQU(Y1, Mem{Base: RDX})
+	ADDQ(U8(32), RSI)
+	ADDQ(U8(32), RDI)
+	ADDQ(U8(32), RDX)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// axpbyc writes dst[i] = (a*u[i] + b*v[i]) + c for i < n, a multiple of 8,
+// each operation rounded on its own: batch norm's input gradient.
+//
+// Register plan: CX floats left, SI u, DI v, DX dst, Y0 a, Y1 b, Y2 c,
+// Y3, Y4 values.
+func axpbyc(name string) {
+	TEXT(name, NOSPLIT, "func(n int, dst, u, v *float32, a, b, c float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s sets dst[i] = (a*u[i] + b*v[i]) + c for i < n, a multiple of 8,", name),
+		"every product and sum rounded on its own. It needs AVX2.",
+	)
+	n := Load(Param("n"), RCX)
+	Load(Param("dst"), RDX)
+	Load(Param("u"), RSI)
+	Load(Param("v"), RDI)
+	Load(Param("a"), X0)
+	Load(Param("b"), X1)
+	Load(Param("c"), X2)
+	VBROADCASTSS(X0, Y0)
+	VBROADCASTSS(X1, Y1)
+	VBROADCASTSS(X2, Y2)
+	Label("loop")
+	CMPQ(n, U8(8))
+	JL(LabelRef("done"))
+	VMULPS(Mem{Base: RSI}, Y0, Y3)
+	VMULPS(Mem{Base: RDI}, Y1, Y4)
+	VADDPS(Y4, Y3, Y3)
+	VADDPS(Y2, Y3, Y3)
+	VMOVUPS(Y3, Mem{Base: RDX})
+	ADDQ(U8(32), RSI)
+	ADDQ(U8(32), RDI)
+	ADDQ(U8(32), RDX)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("loop"))
 	Label("done")
 	VZEROUPPER()
 	RET()
