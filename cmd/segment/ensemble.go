@@ -83,8 +83,9 @@ func newPredictor(models []*unet.Model, metas []weights.Meta, o predict.Options)
 func ttaMirrors(metas []weights.Meta) (predict.Mirrors, error) {
 	m := predict.Mirrors{LeftRight: true, TopBottom: true}
 	for i, meta := range metas {
-		pipe, err := augment.Preset(meta.Augment())
-		if meta.Augment() == "" || err != nil {
+		name := meta.Augment()
+		pipe, err := augment.Preset(name)
+		if name == "" || err != nil { // Preset("") is the default preset, not "unknown"
 			continue
 		}
 		lr, tb := pipe.Mirrors()
@@ -93,7 +94,7 @@ func ttaMirrors(metas []weights.Meta) (predict.Mirrors, error) {
 			if len(metas) > 1 {
 				which = fmt.Sprintf("model %d of the ensemble", i+1)
 			}
-			return m, usagef("--tta: %s was trained without mirror images (augment %s), so averaging over them would show it images it never learned; leave --tta out", which, meta.Augment())
+			return m, usagef("--tta: %s was trained without mirror images (augment %s), so averaging over them would show it images it never learned; leave --tta out", which, name)
 		}
 		m.LeftRight, m.TopBottom = m.LeftRight && lr, m.TopBottom && tb
 	}
