@@ -39,10 +39,27 @@ func FuzzObjects(f *testing.F) {
 			}
 		}
 		l.FillHoles()
-		l.MinSize(int(width % 5))
+		least := int(width % 5)
+		l.MinSize(least)
 		wellFormed(t, l)
-		l.KeepLargest(width%2 == 0)
+		for id, a := range l.Areas()[1:] {
+			if a < least {
+				t.Fatalf("MinSize(%d) left object %d of %d pixels", least, id+1, a)
+			}
+		}
+		perClass := width%2 == 0
+		l.KeepLargest(perClass)
 		wellFormed(t, l)
+		seen := map[int]bool{}
+		for _, c := range l.Class[1:] {
+			if !perClass {
+				c = 0
+			}
+			if seen[c] {
+				t.Fatalf("KeepLargest(%v) left two objects of class %d", perClass, c)
+			}
+			seen[c] = true
+		}
 	})
 }
 

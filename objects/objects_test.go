@@ -198,6 +198,100 @@ func TestMinSizeRemovesSpeck(t *testing.T) {
 	}
 }
 
+// wantClasses checks the class map of l against a picture drawn as parse reads it.
+func wantClasses(t *testing.T, l *Labels, rows ...string) {
+	t.Helper()
+	m, _, _ := parse(rows...)
+	if got := l.ClassMap(); !slices.Equal(got, m) {
+		var b strings.Builder
+		for i, c := range got {
+			if c == 0 {
+				b.WriteByte('.')
+			} else {
+				b.WriteByte(byte('0' + c))
+			}
+			if (i+1)%l.W == 0 {
+				b.WriteByte('\n')
+			}
+		}
+		t.Fatalf("classes\n%swant\n%s", b.String(), strings.Join(rows, "\n"))
+	}
+}
+
+// TestMinSizeJoinsTheRegionAround: in a multi-class mask a removed speck takes the class
+// around it, not class 0 (which may be a class like the sky); nested specks take the class
+// around them all; a speck on a border goes to the class it touches most.
+func TestMinSizeJoinsTheRegionAround(t *testing.T) {
+	l := label(t,
+		"111111",
+		"112111",
+		"111111",
+		"333333",
+		"334433",
+		"345433",
+		"334433",
+		"......")
+	l.MinSize(7) // the 4s are 6 pixels
+	wantClasses(t, l,
+		"111111",
+		"111111",
+		"111111",
+		"333333",
+		"333333",
+		"333333",
+		"333333",
+		"......")
+	wantPicture(t, l,
+		"111111",
+		"111111",
+		"111111",
+		"222222",
+		"222222",
+		"222222",
+		"222222",
+		"......")
+
+	// The 2 borders three 1s and one background pixel: it joins the 1s. The 3 borders two
+	// background pixels and one 1: background.
+	l = label(t,
+		"111.",
+		"121.",
+		"....",
+		".3..")
+	l.MinSize(2)
+	wantClasses(t, l,
+		"111.",
+		"111.",
+		"....",
+		"....")
+
+	// Every object removed and no background anywhere: background.
+	l = label(t,
+		"12",
+		"21")
+	l.MinSize(3)
+	wantClasses(t, l, "..", "..")
+}
+
+// TestKeepLargestJoinsTheRegionAround: the smaller objects of a class join what surrounds
+// them, and a removed object between two kept ones joins the one it borders most.
+func TestKeepLargestJoinsTheRegionAround(t *testing.T) {
+	l := label(t,
+		"11111...",
+		"12111.2.",
+		"11111...",
+		"22222222")
+	l.KeepLargest(true)
+	wantClasses(t, l,
+		"11111...",
+		"11111...",
+		"11111...",
+		"22222222")
+	if l.N() != 2 {
+		t.Fatalf("%d objects, want 2", l.N())
+	}
+}
+
 func TestKeepLargest(t *testing.T) {
 	l := label(t,
 		"11.2.",

@@ -69,6 +69,7 @@ var ErrExists = errors.New("outputs exist already; skipped")
 // apart (objects of different classes never merge): MinSize removes objects of fewer
 // pixels, FillHoles fills their holes, KeepLargest keeps the largest object of each class.
 // They apply in that order, so that a speck inside a hole does not keep the hole open.
+// A removed object's pixels join the class that borders it most (objects.Labels.MinSize).
 type Clean struct {
 	MinSize     int
 	FillHoles   bool

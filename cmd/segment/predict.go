@@ -64,6 +64,8 @@ and written as an empty page; the other pages are still predicted.
 Masks can be cleaned, each object within its class: --min-size N removes
 objects of fewer than N pixels, --fill-holes fills the holes of objects,
 --keep-largest keeps the largest object of each class (applied in that order).
+A removed object takes the class that borders it most: the background of a
+binary mask, the surrounding class of a multi-class one.
 --instances labels the objects (8-connected) into a 16-bit label image,
 NAME_instances.png (a page of NAME_instances.tif for a stack), and lists them in
 NAME_objects.csv, the image's table, and in objects.csv (in --out, else beside
