@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -28,6 +29,10 @@ type Classes struct {
 	Ignore *int
 	// Colour says the masks are RGB and Values are colours 0xRRGGBB.
 	Colour bool
+	// Names, when not empty, is the name of each class in class order ("sky", "road",
+	// ...), one per value. Masks rarely say what their values mean, so without names the
+	// tables, reports and overlays can only say "class 7"; a model file keeps them.
+	Names []string
 }
 
 // Binary reports whether the task is binary: two values, one model output channel.
@@ -58,13 +63,45 @@ func (c Classes) Index(v int) (int32, bool) {
 	return 0, false
 }
 
-// Name gives the name of class i: "background" and "foreground" for a binary task, "class i"
-// otherwise.
+// Name gives the name of class i: its name in Names when there are names, else "background"
+// and "foreground" for a binary task and "class i" otherwise.
 func (c Classes) Name(i int) string {
+	if i >= 0 && i < len(c.Names) {
+		return c.Names[i]
+	}
 	if c.Binary() && (i == 0 || i == 1) {
 		return [2]string{"background", "foreground"}[i]
 	}
 	return fmt.Sprintf("class %d", i)
+}
+
+// CheckNames checks names as the names of n classes: one per class, none empty or with a
+// comma (lists of names are comma-separated), none a number (--overlay-class takes a class
+// by index or by name), and no two the same but for case (names are matched ignoring it).
+func CheckNames(names []string, n int) error {
+	if len(names) != n {
+		return fmt.Errorf("%d class names for %d classes: give one name per class, in class order", len(names), n)
+	}
+	seen := make(map[string]string, n)
+	for _, name := range names {
+		switch {
+		case strings.TrimSpace(name) == "":
+			return errors.New("a class name is empty")
+		case strings.TrimSpace(name) != name:
+			return fmt.Errorf("class name %q begins or ends with a space", name)
+		case strings.Contains(name, ","):
+			return fmt.Errorf("class name %q holds a comma", name)
+		}
+		if _, err := strconv.Atoi(name); err == nil {
+			return fmt.Errorf("class name %q is a number, which would read as a class index", name)
+		}
+		key := strings.ToLower(name)
+		if first, ok := seen[key]; ok {
+			return fmt.Errorf("class names %q and %q are the same name", first, name)
+		}
+		seen[key] = name
+	}
+	return nil
 }
 
 // formatValue writes a mask value as its masks store it.
@@ -81,7 +118,7 @@ func (c Classes) String() string {
 	var b strings.Builder
 	switch {
 	case c.Binary():
-		fmt.Fprintf(&b, "binary: %s = background, %s = foreground", c.formatValue(c.Values[0]), c.formatValue(c.Values[1]))
+		fmt.Fprintf(&b, "binary: %s = %s, %s = %s", c.formatValue(c.Values[0]), c.Name(0), c.formatValue(c.Values[1]), c.Name(1))
 	default:
 		fmt.Fprintf(&b, "%d classes: values %s", len(c.Values), c.valueList())
 	}
@@ -90,6 +127,9 @@ func (c Classes) String() string {
 	}
 	if c.Colour {
 		b.WriteString(" (RGB colours)")
+	}
+	if len(c.Names) > 0 && !c.Binary() {
+		fmt.Fprintf(&b, "; %s", strings.Join(c.Names, ", "))
 	}
 	return b.String()
 }
@@ -202,11 +242,25 @@ func describeValues(vs []int, colour bool) string {
 	return fmt.Sprintf("%d distinct %s (%s)", len(vs), word, strings.Join(parts, " "))
 }
 
-// inferClasses decides the classes from the masks' values and opts (Classes, MaskValues,
-// Ignore), checking every mask against them. masks are in a fixed order (by split, then
+// inferClasses decides the classes from the masks' values and opts (see inferValues), and
+// names them with opts.ClassNames.
+func inferClasses(dir string, masks []maskScan, colour bool, opts Options) (Classes, *Error) {
+	c, err := inferValues(dir, masks, colour, opts)
+	if err != nil || len(opts.ClassNames) == 0 {
+		return c, err
+	}
+	if err := CheckNames(opts.ClassNames, len(c.Values)); err != nil {
+		return Classes{}, fileError(dir, fmt.Errorf("%w: %v", ErrBadOptions, err))
+	}
+	c.Names = slices.Clone(opts.ClassNames)
+	return c, nil
+}
+
+// inferValues decides the class values from the masks' values and opts (Classes,
+// MaskValues, Ignore), checking every mask against them. masks are in a fixed order (by split, then
 // by name), and a problem names the first mask at fault. dir names the data set for
 // problems that belong to no one mask.
-func inferClasses(dir string, masks []maskScan, colour bool, opts Options) (Classes, *Error) {
+func inferValues(dir string, masks []maskScan, colour bool, opts Options) (Classes, *Error) {
 	c := Classes{Ignore: opts.Ignore, Colour: colour}
 	bad := func(format string, a ...any) (Classes, *Error) {
 		return Classes{}, fileError(dir, fmt.Errorf("%w: "+format, append([]any{ErrBadOptions}, a...)...))

@@ -3,6 +3,7 @@ package dataset
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -38,6 +39,9 @@ func TestInferClasses(t *testing.T) {
 		{"explicit values and ignore overlap", []maskScan{m("a", 0, 255)}, Options{MaskValues: []int{0, 255}, Ignore: intp(0)}, nil, "dir", ErrBadOptions},
 		{"explicit values, classes disagree", []maskScan{m("a", 0, 255)}, Options{MaskValues: []int{0, 1, 2}, Classes: 2}, nil, "dir", ErrBadOptions},
 		{"negative classes", []maskScan{m("a", 0, 255)}, Options{Classes: -1}, nil, "dir", ErrBadOptions},
+		{"names, one per class", []maskScan{m("a", 0, 1, 2)}, Options{ClassNames: []string{"sky", "road", "car"}}, []int{0, 1, 2}, "", nil},
+		{"names, too few for the classes found", []maskScan{m("a", 0, 1, 2)}, Options{ClassNames: []string{"sky", "road"}}, nil, "dir", ErrBadOptions},
+		{"names, a binary task's two", []maskScan{m("a", 0, 255)}, Options{ClassNames: []string{"background", "membrane"}}, []int{0, 255}, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +49,9 @@ func TestInferClasses(t *testing.T) {
 			if tt.file == "" {
 				if err != nil || !slices.Equal(c.Values, tt.values) {
 					t.Fatalf("got %v, %v; want %v", c.Values, err, tt.values)
+				}
+				if !slices.Equal(c.Names, tt.opts.ClassNames) {
+					t.Fatalf("names %q, want %q", c.Names, tt.opts.ClassNames)
 				}
 				return
 			}
@@ -64,6 +71,8 @@ func TestClassesString(t *testing.T) {
 		{Classes{Values: []int{0, 1, 2, 3}, Ignore: intp(255)}, "4 classes: values 0-3, ignore 255"},
 		{Classes{Values: []int{0, 128, 255}}, "3 classes: values 0 128 255"},
 		{Classes{Values: []int{0, 0xff0000, 0xff}, Colour: true}, "3 classes: values #000000 #ff0000 #0000ff (RGB colours)"},
+		{Classes{Values: []int{0, 255}, Names: []string{"background", "membrane"}}, "binary: 0 = background, 255 = membrane"},
+		{Classes{Values: []int{0, 1, 2}, Ignore: intp(11), Names: []string{"sky", "road", "car"}}, "3 classes: values 0-2, ignore 11; sky, road, car"},
 	} {
 		if got := tt.c.String(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
@@ -78,9 +87,40 @@ func TestClassNames(t *testing.T) {
 		c    Classes
 		i    int
 		want string
-	}{{bin, 0, "background"}, {bin, 1, "foreground"}, {multi, 0, "class 0"}, {multi, 2, "class 2"}} {
+	}{{bin, 0, "background"}, {bin, 1, "foreground"}, {multi, 0, "class 0"}, {multi, 2, "class 2"},
+		{Classes{Values: []int{0, 255}, Names: []string{"rest", "cell"}}, 1, "cell"},
+		{Classes{Values: []int{0, 1, 2}, Names: []string{"sky", "road", "car"}}, 2, "car"},
+	} {
 		if got := c.c.Name(c.i); got != c.want {
 			t.Errorf("%v: class %d is %q, want %q", c.c, c.i, got, c.want)
+		}
+	}
+}
+
+// TestCheckNames: one name per class, and none that a list or --overlay-class would misread.
+func TestCheckNames(t *testing.T) {
+	for _, tt := range []struct {
+		names []string
+		n     int
+		want  string // "" for none
+	}{
+		{[]string{"sky", "road", "Traffic sign"}, 3, ""},
+		{[]string{"sky", "road"}, 3, "2 class names for 3 classes"},
+		{[]string{"sky", ""}, 2, "a class name is empty"},
+		{[]string{"sky", " road"}, 2, `class name " road" begins or ends with a space`},
+		{[]string{"sky", "a,b"}, 2, `class name "a,b" holds a comma`},
+		{[]string{"sky", "7"}, 2, `class name "7" is a number`},
+		{[]string{"Sky", "sky"}, 2, `class names "Sky" and "sky" are the same name`},
+	} {
+		err := CheckNames(tt.names, tt.n)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.names, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want one containing %q", tt.names, err, tt.want)
 		}
 	}
 }

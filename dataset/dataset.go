@@ -32,6 +32,9 @@ type Options struct {
 	// Ignore is a mask value (void) whose pixels the loss and metrics skip: they get
 	// IgnoreIndex. Nil ignores nothing.
 	Ignore *int
+	// ClassNames, when not empty, names the classes in class order (Classes.Names): one
+	// name per class, checked by CheckNames.
+	ClassNames []string
 	// ValFraction is the share of train held out for validation when there is no val
 	// folder: 0 means DefaultValFraction, a negative value holds out nothing.
 	ValFraction float64

@@ -221,13 +221,11 @@ func metadataProps(cfg unet.Config, meta weights.Meta) [][2]string {
 		{"config", cfg.String()},
 		{"mask_values", jsonOf(classes.Values)},
 	}
-	if _, ok := meta.Extra["class_names"]; !ok {
-		names := make([]string, len(classes.Values))
-		for i := range names {
-			names[i] = classes.Name(i)
-		}
-		props = append(props, [2]string{"class_names", jsonOf(names)})
+	names := make([]string, len(classes.Values))
+	for i := range names {
+		names[i] = classes.Name(i)
 	}
+	props = append(props, [2]string{"class_names", jsonOf(names)})
 	if classes.Ignore != nil {
 		props = append(props, [2]string{"ignore_value", fmt.Sprint(*classes.Ignore)})
 	}

@@ -96,12 +96,16 @@ func csvLogHook() Hook {
 	}}
 }
 
-// classScores writes each class's score as "0:0.912 1:0.000 2:-", the index first, so
-// that a class stuck at 0 stands out in the line.
-func classScores(v []metrics.Float) string {
+// classScores writes each class's score as "0:0.912 1:0.000 2:-", the index (or with names
+// the class's name, "sky:0.912") first, so that a class stuck at 0 stands out in the line.
+func classScores(v []metrics.Float, names []string) string {
 	parts := make([]string, len(v))
 	for i, x := range v {
-		parts[i] = strconv.Itoa(i) + ":" + fmtScore(float64(x))
+		label := strconv.Itoa(i)
+		if i < len(names) {
+			label = names[i]
+		}
+		parts[i] = label + ":" + fmtScore(float64(x))
 	}
 	return strings.Join(parts, " ")
 }

@@ -50,13 +50,14 @@ type Options struct {
 	// Model means unet.DefaultConfig.
 	Model unet.Config
 
-	Channels   int     // convert images to 1 (gray) or 3 (RGB) channels; 0 keeps them
-	Classes    int     // model classes: 0 infers them from the masks, 1 binary
-	MaskValues []int   // the mask value of each class, in order; empty infers them
-	Ignore     *int    // a mask value whose pixels count for nothing (void)
-	ValSplit   float64 // share of train held out for validation when there is no val folder; 0.1
-	Seed       uint64  // makes the initial weights, the split, the crops and the augmentation
-	Threads    int     // goroutines for loading; 0 means all cores
+	Channels   int      // convert images to 1 (gray) or 3 (RGB) channels; 0 keeps them
+	Classes    int      // model classes: 0 infers them from the masks, 1 binary
+	MaskValues []int    // the mask value of each class, in order; empty infers them
+	Ignore     *int     // a mask value whose pixels count for nothing (void)
+	ClassNames []string // the name of each class, in order, kept in the model file; empty: the defaults
+	ValSplit   float64  // share of train held out for validation when there is no val folder; 0.1
+	Seed       uint64   // makes the initial weights, the split, the crops and the augmentation
+	Threads    int      // goroutines for loading; 0 means all cores
 
 	// Fold, when not zero, trains on the other folds of a K-fold split of the train folder
 	// and validates on this one (see dataset.Fold.Split), instead of ValSplit or a val

@@ -49,7 +49,7 @@ func progressHook() Hook {
 			fmt.Fprintf(l.Options.Log, "epoch %3d  %6.0fs  loss %.4f  val Dice %s  IoU %s  lr %.2e  %.1f img/s%s\n",
 				rec.Epoch, l.st.Elapsed, rec.Loss, fmtScore(float64(rec.ValDice)), fmtScore(float64(rec.ValIoU)), rec.LR, l.Rate, mark)
 			if len(rec.ClassDice) > 0 {
-				fmt.Fprintf(l.Options.Log, "           Dice per class: %s\n", classScores(rec.ClassDice))
+				fmt.Fprintf(l.Options.Log, "           Dice per class: %s\n", classScores(rec.ClassDice, l.Data.Classes.Names))
 			}
 			return nil
 		},
@@ -120,13 +120,18 @@ func printClassView(w io.Writer, ds *dataset.Dataset, crop int, share float64, d
 			return err
 		}
 	}
+	names := ds.Classes.Names
 	fmt.Fprintf(w, "class  pixels  weight  in crops (anywhere -> %g class crops)\n", share)
 	for c := range pixels {
 		wt := 1.0
 		if weights != nil {
 			wt = weights[c]
 		}
-		fmt.Fprintf(w, "%5d  %5.2f%%  %6.3g  %5.1f%% -> %5.1f%%\n", c, 100*float64(pixels[c])/float64(max(total, 1)), wt, 100*uniform[c], 100*with[c])
+		name := ""
+		if c < len(names) {
+			name = "  " + names[c]
+		}
+		fmt.Fprintf(w, "%5d  %5.2f%%  %6.3g  %5.1f%% -> %5.1f%%%s\n", c, 100*float64(pixels[c])/float64(max(total, 1)), wt, 100*uniform[c], 100*with[c], name)
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	ds, err := dataset.Open(o.Data, dataset.Options{
 		Channels: o.Channels, Classes: o.Classes, MaskValues: o.MaskValues, Ignore: o.Ignore,
-		ValFraction: o.ValSplit, Fold: o.Fold, Seed: o.Seed, Workers: o.Threads,
+		ClassNames: o.ClassNames, ValFraction: o.ValSplit, Fold: o.Fold, Seed: o.Seed, Workers: o.Threads,
 	})
 	if err != nil {
 		return nil, err

@@ -32,11 +32,12 @@ const (
 	keyMaskValues  = "mask_values"
 	keyIgnoreValue = "ignore_value"
 	keyMaskColour  = "mask_colour"
+	keyClassNames  = "class_names"
 	keyFold        = "fold"
 )
 
 // reservedKeys are the metadata keys that Save writes itself; Meta.Extra may not use them.
-var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue, keyMaskColour, keyFold}
+var reservedKeys = []string{keyFormat, keyVersion, keyConfig, keyPreprocess, keyTrain, keyMaskValues, keyIgnoreValue, keyMaskColour, keyClassNames, keyFold}
 
 // MaxMaskValue is the largest mask pixel value a Meta may name: a 16-bit gray level, or with
 // Classes.Colour an RGB colour 0xRRGGBB.
@@ -58,7 +59,9 @@ type Meta struct {
 	// empty means the default (see ClassesFor). Ignore (key "ignore_value"), if not nil, is a
 	// mask pixel value that belongs to no class: such pixels are left out of losses and
 	// scores. Colour (key "mask_colour", "true" when set) says the masks are RGB images and
-	// the values colours 0xRRGGBB, so that predictions are written back in colour.
+	// the values colours 0xRRGGBB, so that predictions are written back in colour. Names
+	// (key "class_names", a JSON list of strings) names the classes in class order, when
+	// training was given names.
 	Classes dataset.Classes
 	// Fold (key "fold", JSON) is the cross-validation fold the model was trained on, nil
 	// for a model trained without one.
@@ -172,6 +175,11 @@ func (m Meta) Validate(cfg unet.Config) error {
 			}
 		}
 	}
+	if names := m.Classes.Names; len(names) > 0 {
+		if err := dataset.CheckNames(names, len(m.ClassesFor(cfg).Values)); err != nil {
+			return fmt.Errorf("class_names: %v", err)
+		}
+	}
 	if m.Classes.Ignore != nil {
 		v := *m.Classes.Ignore
 		if v < 0 || v > m.maxValue() {
@@ -232,6 +240,10 @@ func Save(path string, m *unet.Model, meta Meta) error {
 	}
 	if meta.Classes.Colour {
 		md[keyMaskColour] = "true"
+	}
+	if len(meta.Classes.Names) > 0 {
+		b, _ := json.Marshal(meta.Classes.Names)
+		md[keyClassNames] = string(b)
 	}
 	if meta.Classes.Ignore != nil {
 		md[keyIgnoreValue] = strconv.Itoa(*meta.Classes.Ignore)
@@ -387,6 +399,15 @@ func parseMeta(md map[string]string) (Meta, error) {
 			m.Classes.Values = make([]int, len(vs))
 			for i, p := range vs {
 				m.Classes.Values[i] = *p
+			}
+		case keyClassNames:
+			var names []*string
+			if err := strictUnmarshal(v, &names); err != nil || len(names) == 0 || slices.Contains(names, nil) {
+				return Meta{}, fmt.Errorf("class_names %q is not a non-empty JSON list of strings", v)
+			}
+			m.Classes.Names = make([]string, len(names))
+			for i, p := range names {
+				m.Classes.Names[i] = *p
 			}
 		case keyMaskColour:
 			if v != "true" && v != "false" {

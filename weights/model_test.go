@@ -400,6 +400,11 @@ func TestLoadRejects(t *testing.T) {
 		{"ignore_value not an integer", md("ignore_value", "1.5"), "ignore_value"},
 		{"ignore_value null", md("ignore_value", "null"), "ignore_value"},
 		{"ignore_value a class value", md("ignore_value", "1"), "ignore_value 1 is also the mask value of a class"},
+		{"class_names not JSON", md("class_names", `["a",`), "class_names"},
+		{"class_names not strings", md("class_names", `[1,2]`), "non-empty JSON list of strings"},
+		{"class_names with null", md("class_names", `["a",null]`), "non-empty JSON list of strings"},
+		{"class_names too few", md("class_names", `["membrane"]`), "1 class names for 2 classes"},
+		{"class_names twice", md("class_names", `["Cell","cell"]`), `class names "Cell" and "cell" are the same name`},
 		// Values no model holds (issue 18, finding 8): the file is damaged, and the message
 		// names the tensor and the element.
 		{"NaN weight", setValue(t, base, "encoder.1.conv2.weight", 7, float32(math.NaN())), "damaged: tensor encoder.1.conv2.weight holds NaN at element 7"},
@@ -456,6 +461,7 @@ func TestSaveRefuses(t *testing.T) {
 		{"ignore value in mask values", good(), Meta{Classes: dataset.Classes{Ignore: intPtr(255)}}, "ignore_value 255 is also"},
 		{"ignore value out of range", good(), Meta{Classes: dataset.Classes{Ignore: intPtr(-1)}}, "ignore_value -1 is out of"},
 		{"colour value without mask_colour", good(), Meta{Classes: dataset.Classes{Values: []int{0, 0xFF0000}}}, "out of 0..65535"},
+		{"a class name for each class", good(), Meta{Classes: dataset.Classes{Names: []string{"a", "b", "c"}}}, "3 class names for 2 classes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -552,6 +558,8 @@ func TestClassesMetadata(t *testing.T) {
 		{dataset.Classes{Values: []int{0, 0x808000, 0xFFFFFF}, Ignore: intPtr(7), Colour: true},
 			map[string]string{"mask_values": "[0,8421376,16777215]", "ignore_value": "7", "mask_colour": "true"}},
 		{dataset.Classes{Values: []int{10, 20, 30}}, map[string]string{"mask_values": "[10,20,30]"}},
+		{dataset.Classes{Values: []int{10, 20, 30}, Names: []string{"sky", "road", "Traffic sign"}},
+			map[string]string{"mask_values": "[10,20,30]", "class_names": `["sky","road","Traffic sign"]`}},
 	} {
 		b := savedBytes(t, m, Meta{Classes: tt.classes})
 		f, err := Decode(bytes.NewReader(b), int64(len(b)), "m")
@@ -559,13 +567,20 @@ func TestClassesMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := map[string]string{}
-		for _, k := range []string{"mask_values", "ignore_value", "mask_colour"} {
+		for _, k := range []string{"mask_values", "ignore_value", "mask_colour", "class_names"} {
 			if v, ok := f.Metadata[k]; ok {
 				got[k] = v
 			}
 		}
 		if !maps.Equal(got, tt.want) {
 			t.Errorf("%+v written as %v, want %v", tt.classes, got, tt.want)
+		}
+		_, meta, err := LoadBytes(b, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(meta.Classes.Names, tt.classes.Names) {
+			t.Errorf("class names %q read back as %q", tt.classes.Names, meta.Classes.Names)
 		}
 	}
 }

@@ -166,7 +166,7 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		case !masksMode && *data == "":
 			return usagef("want --data DIR (with --model), or --pred and --gt")
 		}
-		mv, ign, policy, err := sc.parse()
+		labels, policy, err := sc.parse()
 		if err != nil {
 			return err
 		}
@@ -203,13 +203,13 @@ func evalFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) error
 		var classes dataset.Classes
 		if masksMode {
 			report.Pred, report.GT = *pred, *gt
-			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, *gtInstances, tally, rep.run(), es)
+			acc, classes, err = scoreMasks(ctx, *pred, *gt, *model, labels, policy, *gtInstances, tally, rep.run(), es)
 			if err == nil && objs != nil {
 				err = scoreMaskObjects(ctx, *pred, *gt, classes, acc, *gtInstances, objs, tally)
 			}
 		} else {
 			report.Data, report.TTA, report.Threshold = *data, o.TTA, o.Threshold
-			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, mv, ign, policy, o, objs, tally, rep.run(), es)
+			report.Model, acc, classes, err = scoreModel(ctx, *model, *data, labels, policy, o, objs, tally, rep.run(), es)
 		}
 		report.IgnoreValue = classes.Ignore
 		if err != nil {
@@ -363,10 +363,19 @@ func evalFolder(dir string) (string, error) {
 	return "", fmt.Errorf("%s: no images/ and masks/ folders, and no test/ split to score (give the split's folder, e.g. %s)", dir, filepath.Join(dir, "val"))
 }
 
+// namesFor gives the class names to score with: those given on the command line, else the
+// model's (mc) when they fit the mask values in use, one per value.
+func namesFor(labels dataset.Options, mc dataset.Classes) []string {
+	if len(labels.ClassNames) > 0 || len(mc.Names) != len(labels.MaskValues) {
+		return labels.ClassNames
+	}
+	return mc.Names
+}
+
 // scoreModel predicts every pair of the data set at dir with the model and scores it.
 // rep, when not nil, is given every image for the report.
 // es picks the shard of the pairs.
-func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun, es *evalShard) (string, *metrics.Accumulator, dataset.Classes, error) {
+func scoreModel(ctx context.Context, modelPath, dir string, labels dataset.Options, policy metrics.EmptyPolicy, o predict.Options, objs *predict.ObjectScores, t *tally, rep *reportRun, es *evalShard) (string, *metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	models, metas, name, err := loadModels(modelPath)
 	if err != nil {
@@ -377,17 +386,19 @@ func scoreModel(ctx context.Context, modelPath, dir string, mv []int, ign *int, 
 	if err := checkTile(o.Tile, models, "eval", t.errOut); err != nil {
 		return "", nil, none, err
 	}
-	if len(mv) == 0 {
-		mv = meta.ClassesFor(m.Config).Values
+	mc := meta.ClassesFor(m.Config)
+	if len(labels.MaskValues) == 0 {
+		labels.MaskValues = mc.Values
 	}
-	if ign == nil {
-		ign = meta.Classes.Ignore
+	if labels.Ignore == nil {
+		labels.Ignore = mc.Ignore
 	}
+	labels.ClassNames = namesFor(labels, mc)
 	folder, err := evalFolder(dir)
 	if err != nil {
 		return "", nil, none, err
 	}
-	d, skipped, err := openForScoring(folder, dataset.Options{Channels: m.Config.InChannels, MaskValues: mv, Ignore: ign, ValFraction: -1, CacheBytes: -1}, t)
+	d, skipped, err := openForScoring(folder, dataset.Options{Channels: m.Config.InChannels, MaskValues: labels.MaskValues, Ignore: labels.Ignore, ClassNames: labels.ClassNames, ValFraction: -1, CacheBytes: -1}, t)
 	if err != nil {
 		return "", nil, none, err
 	}
@@ -469,7 +480,7 @@ func isInputPath(p string) bool {
 // scoreMasks scores existing masks at pred against those at gt.
 // rep, when not nil, is given every image for the report.
 // es picks the shard of the pairs.
-func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *int, policy metrics.EmptyPolicy, gtLabels bool, t *tally, rep *reportRun, es *evalShard) (*metrics.Accumulator, dataset.Classes, error) {
+func scoreMasks(ctx context.Context, pred, gt, modelPath string, labels dataset.Options, policy metrics.EmptyPolicy, gtLabels bool, t *tally, rep *reportRun, es *evalShard) (*metrics.Accumulator, dataset.Classes, error) {
 	var none dataset.Classes
 	pairs, problems := predict.PairMasks(pred, gt)
 	for _, p := range problems {
@@ -483,18 +494,20 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		meta weights.Meta
 		cfg  *unet.Config
 	)
-	if modelPath != "" && (len(mv) == 0 || rep != nil) {
+	if modelPath != "" && (len(labels.MaskValues) == 0 || len(labels.ClassNames) == 0 || rep != nil) {
 		ms, mt, _, err := loadModels(modelPath)
 		if err != nil {
 			return nil, none, err
 		}
 		meta, cfg = mt[0], &ms[0].Config
-		if len(mv) == 0 {
-			mv = meta.ClassesFor(*cfg).Values
-			if ign == nil {
-				ign = meta.Classes.Ignore
+		mc := meta.ClassesFor(*cfg)
+		if len(labels.MaskValues) == 0 {
+			labels.MaskValues = mc.Values
+			if labels.Ignore == nil {
+				labels.Ignore = mc.Ignore
 			}
 		}
+		labels.ClassNames = namesFor(labels, mc)
 	}
 	paths := make([]string, 0, 2*len(pairs))
 	owner := make([]int, 0, 2*len(pairs)) // the pair of each path
@@ -506,7 +519,7 @@ func scoreMasks(ctx context.Context, pred, gt, modelPath string, mv []int, ign *
 		}
 		paths, owner = append(paths, p.Pred), append(owner, i)
 	}
-	classes, errs, err := dataset.MaskClassesEach(paths, dataset.Options{MaskValues: mv, Ignore: ign})
+	classes, errs, err := dataset.MaskClassesEach(paths, dataset.Options{MaskValues: labels.MaskValues, Ignore: labels.Ignore, ClassNames: labels.ClassNames})
 	if err != nil {
 		return nil, none, err
 	}

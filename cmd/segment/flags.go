@@ -181,30 +181,47 @@ func (f *inferenceFlags) options() (predict.Options, error) {
 	return o, nil
 }
 
-// labelFlags are --mask-values and --ignore, which every command that reads masks has:
-// which mask value is which class, and the value whose pixels count for nothing. Their
-// defaults, and so their help, depend on the command.
-type labelFlags struct{ values, ignore string }
+// labelFlags are --mask-values, --ignore and --class-names, which every command that reads
+// masks has: which mask value is which class, the value whose pixels count for nothing, and
+// what the classes are called. Their defaults, and so their help, depend on the command.
+type labelFlags struct{ values, ignore, names string }
 
-func (f *labelFlags) register(fs *flag.FlagSet, valuesUsage, ignoreUsage string) {
+func (f *labelFlags) register(fs *flag.FlagSet, valuesUsage, ignoreUsage, namesUsage string) {
 	fs.StringVar(&f.values, "mask-values", "", valuesUsage)
 	fs.StringVar(&f.ignore, "ignore", "", ignoreUsage)
+	fs.StringVar(&f.names, "class-names", "", namesUsage)
 }
 
-// parse checks the flags and gives the mask values and the value left out, nil where a flag
-// is not given.
-func (f *labelFlags) parse() (values []int, ignore *int, err error) {
-	if values, err = parseInts(f.values); err != nil {
-		return nil, nil, usagef("--mask-values: %v", err)
+// parse checks the flags and gives the mask values, the value left out and the class names
+// as the data set's options, each nil where its flag is not given.
+func (f *labelFlags) parse() (dataset.Options, error) {
+	var o dataset.Options
+	var err error
+	if o.MaskValues, err = parseInts(f.values); err != nil {
+		return o, usagef("--mask-values: %v", err)
 	}
-	ignore, err = parseIgnore(f.ignore)
-	return values, ignore, err
+	if o.Ignore, err = parseIgnore(f.ignore); err != nil {
+		return o, err
+	}
+	if f.names != "" {
+		o.ClassNames = strings.Split(f.names, ",")
+		for i, n := range o.ClassNames {
+			o.ClassNames[i] = strings.TrimSpace(n)
+		}
+		if len(o.MaskValues) > 0 {
+			if err := dataset.CheckNames(o.ClassNames, len(o.MaskValues)); err != nil {
+				return o, usagef("--class-names: %v", err)
+			}
+		}
+	}
+	return o, nil
 }
 
 // Help of labelFlags for the commands that read a data set (train, doctor, plan).
 const (
 	dataValuesUsage = "comma-separated mask value of each class, in order"
 	dataIgnoreUsage = "mask value whose pixels count for nothing (void)"
+	dataNamesUsage  = "comma-separated name of each class, in order (kept in the model file; default: background and foreground, or class 0, class 1, ...)"
 )
 
 // dataSetFlags registers the flags of doctor and plan, which read a data set as train does
@@ -215,13 +232,13 @@ func dataSetFlags(fs *flag.FlagSet) func(*flag.FlagSet) (string, dataset.Options
 	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
 	var lf labelFlags
-	lf.register(fs, dataValuesUsage, dataIgnoreUsage)
+	lf.register(fs, dataValuesUsage, dataIgnoreUsage, dataNamesUsage)
 	return func(fs *flag.FlagSet) (string, dataset.Options, error) {
 		if fs.NArg() != 1 {
 			return "", o, usagef("want one data set folder, got %d arguments", fs.NArg())
 		}
-		var err error
-		o.MaskValues, o.Ignore, err = lf.parse()
+		lo, err := lf.parse()
+		o.MaskValues, o.Ignore, o.ClassNames = lo.MaskValues, lo.Ignore, lo.ClassNames
 		return fs.Arg(0), o, err
 	}
 }
@@ -235,18 +252,19 @@ type scoringFlags struct {
 
 func (f *scoringFlags) register(fs *flag.FlagSet) {
 	f.labels.register(fs, "comma-separated mask value of each class, in order (default: the model's, or the masks')",
-		"mask value whose pixels are not scored (default: the model's ignore value)")
+		"mask value whose pixels are not scored (default: the model's ignore value)",
+		"comma-separated name of each class, in order (default: the model's)")
 	fs.StringVar(&f.empty, "empty", "nan", "score of a class absent from both prediction and ground truth: nan (left out) or one")
 }
 
-// parse checks the flags and gives the mask values (nil: the model's or the masks'), the
-// value left out (nil: the model's) and the empty-class policy.
-func (f *scoringFlags) parse() (values []int, ignore *int, policy metrics.EmptyPolicy, err error) {
+// parse checks the flags and gives the mask values, the value left out and the class names
+// (each nil where not given: the model's, or the masks') and the empty-class policy.
+func (f *scoringFlags) parse() (labels dataset.Options, policy metrics.EmptyPolicy, err error) {
 	if policy, err = metrics.ParseEmptyPolicy(f.empty); err != nil {
-		return nil, nil, policy, usagef("--empty: %v", err)
+		return labels, policy, usagef("--empty: %v", err)
 	}
-	values, ignore, err = f.labels.parse()
-	return values, ignore, policy, err
+	labels, err = f.labels.parse()
+	return labels, policy, err
 }
 
 // makeOutDir makes the output folder dir of a command (--out) if it is missing and checks

@@ -25,7 +25,8 @@ as every other command does (a file holding NaN, an infinity or a negative
 running variance is reported as damaged, naming the tensor, with exit status
 1), and prints its configuration, the modules of its
 U-Net (inc, down1.., up1.., outc: each one's output, learned parameters and
-multiply-adds), the mask values its predictions are written in, its metadata
+multiply-adds), the mask values its predictions are written in and the classes'
+names, its metadata
 and, with -tensors, every tensor with its shape. Given a .onnx file (see
 export), it prints the opset, the inputs and outputs with their dims, and the
 metadata.`,
@@ -60,6 +61,9 @@ func inspect(out io.Writer, path string, tensors bool) error {
 	fmt.Fprintf(out, "  learned parameters: %d\n", m.NumWeights())
 	modules(out, c)
 	fmt.Fprintf(out, "  mask values: %v\n", meta.ClassesFor(c).Values)
+	if names := meta.Classes.Names; len(names) > 0 {
+		fmt.Fprintf(out, "  class names: %s\n", strings.Join(names, ", "))
+	}
 	if meta.Classes.Ignore != nil {
 		fmt.Fprintf(out, "  ignore value: %d\n", *meta.Classes.Ignore)
 	}

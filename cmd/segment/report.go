@@ -65,7 +65,7 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		if *pred == "" || *gt == "" || *out == "" {
 			return usagef("want --pred, --gt and --out")
 		}
-		mv, ign, policy, err := sc.parse()
+		labels, policy, err := sc.parse()
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func reportFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) err
 		defer stop()
 		t := &tally{cmd: "report", errOut: errOut, quiet: *quiet}
 		rep := &reportRun{dir: *out, images: *images, model: *model}
-		acc, _, err := scoreMasks(ctx, *pred, *gt, *model, mv, ign, policy, false, t, rep, nil)
+		acc, _, err := scoreMasks(ctx, *pred, *gt, *model, labels, policy, false, t, rep, nil)
 		if errors.Is(err, context.Canceled) {
 			return errInterrupted
 		}

@@ -359,7 +359,7 @@ func (s *server) scoreData(ctx context.Context, errOut io.Writer) {
 		s.mu.Unlock()
 	}
 	t := &tally{cmd: "serve", errOut: errOut, quiet: true}
-	_, acc, _, err := scoreModel(ctx, s.o.model, s.o.data, nil, nil, metrics.EmptyNaN, s.o.predict, nil, t, rep, nil)
+	_, acc, _, err := scoreModel(ctx, s.o.model, s.o.data, dataset.Options{}, metrics.EmptyNaN, s.o.predict, nil, t, rep, nil)
 	if err == nil {
 		err = rep.finish(acc.Summary())
 	}

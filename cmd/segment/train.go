@@ -79,7 +79,7 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 	fs.IntVar(&o.Model.Groups, "groups", 0, "groups of a group norm (default: up to 32, dividing the base channels)")
 	fs.IntVar(&o.Classes, "classes", 0, "model classes: 1 for binary (default: from the masks)")
 	var lf labelFlags
-	lf.register(fs, dataValuesUsage+" (default: the sorted values found)", dataIgnoreUsage)
+	lf.register(fs, dataValuesUsage+" (default: the sorted values found)", dataIgnoreUsage, dataNamesUsage)
 	fs.IntVar(&o.Channels, "channels", 0, "convert images to 1 (gray) or 3 (RGB) channels (default: as they are)")
 	fs.Float64Var(&o.ValSplit, "val-split", 0.1, "share of train held out for validation when there is no val folder")
 	fold := fs.String("fold", "", "hold out fold `k/K` (k from 0) of a K-fold split of train/ made with --seed, validate on it and train on the rest, instead of --val-split or val/; e.g. --fold $SLURM_ARRAY_TASK_ID/5")
@@ -110,10 +110,11 @@ func trainFlags(fs *flag.FlagSet) func(*flag.FlagSet, io.Writer, io.Writer) erro
 		if err := parseFoldFlag(*fold, set, &o); err != nil {
 			return err
 		}
-		var err error
-		if o.MaskValues, o.Ignore, err = lf.parse(); err != nil {
+		lo, err := lf.parse()
+		if err != nil {
 			return err
 		}
+		o.MaskValues, o.Ignore, o.ClassNames = lo.MaskValues, lo.Ignore, lo.ClassNames
 		cleanup, err := tf.setup(errOut)
 		if err != nil {
 			return err
