@@ -16,17 +16,45 @@ import (
 	"github.com/segment-dev/segment/unet"
 )
 
-// Shape is one configuration to measure: a U-Net of depth 4 on one gray channel with one
-// class, base channels Base, on batches of Batch images of Size x Size.
+// Shape is one configuration to measure: a U-Net of depth 4 with base channels Base, on
+// batches of Batch images of Size x Size, of Channels input channels and Classes classes (0:
+// one gray channel, one class, as the comparison with PyTorch has it). A multi-class shape
+// times the softmax losses that the binary ones leave out: CamVid's plan is {16, 192, 4, 3,
+// 11}.
 type Shape struct {
-	Base  int `json:"base"`
-	Size  int `json:"size"`
-	Batch int `json:"batch"`
+	Base     int `json:"base"`
+	Size     int `json:"size"`
+	Batch    int `json:"batch"`
+	Channels int `json:"channels,omitempty"`
+	Classes  int `json:"classes,omitempty"`
+}
+
+// config is the U-Net the shape measures.
+func (s Shape) config() unet.Config {
+	cfg := unet.DefaultConfig()
+	cfg.BaseChannels = s.Base
+	if s.Channels > 0 {
+		cfg.InChannels = s.Channels
+	}
+	if s.Classes > 0 {
+		cfg.Classes = s.Classes
+	}
+	return cfg
+}
+
+// String is the shape as --config takes it: BASE,SIZE,BATCH, then CHANNELS,CLASSES when
+// they are not one gray channel and one class.
+func (s Shape) String() string {
+	t := fmt.Sprintf("%d,%d,%d", s.Base, s.Size, s.Batch)
+	if cfg := s.config(); cfg.InChannels != 1 || cfg.Classes != 1 {
+		t += fmt.Sprintf(",%d,%d", cfg.InChannels, cfg.Classes)
+	}
+	return t
 }
 
 // Standard are the three configurations of the speed comparison with PyTorch
 // (../shared/bench/torch) and onnxruntime (../shared/bench/ort).
-var Standard = []Shape{{16, 128, 4}, {32, 256, 2}, {64, 256, 1}}
+var Standard = []Shape{{Base: 16, Size: 128, Batch: 4}, {Base: 32, Size: 256, Batch: 2}, {Base: 64, Size: 256, Batch: 1}}
 
 // Result is what Measure found for one shape. Times are medians in milliseconds; GFLOP/s
 // count 2 FLOPs per multiply-add of the convolutions, a training step as 3 forward passes.
@@ -37,7 +65,7 @@ type Result struct {
 	TrainGFLOPS float64 `json:"train_gflops"`
 	InferGFLOPS float64 `json:"infer_gflops"`
 	PeakRSSMiB  float64 `json:"peak_rss_mib"` // of the whole process, read after the training steps
-	Loss        string  `json:"loss"`         // the loss of the training step: unet.DefaultLoss, as segment train
+	Loss        string  `json:"loss"`         // the loss of the training step: unet.DefaultLoss for the classes, as segment train
 }
 
 // Measure times steps training steps and steps inference passes of shape s after two
@@ -46,19 +74,27 @@ func Measure(s Shape, steps int) (Result, error) {
 	if steps < 1 {
 		return Result{}, fmt.Errorf("steps %d must be at least 1", steps)
 	}
-	cfg := unet.DefaultConfig()
-	cfg.BaseChannels = s.Base
+	cfg := s.config()
 	m, err := unet.New(cfg, 1)
 	if err != nil {
 		return Result{}, err
 	}
 	rng := rand.New(rand.NewSource(1))
-	x := make([]float32, s.Batch*s.Size*s.Size)
-	target := make([]float32, len(x))
+	x := make([]float32, s.Batch*cfg.InChannels*s.Size*s.Size)
 	for i := range x {
 		x[i] = rng.Float32()
-		if x[i] > 0.5 {
+	}
+	// The 0/1 mask of a binary model (foreground where the input is bright), the class
+	// index of every pixel of a multi-class one.
+	target := make([]float32, cfg.TargetShape(s.Batch, s.Size, s.Size).TotalSize())
+	for i := range target {
+		switch {
+		case cfg.Classes > 1:
+			target[i] = float32(rng.Intn(cfg.Classes))
+		case cfg.InChannels == 1 && x[i] > 0.5:
 			target[i] = 1
+		case cfg.InChannels > 1:
+			target[i] = float32(rng.Intn(2))
 		}
 	}
 	r := Result{Shape: s}
@@ -114,9 +150,7 @@ func Measure(s Shape, steps int) (Result, error) {
 
 // macs is the multiply-adds of one forward pass over one image of the shape.
 func (s Shape) macs() int64 {
-	cfg := unet.DefaultConfig()
-	cfg.BaseChannels = s.Base
-	return cfg.MACs(s.Size, s.Size)
+	return s.config().MACs(s.Size, s.Size)
 }
 
 // timed runs f twice to warm up, then n times, and gives each timed run's milliseconds.

@@ -36,3 +36,22 @@ func TestMeasureSmall(t *testing.T) {
 		t.Error("a size that is not a multiple of 16 was accepted")
 	}
 }
+
+// TestMeasureMultiClass: a multi-class shape builds the model it names (its convolutions
+// count the input channels and the head the classes) and times the multi-class loss.
+func TestMeasureMultiClass(t *testing.T) {
+	s := Shape{Base: 4, Size: 32, Batch: 2, Channels: 3, Classes: 5}
+	r, err := Measure(s, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Loss != "ce+dice" || !(r.TrainMS > 0 && r.InferMS > 0) {
+		t.Fatalf("result %+v, want the ce+dice step timed", r)
+	}
+	// The first convolution reads 3 channels instead of 1 (2 more per weight of 4x9) and
+	// the head writes 5 classes instead of 1 (4 more of 4 each), per pixel.
+	plain := Shape{Base: 4, Size: 32, Batch: 2}
+	if got, want := s.macs()-plain.macs(), int64(32*32*(2*4*9+4*4)); got != want {
+		t.Errorf("the multi-class shape has %d more multiply-adds than the binary one, want %d", got, want)
+	}
+}
