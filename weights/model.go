@@ -375,9 +375,29 @@ func strictUnmarshal(s string, v any) error {
 	return nil
 }
 
+// jsonList reads s as a non-empty JSON list of T, refusing null elements (which would read
+// as T's zero value) and anything after the list.
+func jsonList[T any](s string) ([]T, error) {
+	var ps []*T
+	if err := strictUnmarshal(s, &ps); err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 || slices.Contains(ps, nil) {
+		return nil, errors.New("an empty list, or a null in it")
+	}
+	out := make([]T, len(ps))
+	for i, p := range ps {
+		out[i] = *p
+	}
+	return out, nil
+}
+
 // parseMeta reads a Meta out of a model file's metadata.
 func parseMeta(md map[string]string) (Meta, error) {
-	var m Meta
+	var (
+		m   Meta
+		err error
+	)
 	for k, v := range md {
 		switch k {
 		case keyFormat, keyVersion, keyConfig:
@@ -392,22 +412,12 @@ func parseMeta(md map[string]string) (Meta, error) {
 			}
 			m.Train = json.RawMessage(v)
 		case keyMaskValues:
-			var vs []*int
-			if err := strictUnmarshal(v, &vs); err != nil || len(vs) == 0 || slices.Contains(vs, nil) {
+			if m.Classes.Values, err = jsonList[int](v); err != nil {
 				return Meta{}, fmt.Errorf("mask_values %q is not a non-empty JSON list of integers", v)
 			}
-			m.Classes.Values = make([]int, len(vs))
-			for i, p := range vs {
-				m.Classes.Values[i] = *p
-			}
 		case keyClassNames:
-			var names []*string
-			if err := strictUnmarshal(v, &names); err != nil || len(names) == 0 || slices.Contains(names, nil) {
+			if m.Classes.Names, err = jsonList[string](v); err != nil {
 				return Meta{}, fmt.Errorf("class_names %q is not a non-empty JSON list of strings", v)
-			}
-			m.Classes.Names = make([]string, len(names))
-			for i, p := range names {
-				m.Classes.Names[i] = *p
 			}
 		case keyMaskColour:
 			if v != "true" && v != "false" {
