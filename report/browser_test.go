@@ -218,6 +218,12 @@ func TestBrowserISBI(t *testing.T) {
 	if w := eval[int](t, b, `document.querySelector(".curves img").naturalWidth`); w == 0 {
 		t.Error("the training curves did not load")
 	}
+	// The curves keep the place their stated size gives them, at their own proportions.
+	box := eval[[]float64](t, b, `(() => { const i = document.querySelector(".curves img");
+		return [i.clientWidth, i.clientHeight, i.naturalWidth, i.naturalHeight]; })()`)
+	if len(box) != 4 || box[0] == 0 || math.Abs(box[1]/box[0]-box[3]/box[2]) > 0.01*box[3]/box[2] {
+		t.Errorf("the curves are drawn %v x %v, not in the proportions of their %v x %v picture", box[0], box[1], box[2], box[3])
+	}
 	b.screenshot(t, "report-isbi.png", true)
 
 	// Scrolled down to the last row, the header stays at the top of the window, over the

@@ -135,7 +135,7 @@ type pageClass struct {
 }
 
 type trainingData struct {
-	Curves          bool
+	Curves          image.Point // the size of curves.png; zero when there is none
 	Config, Summary string
 }
 
@@ -168,7 +168,7 @@ func hexColour(c interface{ RGBA() (r, g, b, a uint32) }) template.CSS {
 }
 
 // writePage writes index.html.
-func writePage(path, title string, classes []Class, s metrics.Summary, t *Training, curves bool, rows []row) error {
+func writePage(path, title string, classes []Class, s metrics.Summary, t *Training, curves image.Point, rows []row) error {
 	if title == "" {
 		title = "segment report"
 	}
@@ -263,8 +263,11 @@ func indentJSON(raw json.RawMessage) string {
 	return b.String()
 }
 
-// drawCurves draws the training's loss and validation curves side by side, as train does.
-func drawCurves(path string, t *Training) error {
+// drawCurves draws the training's loss and validation curves side by side, as train does,
+// and gives the picture's size: the page states it, so that the browser keeps the picture's
+// place before it loads and nothing below it moves under the reader's pointer (a click on
+// a column's header then lands where it was aimed).
+func drawCurves(path string, t *Training) (image.Point, error) {
 	loss := &chart.Line{Title: "Training loss", XLabel: "epoch", YLabel: "loss", LogY: true,
 		Series: []chart.Series{{Name: "mean loss of the epoch", X: t.Epoch, Y: t.Loss}}}
 	var val []chart.Series
@@ -276,16 +279,16 @@ func drawCurves(path string, t *Training) error {
 	}
 	a, err := loss.Image()
 	if err != nil {
-		return err
+		return image.Point{}, err
 	}
 	img := a
 	if len(val) > 0 {
 		v := &chart.Line{Title: "Validation", XLabel: "epoch", YLabel: "score", YMin: 0, YMax: 1, Series: val}
 		b, err := v.Image()
 		if err != nil {
-			return err
+			return image.Point{}, err
 		}
 		img = chart.Grid(2, a, b)
 	}
-	return atomicfile.WritePNG(path, img)
+	return img.Bounds().Size(), atomicfile.WritePNG(path, img)
 }

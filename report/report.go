@@ -321,12 +321,12 @@ func (w *Writer) Finish(s metrics.Summary, t *Training) (err error) {
 	if len(s.Classes) != len(w.classes) {
 		return fmt.Errorf("report: %s: the summary has %d classes, the report %d", w.dir, len(s.Classes), len(w.classes))
 	}
-	curves := false
+	var curves image.Point
 	if t != nil && len(t.Epoch) > 0 {
-		if err := drawCurves(filepath.Join(w.tmp, "curves.png"), t); err != nil {
+		var err error
+		if curves, err = drawCurves(filepath.Join(w.tmp, "curves.png"), t); err != nil {
 			return fmt.Errorf("report: %s: training curves: %w", w.dir, err)
 		}
-		curves = true
 	}
 	if err := writePage(filepath.Join(w.tmp, "index.html"), w.title, w.classes, s, t, curves, rows); err != nil {
 		return err

@@ -514,6 +514,23 @@ func TestTraining(t *testing.T) {
 				t.Errorf("%s: the page lacks %q", c.name, s)
 			}
 		}
+		if c.curves {
+			// The page states the picture's size, so that nothing below it moves when it
+			// loads (a click aimed at a column's header would land elsewhere).
+			f, err := os.Open(filepath.Join(dir, "curves.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := png.DecodeConfig(f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf(`<img src="curves.png" width="%d" height="%d"`, cfg.Width, cfg.Height)
+			if !strings.Contains(p, want) {
+				t.Errorf("%s: the page lacks %q: the curves' place is not kept while they load", c.name, want)
+			}
+		}
 	}
 	bad := &Training{Epoch: []float64{1, 2}, Loss: []float64{0.5}}
 	err := Write(filepath.Join(t.TempDir(), "r"), Report{Classes: binaryClasses, Summary: sum, Images: ims, Training: bad})
