@@ -19,6 +19,21 @@ import (
 )
 
 // page reads a report's index.html.
+// pngConfig reads the size and colour model of the PNG file at path.
+func pngConfig(t *testing.T, path string) image.Config {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func page(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "index.html"))
@@ -297,15 +312,7 @@ func TestLargeReport(t *testing.T) {
 	if n := len(pageRows(t, page(t, dir))); n != largeN {
 		t.Errorf("%d rows, want %d", n, largeN)
 	}
-	f, err := os.Open(filepath.Join(dir, "img", "00001-image.t.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := png.DecodeConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := pngConfig(t, filepath.Join(dir, "img", "00001-image.t.png"))
 	if cfg.Width > ThumbSize || cfg.Height > ThumbSize {
 		t.Errorf("thumbnail of %dx%d, want at most %d a side", cfg.Width, cfg.Height, ThumbSize)
 	}
@@ -318,15 +325,7 @@ func TestThumbnailSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, kind := range []string{"image", "truth", "pred", "error"} {
-		f, err := os.Open(filepath.Join(dir, "img", "00001-"+kind+".t.png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := png.DecodeConfig(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := pngConfig(t, filepath.Join(dir, "img", "00001-"+kind+".t.png"))
 		if cfg.Width != ThumbSize || cfg.Height != ThumbSize*200/300 {
 			t.Errorf("%s thumbnail of a 300x200 image is %dx%d, want %dx%d", kind, cfg.Width, cfg.Height, ThumbSize, ThumbSize*200/300)
 		}
@@ -517,15 +516,7 @@ func TestTraining(t *testing.T) {
 		if c.curves {
 			// The page states the picture's size, so that nothing below it moves when it
 			// loads (a click aimed at a column's header would land elsewhere).
-			f, err := os.Open(filepath.Join(dir, "curves.png"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := png.DecodeConfig(f)
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := pngConfig(t, filepath.Join(dir, "curves.png"))
 			want := fmt.Sprintf(`<img src="curves.png" width="%d" height="%d"`, cfg.Width, cfg.Height)
 			if !strings.Contains(p, want) {
 				t.Errorf("%s: the page lacks %q: the curves' place is not kept while they load", c.name, want)
